@@ -1,0 +1,80 @@
+// Every setting of the appliance, in one TypeBox schema. Each key is read from a `LUCID_*`
+// environment variable or from the optional JSON config file (`LUCID_CONFIG`), the variable
+// winning. The README's configuration table lists exactly these (a test checks it).
+import * as Type from '../../services/common/schema.js';
+import type { Static } from '../../services/common/schema.js';
+
+const LogLevel = Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)));
+
+export const ExtraChild = Type.Object({
+  name: Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
+  entry: Type.String({ minLength: 1 }),
+  critical: Type.Optional(Type.Boolean({ description: 'default false' })),
+  restart: Type.Optional(Type.Union([Type.Literal('always'), Type.Literal('on-failure'), Type.Literal('never')], { description: 'default always' })),
+  after: Type.Optional(Type.Array(Type.String(), { description: 'default []' })),
+  env: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'default {}' })),
+}, { additionalProperties: false });
+export type ExtraChild = Static<typeof ExtraChild>;
+
+export const ConfigSchema = Type.Object({
+  profile: Type.Union([Type.Literal('dev'), Type.Literal('device')]),
+  dataDir: Type.String({ minLength: 1 }),
+  host: Type.String({ minLength: 1, pattern: '^[0-9A-Za-z.:\\-\\[\\]]+$' }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 }),
+  hal: Type.Union([Type.Literal('auto'), Type.Literal('sim'), Type.Literal('pi')]),
+  logLevel: LogLevel,
+  sysRoot: Type.String({ minLength: 1 }),
+  ledSysfs: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.\\-]+$' })),
+  ledGpio: Type.Array(Type.Integer({ minimum: 0, maximum: 53 })),
+  buttonGpio: Type.Union([Type.Integer({ minimum: 0, maximum: 53 }), Type.Null()]),
+  watchdogDevice: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  heartbeatMs: Type.Integer({ minimum: 100, maximum: 60000 }),
+  stopTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000 }),
+  extraChildren: Type.Array(ExtraChild),
+}, { additionalProperties: false });
+
+export type Config = Static<typeof ConfigSchema>;
+export type ConfigKey = keyof Config;
+
+export type SettingKind = 'string' | 'int' | 'enum' | 'list' | 'int-list' | 'int-or-none' | 'string-or-none' | 'json';
+
+export interface Setting {
+  readonly key: ConfigKey;
+  readonly env: `LUCID_${string}`;
+  readonly kind: SettingKind;
+  /** Default as documented; a function when it depends on the profile. */
+  readonly default: (profile: Config['profile']) => unknown;
+  readonly doc: string;
+}
+
+export const SETTINGS: readonly Setting[] = [
+  { key: 'profile', env: 'LUCID_PROFILE', kind: 'enum', default: () => 'dev',
+    doc: '`dev` or `device`. Default: `device` on a Raspberry Pi (from /proc/device-tree/model), else `dev`.' },
+  { key: 'dataDir', env: 'LUCID_DATA_DIR', kind: 'string', default: (p) => (p === 'device' ? '/data' : './data'),
+    doc: 'Where every byte the appliance writes lives (LevelDB, keys, chunks). `./data` in dev, `/data` on a device.' },
+  { key: 'host', env: 'LUCID_HOST', kind: 'string', default: (p) => (p === 'device' ? '0.0.0.0' : '127.0.0.1'),
+    doc: 'Address the API and web UI listen on. `127.0.0.1` in dev, `0.0.0.0` on a device.' },
+  { key: 'port', env: 'LUCID_PORT', kind: 'int', default: () => 8080, doc: 'TCP port of the API and web UI.' },
+  { key: 'hal', env: 'LUCID_HAL', kind: 'enum', default: () => 'auto',
+    doc: '`auto` (real drivers on a Pi, simulated elsewhere), `sim` or `pi`.' },
+  { key: 'logLevel', env: 'LUCID_LOG_LEVEL', kind: 'enum', default: () => 'info',
+    doc: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
+  { key: 'sysRoot', env: 'LUCID_SYS_ROOT', kind: 'string', default: () => '/',
+    doc: 'Root under which `/sys` and `/proc` are read (tests point it at a fake tree).' },
+  { key: 'ledSysfs', env: 'LUCID_LED_SYSFS', kind: 'list', default: (p) => (p === 'device' ? ['ACT'] : []),
+    doc: 'Comma-separated LED names under /sys/class/leds that show the status pattern (`ACT` on a device).' },
+  { key: 'ledGpio', env: 'LUCID_LED_GPIO', kind: 'int-list', default: () => [],
+    doc: 'Comma-separated BCM GPIO numbers of external status LEDs (driven through onoff).' },
+  { key: 'buttonGpio', env: 'LUCID_BUTTON_GPIO', kind: 'int-or-none', default: () => null,
+    doc: 'BCM GPIO number of the push button (active low), or `none`.' },
+  { key: 'watchdogDevice', env: 'LUCID_WATCHDOG_DEVICE', kind: 'string-or-none', default: () => null,
+    doc: 'Hardware watchdog device (e.g. `/dev/watchdog`) the supervisor keeps alive, or `none`.' },
+  { key: 'heartbeatMs', env: 'LUCID_HEARTBEAT_MS', kind: 'int', default: () => 1000,
+    doc: 'Child heartbeat interval; three missed heartbeats kill and restart the child.' },
+  { key: 'stopTimeoutMs', env: 'LUCID_STOP_TIMEOUT_MS', kind: 'int', default: () => 10000,
+    doc: 'Deadline for a graceful stop of the whole tree before SIGKILL.' },
+  { key: 'extraChildren', env: 'LUCID_EXTRA_CHILDREN', kind: 'json', default: () => [],
+    doc: 'JSON array of additional supervised children `{name, entry, critical, restart, after, env}` (plugins, tests).' },
+];
+
+export const CONFIG_FILE_ENV = 'LUCID_CONFIG';

@@ -1,0 +1,93 @@
+// The one table of supervised children. The supervisor starts each by file path (the built
+// entry under dist/entries) and never imports service code. `payout` and `ota-agent` join here
+// in later issues, each with its own uid and sandbox.
+import { join } from 'node:path';
+
+export type RestartPolicy = 'always' | 'on-failure' | 'never';
+
+export interface ChildSpec {
+  readonly name: string;
+  /** Absolute path of the entry file that `child_process.fork` runs. */
+  readonly entry: string;
+  /** A failed critical child makes /healthz fail and shows the fault pattern. */
+  readonly critical: boolean;
+  readonly restart: RestartPolicy;
+  /** Names of children that must be ready before this one starts (and stop after it). */
+  readonly after: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** Receives supervisor snapshots and HAL events (the API process needs them). */
+  readonly subscribe: boolean;
+  readonly heartbeatMs: number;
+  readonly readyTimeoutMs: number;
+  /** Later issues: run as this uid/gid, inside this sandbox. */
+  readonly uid?: number;
+  readonly gid?: number;
+}
+
+export interface ChildTableOptions {
+  /** Folder holding the built entries (core.mjs, …). */
+  readonly entriesDir: string;
+  readonly heartbeatMs: number;
+  readonly extra: ReadonlyArray<{
+    name: string; entry: string; critical?: boolean; restart?: RestartPolicy; after?: readonly string[]; env?: Readonly<Record<string, string>>;
+  }>;
+}
+
+export function childTable(options: ChildTableOptions): ChildSpec[] {
+  const base: ChildSpec[] = [
+    {
+      name: 'core',
+      entry: join(options.entriesDir, 'core.mjs'),
+      critical: true,
+      restart: 'always',
+      after: [],
+      env: {},
+      subscribe: true,
+      heartbeatMs: options.heartbeatMs,
+      readyTimeoutMs: 30_000,
+    },
+  ];
+  const extra = options.extra.map((c): ChildSpec => ({
+    name: c.name,
+    entry: c.entry,
+    critical: c.critical ?? false,
+    restart: c.restart ?? 'always',
+    after: c.after ?? [],
+    env: c.env ?? {},
+    subscribe: false,
+    heartbeatMs: options.heartbeatMs,
+    readyTimeoutMs: 30_000,
+  }));
+  const table = [...base, ...extra];
+  validateTable(table);
+  return table;
+}
+
+/** Names are unique, dependencies exist, and there is no cycle. Throws a message naming the child. */
+export function validateTable(table: readonly ChildSpec[]): void {
+  const names = new Set<string>();
+  for (const c of table) {
+    if (names.has(c.name)) throw new Error(`duplicate child "${c.name}"`);
+    names.add(c.name);
+  }
+  for (const c of table) {
+    for (const dep of c.after) if (!names.has(dep)) throw new Error(`child "${c.name}" depends on unknown "${dep}"`);
+  }
+  startOrder(table);
+}
+
+/** Dependency order (Kahn's algorithm, table order among equals). Throws on a cycle. */
+export function startOrder(table: readonly ChildSpec[]): string[] {
+  const order: string[] = [];
+  const done = new Set<string>();
+  while (order.length < table.length) {
+    const next = table.find((c) => !done.has(c.name) && c.after.every((d) => done.has(d)));
+    if (!next) {
+      const stuck = table.filter((c) => !done.has(c.name)).map((c) => c.name);
+      throw new Error(`dependency cycle among children: ${stuck.join(', ')}`);
+    }
+    done.add(next.name);
+    order.push(next.name);
+  }
+  return order;
+}

@@ -1,0 +1,71 @@
+// Requests children make over IPC. Each answers once; unknown ops and bad arguments are coded
+// errors, never a crash of the supervisor.
+import type { ButtonAction, RequestMap, RequestOp } from '../../services/common/ipc.js';
+
+export interface RequestTarget {
+  readonly locks: {
+    acquire(name: string, holder: string): string[];
+    release(name: string, holder: string): string[];
+  };
+  requestRestart(name: string): boolean;
+  setFlag(name: string, value: boolean): void;
+  broadcastEvent(event: { kind: 'button'; action: ButtonAction; at: number }): void;
+  markDirty(): void;
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,63}$/;
+const BUTTON_ACTIONS: readonly ButtonAction[] = ['short', 'long', 'factory-reset'];
+
+class RequestError extends Error {
+  constructor(readonly code: string, message: string) { super(message); }
+}
+
+function nameArg(args: unknown): string {
+  const name = (args as { name?: unknown } | null)?.name;
+  if (typeof name !== 'string' || !NAME.test(name)) throw new RequestError('SUP_ERR_BAD_REQUEST', 'args.name must be a lower-case name');
+  return name;
+}
+
+export async function handleRequest(
+  target: RequestTarget,
+  from: string,
+  op: RequestOp,
+  args: unknown,
+): Promise<RequestMap[RequestOp]['result']> {
+  switch (op) {
+    case 'lock.acquire': {
+      const name = nameArg(args);
+      const holders = target.locks.acquire(name, from);
+      target.markDirty();
+      return { name, holders };
+    }
+    case 'lock.release': {
+      const name = nameArg(args);
+      const holders = target.locks.release(name, from);
+      target.markDirty();
+      return { name, holders };
+    }
+    case 'child.restart': {
+      const name = nameArg(args);
+      if (!target.requestRestart(name)) throw new RequestError('SUP_ERR_UNKNOWN_CHILD', `no child named ${name}`);
+      return { name };
+    }
+    case 'flag.set': {
+      const name = nameArg(args);
+      const value = (args as { value?: unknown }).value;
+      if (typeof value !== 'boolean') throw new RequestError('SUP_ERR_BAD_REQUEST', 'args.value must be a boolean');
+      target.setFlag(name, value);
+      return { name, value };
+    }
+    case 'hal.button': {
+      const action = (args as { action?: unknown } | null)?.action;
+      if (!BUTTON_ACTIONS.includes(action as ButtonAction)) {
+        throw new RequestError('SUP_ERR_BAD_REQUEST', `args.action must be one of ${BUTTON_ACTIONS.join(', ')}`);
+      }
+      target.broadcastEvent({ kind: 'button', action: action as ButtonAction, at: Date.now() });
+      return { accepted: true };
+    }
+    default:
+      throw new RequestError('SUP_ERR_BAD_REQUEST', `unknown request ${String(op)}`);
+  }
+}

@@ -1,0 +1,305 @@
+// The supervisor: keeps the child table running. Every event (exit, message, tick, stop request)
+// re-runs the pure plan and executes its steps here, at the edge. It owns the status LED, the
+// button and the watchdogs through ports the entry wires to HAL drivers.
+import type { Logger } from '../../services/common/log.js';
+import type {
+  ChildStatus, ChildToSupervisor, ExitInfo, HalEvent, LedSnapshot, LedState, RequestOp, SupervisorSnapshot, SupervisorToChild,
+} from '../../services/common/ipc.js';
+import type { Lifecycle, StopOptions } from '../../services/common/lifecycle.js';
+import type { ChildSpec } from './children.js';
+import { startOrder } from './children.js';
+import { spawnChild, type ChildHandle, type SpawnFn } from './child-process.js';
+import { healthOf, ledStateFor } from './led-state.js';
+import { UpdateLocks } from './locks.js';
+import { allSettled, describeExit, plan, type ChildState, type Step, type Target } from './plan.js';
+import { DEFAULT_TUNING, type RestartTuning } from './restart-policy.js';
+import { handleRequest } from './requests.js';
+
+export interface LedPort {
+  show(state: LedState): void;
+  view(): LedSnapshot;
+}
+
+export interface NotifyPort {
+  notify(fields: Record<string, string>): Promise<boolean>;
+}
+
+export interface WatchdogPort {
+  kick(): Promise<void>;
+}
+
+export interface SupervisorDeps {
+  readonly log: Logger;
+  readonly version: string;
+  readonly children: readonly ChildSpec[];
+  /** Environment every child gets (the resolved config as LUCID_* variables, PATH, …). */
+  readonly childEnv: Readonly<Record<string, string>>;
+  readonly led: LedPort;
+  readonly notifier: NotifyPort;
+  /** The systemd watchdog ping interval (WATCHDOG_USEC / 2), if systemd asked for one. */
+  readonly sdWatchdogMs: number | null;
+  readonly hardwareWatchdog: WatchdogPort | null;
+  readonly hal: SupervisorSnapshot['hal'];
+  readonly spawn?: SpawnFn;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly tuning?: RestartTuning;
+  readonly tickMs?: number;
+}
+
+interface Runtime extends ChildState {
+  handle: ChildHandle | null;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export class Supervisor implements Lifecycle {
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly tuning: RestartTuning;
+  private readonly order: string[];
+  private readonly runtimes = new Map<string, Mutable<Runtime>>();
+  private target: Target = { mode: 'run' };
+  private tick: NodeJS.Timeout | undefined;
+  private sdWatchdog: NodeJS.Timeout | undefined;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private snapshotDirty = false;
+  private bootCompleted = false;
+  private readyNotified = false;
+  private lastHealth = '';
+  private stopWaiters: Array<() => void> = [];
+  private readonly startedAt: number;
+  readonly locks = new UpdateLocks();
+  readonly flags: Record<string, boolean> = {};
+
+  constructor(private readonly deps: SupervisorDeps) {
+    this.log = deps.log.child({ module: 'supervisor' });
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.tuning = deps.tuning ?? DEFAULT_TUNING;
+    this.order = startOrder(deps.children);
+    this.startedAt = this.now();
+    for (const spec of deps.children) {
+      this.runtimes.set(spec.name, {
+        spec, phase: 'idle', pid: null, startedAt: null, readyAt: null, lastSeenAt: null, nextStartAt: null,
+        restarts: 0, exitTimes: [], lastExit: null, pendingExit: null, killReason: null, signalSent: null,
+        failedReason: null, handle: null,
+      });
+    }
+  }
+
+  async start(): Promise<void> {
+    this.log.info({ children: this.order }, 'supervisor starting');
+    this.deps.led.show('booting');
+    this.tick = setInterval(() => this.reconcile(), this.deps.tickMs ?? 250);
+    if (this.deps.sdWatchdogMs !== null) {
+      this.sdWatchdog = setInterval(() => void this.deps.notifier.notify({ WATCHDOG: '1' }), this.deps.sdWatchdogMs);
+    }
+    this.snapshotTimer = setInterval(() => this.broadcastSnapshot(), 2000);
+    this.reconcile();
+  }
+
+  /** Stops every child in reverse dependency order; SIGKILL for whatever is left at the deadline. */
+  async stop(options: StopOptions): Promise<void> {
+    if (this.target.mode === 'stop') return this.waitSettled();
+    this.log.info({ deadlineMs: options.deadline - this.now() }, 'supervisor stopping');
+    void this.deps.notifier.notify({ STOPPING: '1' });
+    this.target = { mode: 'stop', deadline: options.deadline };
+    this.reconcile();
+    await this.waitSettled();
+    clearInterval(this.tick);
+    clearInterval(this.sdWatchdog);
+    clearInterval(this.snapshotTimer);
+  }
+
+  snapshot(): SupervisorSnapshot {
+    const children = this.order.map((n) => this.statusOf(this.runtimes.get(n)!));
+    const health = healthOf(children);
+    return {
+      version: this.deps.version,
+      pid: process.pid,
+      startedAt: this.startedAt,
+      healthy: health.healthy,
+      reasons: health.reasons,
+      children,
+      led: this.deps.led.view(),
+      locks: this.locks.list(),
+      flags: { ...this.flags },
+      hal: this.deps.hal,
+      at: this.now(),
+    };
+  }
+
+  /** A HAL event (the button) goes to every subscribing child. */
+  broadcastEvent(event: HalEvent): void {
+    this.log.info({ event }, 'hal event');
+    for (const r of this.runtimes.values()) if (r.spec.subscribe) this.send(r, { t: 'event', event });
+  }
+
+  /** Called by request handlers: restart one child now (SIGTERM, then start without backoff). */
+  requestRestart(name: string): boolean {
+    const r = this.runtimes.get(name);
+    if (!r) return false;
+    if (r.phase === 'failed' || r.phase === 'stopped' || r.phase === 'backoff') {
+      Object.assign(r, { phase: 'idle', failedReason: null, exitTimes: [], nextStartAt: null });
+    } else if (r.handle) {
+      r.killReason = 'restart-requested';
+      r.signalSent = 'SIGTERM';
+      r.handle.kill('SIGTERM');
+    }
+    this.reconcile();
+    return true;
+  }
+
+  setFlag(name: string, value: boolean): void {
+    this.flags[name] = value;
+    this.markDirty();
+  }
+
+  markDirty(): void {
+    this.snapshotDirty = true;
+    queueMicrotask(() => this.reconcile());
+  }
+
+  private reconcile(): void {
+    const now = this.now();
+    const steps = plan({
+      children: [...this.runtimes.values()],
+      order: this.order,
+      target: this.target,
+      now,
+      tuning: this.tuning,
+      random: this.random(),
+      missedHeartbeats: 3,
+    });
+    for (const step of steps) this.execute(step, now);
+    if (steps.length > 0) this.snapshotDirty = true;
+    this.updateHealth();
+    if (this.deps.hardwareWatchdog && this.target.mode === 'run') {
+      void this.deps.hardwareWatchdog.kick().catch((err: unknown) => this.log.error({ err }, 'watchdog kick failed'));
+    }
+    if (this.snapshotDirty) this.broadcastSnapshot();
+    if (this.target.mode === 'stop' && allSettled([...this.runtimes.values()])) {
+      const waiters = this.stopWaiters;
+      this.stopWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private execute(step: Step, now: number): void {
+    const r = this.runtimes.get(step.name)!;
+    switch (step.kind) {
+      case 'start':
+        this.spawn(r, now);
+        break;
+      case 'signal':
+        this.log[step.reason === 'stopped' ? 'info' : 'warn']({ child: r.spec.name, pid: r.pid, signal: step.signal, reason: step.reason }, 'signalling child');
+        r.killReason = step.reason;
+        r.signalSent = step.signal;
+        if (this.target.mode === 'stop') r.phase = 'stopping';
+        r.handle?.kill(step.signal);
+        break;
+      case 'schedule':
+        this.log.warn({ child: r.spec.name, inMs: step.at - now, exits: step.exitTimes.length }, 'child will restart');
+        Object.assign(r, { phase: 'backoff', nextStartAt: step.at, exitTimes: [...step.exitTimes], pendingExit: null });
+        break;
+      case 'fail':
+        this.log.error({ child: r.spec.name, reason: step.reason }, 'child failed');
+        Object.assign(r, { phase: 'failed', failedReason: step.reason, exitTimes: [...step.exitTimes], pendingExit: null, nextStartAt: null });
+        break;
+      case 'settle':
+        Object.assign(r, { phase: step.phase, pendingExit: null, nextStartAt: null });
+        break;
+    }
+  }
+
+  private spawn(r: Mutable<Runtime>, now: number): void {
+    const isRestart = r.startedAt !== null;
+    Object.assign(r, {
+      phase: 'starting', startedAt: now, readyAt: null, lastSeenAt: now, nextStartAt: null,
+      killReason: null, signalSent: null, pendingExit: null, failedReason: null,
+      restarts: r.restarts + (isRestart ? 1 : 0),
+    });
+    const handle = (this.deps.spawn ?? spawnChild)(r.spec, this.deps.childEnv, {
+      onMessage: (m) => this.onChildMessage(r, handle, m),
+      onExit: (code, signal) => this.onChildExit(r, handle, code, signal),
+    });
+    r.handle = handle;
+    r.pid = handle.pid;
+    this.log.info({ child: r.spec.name, pid: r.pid, restarts: r.restarts }, 'child started');
+  }
+
+  private onChildMessage(r: Mutable<Runtime>, handle: ChildHandle, raw: unknown): void {
+    if (r.handle !== handle || typeof raw !== 'object' || raw === null) return;
+    const message = raw as ChildToSupervisor;
+    r.lastSeenAt = this.now();
+    if (message.t === 'ready' && r.phase === 'starting') {
+      r.phase = 'ready';
+      r.readyAt = this.now();
+      this.log.info({ child: r.spec.name, pid: r.pid, ms: r.readyAt - (r.startedAt ?? r.readyAt) }, 'child ready');
+      this.markDirty();
+    } else if (message.t === 'request') {
+      void handleRequest(this, r.spec.name, message.op as RequestOp, message.args).then(
+        (result) => this.send(r, { t: 'reply', id: message.id, ok: true, result }),
+        (err: { code?: string; message?: string }) =>
+          this.send(r, { t: 'reply', id: message.id, ok: false, error: { code: err.code ?? 'SUP_ERR_INTERNAL', message: err.message ?? String(err) } }),
+      );
+    }
+  }
+
+  private onChildExit(r: Mutable<Runtime>, handle: ChildHandle, code: number | null, signal: string | null): void {
+    if (r.handle !== handle) return;
+    const at = this.now();
+    const reason = r.killReason ?? (signal ? 'crash' : 'exit');
+    const exit: ExitInfo = { code, signal, reason, at };
+    this.log[r.killReason === 'stopped' ? 'info' : 'warn']({ child: r.spec.name, pid: r.pid, exit: describeExit(exit) }, 'child exited');
+    Object.assign(r, { pendingExit: exit, lastExit: exit, pid: null, handle: null, readyAt: null });
+    this.locks.releaseAll(r.spec.name);
+    this.reconcile();
+  }
+
+  private send(r: Runtime, message: SupervisorToChild): void {
+    r.handle?.send(message);
+  }
+
+  private broadcastSnapshot(): void {
+    this.snapshotDirty = false;
+    const snapshot = this.snapshot();
+    for (const r of this.runtimes.values()) {
+      if (r.spec.subscribe && r.phase !== 'idle') this.send(r, { t: 'snapshot', snapshot });
+    }
+  }
+
+  private updateHealth(): void {
+    const children = [...this.runtimes.values()].map((r) => this.statusOf(r));
+    const { healthy, reasons } = healthOf(children);
+    if (healthy) this.bootCompleted = true;
+    if (this.target.mode === 'run') {
+      this.deps.led.show(ledStateFor({ children, bootCompleted: this.bootCompleted, flags: this.flags, heldLocks: this.locks.list().map((l) => l.name) }));
+    }
+    const key = `${healthy}|${reasons.join(';')}`;
+    if (key === this.lastHealth) return;
+    this.lastHealth = key;
+    this.snapshotDirty = true;
+    if (healthy && !this.readyNotified) {
+      this.readyNotified = true;
+      this.log.info({ ms: this.now() - this.startedAt }, 'appliance ready');
+      void this.deps.notifier.notify({ READY: '1', STATUS: 'ready' });
+    } else {
+      void this.deps.notifier.notify({ STATUS: healthy ? 'ready' : `degraded: ${reasons.join('; ')}` });
+    }
+  }
+
+  private statusOf(r: Runtime): ChildStatus {
+    return {
+      name: r.spec.name, critical: r.spec.critical, phase: r.phase, pid: r.pid, restarts: r.restarts,
+      startedAt: r.startedAt, readyAt: r.readyAt, nextStartAt: r.nextStartAt, lastExit: r.lastExit, failedReason: r.failedReason,
+    };
+  }
+
+  private waitSettled(): Promise<void> {
+    if (allSettled([...this.runtimes.values()])) return Promise.resolve();
+    return new Promise((resolve) => this.stopWaiters.push(resolve));
+  }
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The one entry point for developers and CI. Every subcommand installs what it needs first.
+#   ./build.sh setup          install npm packages (and nothing else)
+#   ./build.sh run            start the appliance in development mode (http://127.0.0.1:8080)
+#   ./build.sh test [args]    the whole suite (unit, contract, integration, e2e); args go to vitest
+#   ./build.sh bench [name]   benchmarks as JSON lines (boot, …); all of them without a name
+#   ./build.sh typecheck      tsc --noEmit over the whole tree
+#   ./build.sh build          bundle into dist/ only
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+
+log() { printf '\033[1;34m[build]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31m[build]\033[0m %s\n' "$*" >&2; exit 1; }
+
+require_node() {
+  command -v node >/dev/null || die "Node.js >= 20.19 is required (https://nodejs.org); not found on PATH"
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+    || die "Node.js >= 20.19 is required; found $(node --version)"
+}
+
+# npm packages: reinstall only when package-lock.json changed since the last install.
+ensure_npm() {
+  require_node
+  local stamp=node_modules/.lucid-lock-hash want
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return; fi
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+}
+
+# Debian packages the tests need (real Chromium, …). Installed only when a binary is missing.
+APT_UPDATED=0
+ensure_apt() { # ensure_apt <binary> <package>...
+  local bin=$1; shift
+  command -v "$bin" >/dev/null && return
+  [[ $(id -u) == 0 ]] || die "$bin is missing; install the Debian packages: sudo apt-get install $*"
+  if [[ $APT_UPDATED == 0 ]]; then log "apt-get update"; apt-get update -q >/dev/null; APT_UPDATED=1; fi
+  log "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+ensure_test_tools() {
+  ensure_apt chromium chromium
+  ensure_apt python3 python3
+}
+
+bundle() { node image/bundle.mjs "$@"; }
+
+cmd=${1:-help}; shift || true
+case $cmd in
+  setup)
+    ensure_npm ;;
+  build)
+    ensure_npm; bundle "$@" ;;
+  run)
+    ensure_npm
+    bundle
+    log "starting the appliance (Ctrl-C stops it); web UI on http://${LUCID_HOST:-127.0.0.1}:${LUCID_PORT:-8080}/"
+    exec node dist/entries/supervisor.mjs ;;
+  test)
+    ensure_npm
+    ensure_test_tools
+    bundle
+    exec npx vitest run "$@" ;;
+  bench)
+    ensure_npm
+    bundle
+    exec npx tsx tests/bench/run.ts "$@" ;;
+  typecheck)
+    ensure_npm
+    exec npx tsc -p tsconfig.json --noEmit ;;
+  help|-h|--help)
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *)
+    die "unknown command '$cmd' (try: setup, run, test, bench, typecheck, build)" ;;
+esac

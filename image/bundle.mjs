@@ -1,0 +1,79 @@
+// Bundles the TypeScript sources into runnable ESM files under dist/:
+//   dist/entries/<process>.mjs — one file per appliance/entries/*.ts (npm packages stay external;
+//                                helpers shared by entries live in appliance/entries/shared/)
+//   dist/web/                 — the LAN web UI (index.html, app.js, app.css)
+// Used by build.sh (run, test, image) and by the vitest global setup, so every path runs the
+// same build. Pure JS, no shell; safe to call repeatedly (it takes ~0.3 s).
+import { build } from 'esbuild';
+import { readFileSync, mkdirSync, copyFileSync, readdirSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Packages loaded from node_modules at run time (native code, or files read from their folder). */
+export const EXTERNAL = ['classic-level', 'onoff', 'epoll', 'lucid-sd-notify'];
+
+function revision() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function bundle({ outDir = join(root, 'dist'), minify = false, quiet = false } = {}) {
+  const started = performance.now();
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const builtAt = process.env.SOURCE_DATE_EPOCH
+    ? new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000).toISOString()
+    : 'dev';
+  const entriesDir = join(root, 'appliance/entries');
+  const entryPoints = readdirSync(entriesDir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(entriesDir, f));
+  await build({
+    entryPoints,
+    outdir: join(outDir, 'entries'),
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    // Pure-JS packages are bundled (tree-shaken, one file to load: less memory and a faster
+    // start on a Pi); native addons and packages that read their own files at run time stay
+    // external and come from node_modules.
+    external: EXTERNAL,
+    banner: { js: "import { createRequire as __lucidCreateRequire } from 'node:module'; const require = __lucidCreateRequire(import.meta.url);" },
+    sourcemap: 'linked',
+    minify,
+    logLevel: quiet ? 'error' : 'warning',
+    define: { LUCID_BUILD: JSON.stringify({ version: pkg.version, revision: revision(), builtAt }) },
+  });
+  const webSrc = join(root, 'services/api/web');
+  if (existsSync(join(webSrc, 'main.ts'))) {
+    await build({
+      entryPoints: { app: join(webSrc, 'main.ts') },
+      outdir: join(outDir, 'web'),
+      bundle: true,
+      platform: 'browser',
+      target: ['chrome110', 'firefox110', 'safari16'],
+      format: 'esm',
+      minify: true,
+      sourcemap: false,
+      logLevel: quiet ? 'error' : 'warning',
+    });
+    mkdirSync(join(outDir, 'web'), { recursive: true });
+    for (const f of readdirSync(webSrc)) {
+      if (f.endsWith('.html') || f.endsWith('.css') || f.endsWith('.svg')) copyFileSync(join(webSrc, f), join(outDir, 'web', f));
+    }
+  }
+  const ms = Math.round(performance.now() - started);
+  if (!quiet) console.error(`bundle: ${entryPoints.length} entries + web UI → ${outDir} in ${ms} ms`);
+  return { outDir, ms };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await bundle({ minify: process.argv.includes('--minify') });
+}

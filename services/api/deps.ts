@@ -1,0 +1,31 @@
+// What the API needs from the rest of its process, as narrow ports. The core entry wires them.
+import type { Logger } from '../common/log.js';
+import type { MetricsRegistry } from '../common/metrics.js';
+import type { HalEvent, RequestMap, RequestOp, SupervisorSnapshot } from '../common/ipc.js';
+import type { SystemStatus } from './schemas/status.js';
+
+export type SystemReading = Omit<SystemStatus, 'loadavg'> & { readonly loadavg: readonly number[] | null };
+
+export interface SupervisorView {
+  /** False when the process runs without a supervisor (standalone, selftest). */
+  readonly attached: boolean;
+  readonly snapshot: SupervisorSnapshot | null;
+  request<Op extends RequestOp>(op: Op, args: RequestMap[Op]['args']): Promise<RequestMap[Op]['result']>;
+  onEvent(listener: (e: HalEvent) => void): () => void;
+}
+
+export interface ApiDeps {
+  readonly log: Logger;
+  readonly version: string;
+  readonly revision: string;
+  readonly identity: { readonly nodeId: string; readonly publicKeyHex: string };
+  readonly supervisor: SupervisorView;
+  /** System facts from /proc and /sys (the HAL's SystemInfoSource fits). */
+  readonly system: { read(): Promise<SystemReading> };
+  readonly metrics: MetricsRegistry;
+  /** Folder with the built web UI (index.html, app.js); null serves no UI. */
+  readonly webRoot: string | null;
+  /** Extra route plugins from later areas (sessions, auth, ledger, …), registered under the same rules. */
+  readonly routes?: ReadonlyArray<import('fastify').FastifyPluginAsync>;
+  readonly bodyLimit?: number;
+}

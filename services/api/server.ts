@@ -1,0 +1,61 @@
+// Builds the fastify app (not listening): schema-first routes, one error shape, OpenAPI at
+// /docs from the same schemas (built on first read), Prometheus at /metrics and the web UI at /.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { existsSync } from 'node:fs';
+import type { ApiDeps } from './deps.js';
+import { installErrorHandlers } from './errors.js';
+import { requirePermissionOnEveryRoute } from './route-permission.js';
+import { healthRoutes } from './routes/health.js';
+import { statusRoutes } from './routes/status.js';
+import { halRoutes } from './routes/hal.js';
+import { metricsRoutes } from './routes/metrics.js';
+import { registerProcessMetrics } from './process-metrics.js';
+import { buildOpenApi, recordRoutes, DOCS_HTML, type RouteRecord } from './openapi.js';
+import { staticRoutes } from './static-files.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route of ours with its declared permission (the docs and the RBAC matrix test read it). */
+    lucidRoutes: readonly RouteRecord[];
+  }
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+const docsRoutes = (deps: ApiDeps, table: readonly RouteRecord[]): FastifyPluginAsync => async (app) => {
+  let doc: object | null = null;
+  app.get('/docs/json', { config: { permission: 'public' }, schema: { hide: true } }, async () => {
+    doc ??= buildOpenApi(table, { title: 'Lucid appliance API', version: deps.version, description: 'LAN API of a Lucid appliance' });
+    return doc;
+  });
+  app.get('/docs', { config: { permission: 'public' }, schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'").send(DOCS_HTML));
+};
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.log.child({ module: 'api' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Reject unknown properties instead of silently dropping them (fastify's default strips).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    return503OnClosing: true,
+  });
+  installErrorHandlers(app);
+  registerProcessMetrics(app, deps);
+
+  const table: RouteRecord[] = [];
+  app.decorate('lucidRoutes', table);
+  const routes: FastifyPluginAsync[] = [
+    healthRoutes(deps), statusRoutes(deps), halRoutes(deps), metricsRoutes(deps), docsRoutes(deps, table), ...(deps.routes ?? []),
+  ];
+  if (deps.webRoot && existsSync(deps.webRoot)) routes.push(staticRoutes(deps.webRoot));
+  await app.register(async (scope) => {
+    requirePermissionOnEveryRoute(scope);
+    recordRoutes(scope, table);
+    for (const plugin of routes) await scope.register(plugin);
+  });
+  await app.ready();
+  return app;
+}

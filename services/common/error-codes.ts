@@ -1,0 +1,47 @@
+// The one catalogue of error codes. Every code has an HTTP status (used when it reaches the API)
+// and a default message. `services/common/errors.md` documents each; a test keeps them in step.
+// Add codes freely; never rename or reuse one (clients outside this repo match on them).
+
+export interface ErrorEntry {
+  readonly status: number;
+  readonly message: string;
+}
+
+export const ERROR_CATALOGUE = {
+  // Configuration (boot-time; reported as one line, never over HTTP)
+  CFG_ERR_INVALID: { status: 500, message: 'invalid configuration' },
+
+  // Generic request errors (API layer)
+  API_ERR_VALIDATION: { status: 400, message: 'request does not match the route schema' },
+  API_ERR_NOT_FOUND: { status: 404, message: 'no such route' },
+  API_ERR_METHOD: { status: 405, message: 'method not allowed' },
+  API_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body too large' },
+  API_ERR_UNSUPPORTED_MEDIA: { status: 415, message: 'unsupported content type' },
+  API_ERR_BAD_REQUEST: { status: 400, message: 'malformed request' },
+  API_ERR_INTERNAL: { status: 500, message: 'internal error' },
+  API_ERR_UNAVAILABLE: { status: 503, message: 'service not ready' },
+
+  // Supervisor
+  SUP_ERR_UNKNOWN_CHILD: { status: 404, message: 'no child process with that name' },
+  SUP_ERR_NOT_CONNECTED: { status: 503, message: 'not connected to the supervisor' },
+  SUP_ERR_TIMEOUT: { status: 504, message: 'the supervisor did not answer in time' },
+  SUP_ERR_LOCK_HELD: { status: 409, message: 'update lock is held' },
+  SUP_ERR_BAD_REQUEST: { status: 400, message: 'malformed request to the supervisor' },
+  SUP_ERR_INTERNAL: { status: 500, message: 'the supervisor failed to handle a request' },
+
+  // HAL
+  HAL_ERR_UNAVAILABLE: { status: 503, message: 'hardware interface not available' },
+  HAL_ERR_NOT_SIMULATED: { status: 409, message: 'only the simulated driver accepts this action' },
+  HAL_ERR_IO: { status: 500, message: 'hardware I/O failed' },
+
+  // Store
+  STORE_ERR_LOCKED: { status: 500, message: 'the database is open in another process' },
+  STORE_ERR_CORRUPT: { status: 500, message: 'the database is corrupt' },
+  STORE_ERR_CLOSED: { status: 503, message: 'the database is closed' },
+
+  // Identity
+  ID_ERR_KEY_PERMISSIONS: { status: 500, message: 'node key file has unsafe permissions' },
+  ID_ERR_KEY_INVALID: { status: 500, message: 'node key file is unreadable or not an Ed25519 key' },
+} as const satisfies Record<string, ErrorEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;

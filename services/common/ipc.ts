@@ -1,0 +1,91 @@
+// The supervisor ⇄ child protocol over Node's IPC channel (child_process.fork). Plain JSON
+// objects with a `t` tag. The supervisor never imports service code and services never import
+// the supervisor: both speak only these types.
+
+export type ChildPhase = 'idle' | 'starting' | 'ready' | 'stopping' | 'backoff' | 'failed' | 'stopped';
+
+export interface ExitInfo {
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** Why it ended: 'exit', 'crash', 'heartbeat-missed', 'ready-timeout', 'stopped'. */
+  readonly reason: string;
+  readonly at: number;
+}
+
+export interface ChildStatus {
+  readonly name: string;
+  readonly critical: boolean;
+  readonly phase: ChildPhase;
+  readonly pid: number | null;
+  readonly restarts: number;
+  readonly startedAt: number | null;
+  readonly readyAt: number | null;
+  readonly nextStartAt: number | null;
+  readonly lastExit: ExitInfo | null;
+  readonly failedReason: string | null;
+}
+
+export const LED_STATES = ['booting', 'ready', 'degraded', 'updating', 'fault', 'lockdown'] as const;
+export type LedState = (typeof LED_STATES)[number];
+
+export interface LedStep { readonly on: boolean; readonly ms: number }
+
+export interface LedSnapshot {
+  readonly state: LedState;
+  /** One period of the pattern; it repeats from `since`. */
+  readonly steps: readonly LedStep[];
+  readonly since: number;
+  /** Which driver shows it ('sim', 'sysfs:ACT', 'gpio:17', …). */
+  readonly drivers: readonly string[];
+  /** Simulated driver only: the level right now. */
+  readonly simulatedOn: boolean | null;
+}
+
+export interface LockInfo { readonly name: string; readonly holders: readonly string[] }
+
+export interface SupervisorSnapshot {
+  readonly version: string;
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly healthy: boolean;
+  readonly reasons: readonly string[];
+  readonly children: readonly ChildStatus[];
+  readonly led: LedSnapshot;
+  readonly locks: readonly LockInfo[];
+  readonly flags: Readonly<Record<string, boolean>>;
+  readonly hal: { readonly mode: 'sim' | 'pi'; readonly watchdog: string | null; readonly button: string | null };
+  readonly at: number;
+}
+
+export type ButtonAction = 'short' | 'long' | 'factory-reset';
+
+export interface HalEvent {
+  readonly kind: 'button';
+  readonly action: ButtonAction;
+  readonly at: number;
+}
+
+/** Requests a child may make of the supervisor; each gets exactly one reply. */
+export interface RequestMap {
+  'lock.acquire': { args: { name: string }; result: { name: string; holders: string[] } };
+  'lock.release': { args: { name: string }; result: { name: string; holders: string[] } };
+  'hal.button': { args: { action: ButtonAction }; result: { accepted: boolean } };
+  'child.restart': { args: { name: string }; result: { name: string } };
+  'flag.set': { args: { name: string; value: boolean }; result: { name: string; value: boolean } };
+}
+export type RequestOp = keyof RequestMap;
+
+export type ChildToSupervisor =
+  | { t: 'ready' }
+  | { t: 'heartbeat' }
+  | { t: 'request'; id: number; op: RequestOp; args: unknown };
+
+export type SupervisorToChild =
+  | { t: 'snapshot'; snapshot: SupervisorSnapshot }
+  | { t: 'event'; event: HalEvent }
+  | { t: 'reply'; id: number; ok: true; result: unknown }
+  | { t: 'reply'; id: number; ok: false; error: { code: string; message: string } };
+
+export function isChildMessage(value: unknown): value is ChildToSupervisor {
+  return typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string';
+}

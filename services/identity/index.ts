@@ -1,0 +1,1 @@
+export { loadOrCreateNodeIdentity, nodeIdOf, rawPublicKey, NODE_KEY_FILE, type NodeIdentity } from './node-identity.js';

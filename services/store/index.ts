@@ -1,0 +1,1 @@
+export { Store, type StoreDeps, type Sublevel, type Encoding } from './store.js';

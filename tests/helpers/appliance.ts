@@ -1,0 +1,140 @@
+// Starts the real appliance (dist/entries/supervisor.mjs, as `./build.sh run` does) on a free
+// port with a temp data dir, and offers the probes integration tests need.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const SUPERVISOR_ENTRY = join(ROOT, 'dist/entries/supervisor.mjs');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export interface RunningAppliance {
+  readonly process: ChildProcess;
+  readonly pid: number;
+  readonly port: number;
+  readonly url: string;
+  readonly dataDir: string;
+  /** Everything the tree printed so far (pino JSON lines of every process). */
+  output(): string;
+  get(path: string, init?: RequestInit): Promise<Response>;
+  json<T = any>(path: string, init?: RequestInit): Promise<T>;
+  waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
+  waitHealthy(timeoutMs?: number): Promise<number>;
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL the tree (best effort) and remove the data dir. */
+  cleanup(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly env?: Record<string, string>;
+  readonly dataDir?: string;
+  readonly port?: number;
+}
+
+export async function startAppliance(options: StartOptions = {}): Promise<RunningAppliance> {
+  const port = options.port ?? (await freePort());
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'lucid-it-'));
+  let out = '';
+  const child = spawn(process.execPath, [SUPERVISOR_ENTRY], {
+    env: {
+      ...process.env,
+      LUCID_PROFILE: 'dev',
+      LUCID_HAL: 'sim',
+      LUCID_HOST: '127.0.0.1',
+      LUCID_PORT: String(port),
+      LUCID_DATA_DIR: dataDir,
+      LUCID_LOG_LEVEL: 'info',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const exitPromise = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const app: RunningAppliance = {
+    process: child,
+    pid: child.pid!,
+    port,
+    url,
+    dataDir,
+    output: () => out,
+    get: (path, init) => fetch(`${url}${path}`, init),
+    json: async (path, init) => (await fetch(`${url}${path}`, init)).json(),
+    async waitFor(what, probe, timeoutMs = 15_000) {
+      const until = Date.now() + timeoutMs;
+      let lastError: unknown;
+      while (Date.now() < until) {
+        try {
+          const v = await probe();
+          if (v !== undefined && v !== false) return v as never;
+        } catch (err) {
+          lastError = err;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}\n--- output ---\n${out.slice(-4000)}`);
+    },
+    async waitHealthy(timeoutMs = 15_000) {
+      const started = Date.now();
+      await app.waitFor('/healthz 200', async () => (await fetch(`${url}/healthz`)).status === 200, timeoutMs);
+      return Date.now() - started;
+    },
+    exited: () => exitPromise,
+    async cleanup() {
+      const pids = treePids(child.pid!);
+      for (const pid of pids) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return app;
+}
+
+/** True while a process exists and is not a zombie. */
+export function isRunning(pid: number): boolean {
+  const stat = `/proc/${pid}/stat`;
+  if (!existsSync(stat)) return false;
+  try {
+    const state = readFileSync(stat, 'utf8').replace(/^.*\) /s, '').charAt(0);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** The pid and every descendant's, found through /proc (children of children included). */
+export function treePids(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.replace(/^.*\) /s, '').split(' ')[1]);
+      parents.set(Number(entry), ppid);
+    } catch { /* raced with exit */ }
+  }
+  const result = [root];
+  for (let i = 0; i < result.length; i++) {
+    for (const [pid, ppid] of parents) if (ppid === result[i]) result.push(pid);
+  }
+  return result;
+}

@@ -1,0 +1,87 @@
+// The import rules of DESIGN §3, checked on every source file.
+import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, findCycle, importsOf, sourceFiles, type ImportEdge } from '../helpers/imports.js';
+
+const files = sourceFiles(['appliance', 'hal', 'services', 'ota']);
+const edges = files.flatMap(importsOf);
+const TRON = /^(tronweb|@ledgerhq\/hw-app-trx|@ledgerhq\/hw-transport.*)$/;
+
+const area = (path: string): string => {
+  const [top, second] = path.split('/');
+  return top === 'services' ? `services/${second}` : top === 'appliance' && second === 'entries' ? 'appliance/entries' : (top ?? '');
+};
+const violations = (pred: (e: ImportEdge) => string | null): string[] =>
+  edges.map((e) => { const why = pred(e); return why ? `${e.from} → ${e.specifier}: ${why}` : null; }).filter((v): v is string => v !== null);
+
+describe('architecture (DESIGN §3)', () => {
+  it('scans the real tree', () => {
+    expect(files.length).toBeGreaterThan(30);
+    expect(files).toContain('appliance/entries/core.ts');
+    expect(edges.some((e) => e.typeOnly)).toBe(true);
+  });
+
+  it('hal/ and services/common/ import nothing of ours outside themselves', () => {
+    expect(violations((e) => {
+      if (!e.target) return null;
+      if (e.from.startsWith('hal/') && !e.target.startsWith('hal/')) return 'hal/ must not import outside hal/';
+      if (e.from.startsWith('services/common/') && !e.target.startsWith('services/common/')) return 'services/common/ must not import outside itself';
+      return null;
+    })).toEqual([]);
+  });
+
+  it('services reach each other only through index.ts', () => {
+    expect(violations((e) => {
+      if (!e.target || !e.from.startsWith('services/') || !e.target.startsWith('services/')) return null;
+      const [, from] = e.from.split('/');
+      const [, to] = e.target.split('/');
+      if (from === to || to === 'common') return null;
+      return e.target === `services/${to}/index.ts` ? null : `import services/${to}/index.ts instead`;
+    })).toEqual([]);
+  });
+
+  it('only appliance/entries import concrete drivers and services', () => {
+    expect(violations((e) => {
+      if (!e.target || e.typeOnly) return null;
+      const from = area(e.from);
+      if (from === 'appliance/entries') return null;
+      if (e.target.startsWith('hal/') && !e.from.startsWith('hal/')) return 'only appliance/entries may use HAL drivers (import type is fine)';
+      if (e.from.startsWith('appliance/') && e.target.startsWith('services/') && !e.target.startsWith('services/common/')) {
+        return 'the supervisor never imports service code';
+      }
+      if (e.from.startsWith('ota/client/') && e.target.startsWith('services/') && !e.target.startsWith('services/common/')) {
+        return 'the OTA agent does not import services';
+      }
+      return null;
+    })).toEqual([]);
+  });
+
+  it('nothing outside services/payout/ imports TRON code', () => {
+    expect(violations((e) => (TRON.test(e.specifier) && !e.from.startsWith('services/payout/') ? 'TRON code only in services/payout/' : null))).toEqual([]);
+  });
+
+  it('ota/server/ never imports hal/ or appliance/', () => {
+    expect(violations((e) => (e.from.startsWith('ota/server/') && e.target && /^(hal|appliance)\//.test(e.target) ? 'fleet server runs off-device' : null))).toEqual([]);
+  });
+
+  it('every relative import resolves to a file', () => {
+    expect(violations((e) => (e.target && !existsSync(join(REPO, e.target)) ? 'missing file' : null))).toEqual([]);
+  });
+
+  it('has no import cycles', () => {
+    expect(findCycle(edges)).toBeNull();
+  });
+
+  it('the checker itself catches a violation and a cycle', () => {
+    const fake: ImportEdge[] = [
+      { from: 'a.ts', specifier: './b.js', target: 'b.ts', typeOnly: false, dynamic: false },
+      { from: 'b.ts', specifier: './a.js', target: 'a.ts', typeOnly: false, dynamic: false },
+    ];
+    expect(findCycle(fake)).toEqual(['a.ts', 'b.ts', 'a.ts']);
+    expect(findCycle([{ ...fake[0]! }, { ...fake[1]!, typeOnly: true }])).toBeNull();
+    expect(importsOf('tests/fixtures/architecture/bad-import.ts').map((e) => [e.specifier, e.typeOnly, e.dynamic])).toEqual([
+      ['../../../hal/index.js', true, false], ['tronweb', false, false], ['../../../services/api/server.js', false, true],
+    ]);
+  });
+});
