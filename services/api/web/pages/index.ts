@@ -1,0 +1,9 @@
+// The page registry: the router matches paths in this order, the nav bar lists the pages in this
+// order, and the first one is the start page. Adding a page = one file in pages/ + one line here
+// (see ../README.md).
+import type { Page } from '../page.js';
+import { statusPage } from './status.js';
+
+export const pages: readonly Page[] = [
+  statusPage,
+];
