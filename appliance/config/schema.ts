@@ -68,7 +68,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'buttonGpio', env: 'LUCID_BUTTON_GPIO', kind: 'int-or-none', default: () => null,
     doc: 'BCM GPIO number of the push button (active low), or `none`.' },
   { key: 'watchdogDevice', env: 'LUCID_WATCHDOG_DEVICE', kind: 'string-or-none', default: () => null,
-    doc: 'Hardware watchdog device (e.g. `/dev/watchdog`) the supervisor keeps alive, or `none`.' },
+    doc: 'Hardware watchdog device (e.g. `/dev/watchdog`) the supervisor keeps alive, `sim`, or `none`.' },
   { key: 'heartbeatMs', env: 'LUCID_HEARTBEAT_MS', kind: 'int', default: () => 1000,
     doc: 'Child heartbeat interval; three missed heartbeats kill and restart the child.' },
   { key: 'stopTimeoutMs', env: 'LUCID_STOP_TIMEOUT_MS', kind: 'int', default: () => 10000,

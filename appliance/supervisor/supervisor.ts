@@ -63,6 +63,7 @@ export class Supervisor implements Lifecycle {
   private target: Target = { mode: 'run' };
   private tick: NodeJS.Timeout | undefined;
   private sdWatchdog: NodeJS.Timeout | undefined;
+  private hwWatchdog: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshotDirty = false;
   private bootCompleted = false;
@@ -96,6 +97,14 @@ export class Supervisor implements Lifecycle {
     if (this.deps.sdWatchdogMs !== null) {
       this.sdWatchdog = setInterval(() => void this.deps.notifier.notify({ WATCHDOG: '1' }), this.deps.sdWatchdogMs);
     }
+    const hw = this.deps.hardwareWatchdog;
+    if (hw) {
+      // Kicked from the supervisor's own event loop: a wedged supervisor stops kicking and the
+      // board reboots (the BCM2835 watchdog fires after ~15 s).
+      const kick = (): void => void hw.kick().catch((err: unknown) => this.log.error({ err }, 'watchdog kick failed'));
+      kick();
+      this.hwWatchdog = setInterval(kick, 1000);
+    }
     this.snapshotTimer = setInterval(() => this.broadcastSnapshot(), 2000);
     this.reconcile();
   }
@@ -110,6 +119,7 @@ export class Supervisor implements Lifecycle {
     await this.waitSettled();
     clearInterval(this.tick);
     clearInterval(this.sdWatchdog);
+    clearInterval(this.hwWatchdog);
     clearInterval(this.snapshotTimer);
   }
 
@@ -176,9 +186,6 @@ export class Supervisor implements Lifecycle {
     for (const step of steps) this.execute(step, now);
     if (steps.length > 0) this.snapshotDirty = true;
     this.updateHealth();
-    if (this.deps.hardwareWatchdog && this.target.mode === 'run') {
-      void this.deps.hardwareWatchdog.kick().catch((err: unknown) => this.log.error({ err }, 'watchdog kick failed'));
-    }
     if (this.snapshotDirty) this.broadcastSnapshot();
     if (this.target.mode === 'stop' && allSettled([...this.runtimes.values()])) {
       const waiters = this.stopWaiters;

@@ -46,7 +46,10 @@ export function createSupervisorHal(config: Readonly<Config>, mode: 'sim' | 'pi'
   else if (mode === 'sim') button = createSimButton({ id: 'sim' });
 
   let watchdog: WatchdogDriver | null = null;
-  if (config.watchdogDevice) watchdog = mode === 'sim' ? createSimWatchdog() : createDevWatchdog({ path: config.watchdogDevice });
+  // A configured device is always driven for real: in dev it may be a plain file, which lets a
+  // test watch the kicks and the magic close. `sim` asks for the in-memory driver.
+  if (config.watchdogDevice === 'sim') watchdog = createSimWatchdog();
+  else if (config.watchdogDevice) watchdog = createDevWatchdog({ path: config.watchdogDevice });
 
   return {
     mode,
