@@ -8,13 +8,42 @@ export type Role = (typeof ROLES)[number];
 /** 'public' needs no login; a role means that role or any above it. */
 export type Permission = 'public' | Role;
 
+/** Who is calling: set by the auth layer from a verified token; null for anonymous calls. */
+export interface Principal {
+  readonly userId: string;
+  readonly username: string;
+  readonly role: Role;
+}
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     permission?: Permission;
   }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function roleRank(role: Role): number {
+  return ROLES.indexOf(role);
+}
+
+/** True when `role` is `required` or above it. */
+export function hasRole(role: Role, required: Role): boolean {
+  return roleRank(role) >= roleRank(required);
+}
+
+/**
+ * Ownership rule for owned resources (sessions): a `user` sees only what it owns; node
+ * operators and above see everything. Anonymous (no auth layer yet) sees everything.
+ */
+export function canAccessOwned(principal: Principal | null, ownerId: string | null): boolean {
+  if (principal === null) return true;
+  return principal.role !== 'user' || principal.userId === ownerId;
 }
 
 export function requirePermissionOnEveryRoute(app: FastifyInstance): void {
+  if (!app.hasRequestDecorator('principal')) app.decorateRequest('principal', null);
   app.addHook('onRoute', (route: RouteOptions) => {
     const permission = (route.config as { permission?: unknown } | undefined)?.permission;
     if (permission !== 'public' && !ROLES.includes(permission as Role)) {
