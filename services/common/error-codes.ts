@@ -42,6 +42,16 @@ export const ERROR_CATALOGUE = {
   // Identity
   ID_ERR_KEY_PERMISSIONS: { status: 500, message: 'node key file has unsafe permissions' },
   ID_ERR_KEY_INVALID: { status: 500, message: 'node key file is unreadable or not an Ed25519 key' },
+
+  // Ledger (consensus, anchors)
+  LEDGER_ERR_GENESIS_INVALID: { status: 500, message: 'the genesis document is invalid' },
+  LEDGER_ERR_GENESIS_MISMATCH: { status: 500, message: 'the chain in the data directory was made from another genesis' },
+  LEDGER_ERR_NOT_VALIDATOR: { status: 409, message: 'this node is not a validator' },
+  LEDGER_ERR_ALREADY_VALIDATOR: { status: 409, message: 'this node is already a validator' },
+  LEDGER_ERR_ANCHOR_NOT_FOUND: { status: 404, message: 'no final anchor for that manifest hash' },
+  LEDGER_ERR_BLOCK_NOT_FOUND: { status: 404, message: 'no block at that height' },
+  LEDGER_ERR_SIGN_GUARD: { status: 500, message: 'the double-sign guard file is unreadable' },
+  LEDGER_ERR_NOT_READY: { status: 503, message: 'the ledger is not running' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
