@@ -31,6 +31,11 @@ export const ConfigSchema = Type.Object({
   heartbeatMs: Type.Integer({ minimum: 100, maximum: 60000 }),
   stopTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000 }),
   extraChildren: Type.Array(ExtraChild),
+  peers: Type.Array(Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' })),
+  p2pPort: Type.Integer({ minimum: 0, maximum: 65535 }),
+  slotMs: Type.Integer({ minimum: 100, maximum: 600000 }),
+  genesis: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  mdns: Type.Union([Type.Literal('on'), Type.Literal('off')]),
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -75,6 +80,16 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Deadline for a graceful stop of the whole tree before SIGKILL.' },
   { key: 'extraChildren', env: 'LUCID_EXTRA_CHILDREN', kind: 'json', default: () => [],
     doc: 'JSON array of additional supervised children `{name, entry, critical, restart, after, env}` (plugins, tests).' },
+  { key: 'peers', env: 'LUCID_PEERS', kind: 'list', default: () => [],
+    doc: 'Comma-separated `host:port` P2P addresses of other nodes of this chain (needs `LUCID_GENESIS`). mDNS finds more on the LAN.' },
+  { key: 'p2pPort', env: 'LUCID_P2P_PORT', kind: 'int', default: () => 26656,
+    doc: 'TCP port of the consensus transport (WebSocket over TLS 1.3), on `LUCID_HOST`; used only with `LUCID_GENESIS`. 0 picks a free port.' },
+  { key: 'slotMs', env: 'LUCID_SLOT_MS', kind: 'int', default: () => 10000,
+    doc: 'Block slot in ms (one block per slot; a proposer has half a slot before the next one takes over).' },
+  { key: 'genesis', env: 'LUCID_GENESIS', kind: 'string-or-none', default: () => null,
+    doc: 'Path of the chain\'s genesis JSON (made by `./build.sh genesis`). `none`: a standalone one-validator chain made on first boot.' },
+  { key: 'mdns', env: 'LUCID_MDNS', kind: 'enum', default: () => 'on',
+    doc: '`on` or `off`: find peers of the same chain on the LAN with mDNS (only with `LUCID_GENESIS`).' },
 ];
 
 export const CONFIG_FILE_ENV = 'LUCID_CONFIG';

@@ -120,6 +120,7 @@ export class Engine {
   }
 
   onMessage(from: string, msg: WireMessage, now: number): EngineOutput[] {
+    this.nowForBuild = now;
     switch (msg.t) {
       case 'proposal': this.onProposal(from, msg, now); break;
       case 'vote': this.onVote(from, msg, now); break;
@@ -131,6 +132,15 @@ export class Engine {
       case 'blocks': this.onBlocks(from, msg.items, now); break;
       default: break; // hello and getBlocks are the transport's and the store's business
     }
+    return this.flush();
+  }
+
+  /** A peer (re)connected: it missed earlier gossip, so offer it our waiting transactions now. */
+  onPeerConnected(peer: string, now: number): EngineOutput[] {
+    this.nowForBuild = now;
+    this.out.push({ kind: 'send', to: peer, msg: { t: 'status', height: this.persistedHeight, round: this.machine?.round ?? 0 } });
+    const local = this.deps.mempool.local().map((e) => e.bytes);
+    if (local.length > 0) this.broadcastTxs(local, peer);
     return this.flush();
   }
 
@@ -155,6 +165,7 @@ export class Engine {
 
   /** Fires every timer that is due. Call when nextWakeAt() has come. */
   tick(now: number): EngineOutput[] {
+    this.nowForBuild = now;
     for (;;) {
       this.timers.sort((a, b) => a.at - b.at);
       const t = this.timers[0];
@@ -294,10 +305,10 @@ export class Engine {
     }
   }
 
+  /** The time of the call being handled (getValue() stamps the block with it). */
   private nowForBuild = 0;
 
   private run(outs: MachineOutput<Value, VoteEnvelope>[], now: number): void {
-    this.nowForBuild = now;
     const machine = this.machine;
     const queue = [...outs];
     while (queue.length > 0 && this.machine === machine && machine) {
@@ -516,19 +527,24 @@ export class Engine {
     if (batch.length > 0) this.broadcastTxs(batch);
   }
 
-  private broadcastTxs(txs: Buffer[]): void {
+  /** Transactions in messages of at most 512 KiB, to everyone or to one peer. */
+  private broadcastTxs(txs: Buffer[], to?: string): void {
     let chunk: Buffer[] = [];
     let size = 0;
+    const emit = (): void => {
+      const msg: WireMessage = { t: 'txs', txs: chunk };
+      this.out.push(to === undefined ? { kind: 'broadcast', msg } : { kind: 'send', to, msg });
+    };
     for (const tx of txs) {
       if (size + tx.length > 512 * 1024 && chunk.length > 0) {
-        this.out.push({ kind: 'broadcast', msg: { t: 'txs', txs: chunk } });
+        emit();
         chunk = [];
         size = 0;
       }
       chunk.push(tx);
       size += tx.length + 4;
     }
-    if (chunk.length > 0) this.out.push({ kind: 'broadcast', msg: { t: 'txs', txs: chunk } });
+    if (chunk.length > 0) emit();
   }
 
   private flush(): EngineOutput[] {

@@ -64,7 +64,7 @@ describe('double-sign guard', () => {
     expect(torn.sign(req(7, 0, 2, 'again')).kind).toBe('signed'); // overwrites the torn tail
     expect(statSync(file).size).toBe(2 * GUARD_RECORD_BYTES);
     const bytes = readFileSync(file);
-    bytes[10] ^= 0xff; // damage the first record, the second stays intact
+    bytes[10] = bytes[10]! ^ 0xff; // damage the first record, the second stays intact
     writeFileSync(file, bytes);
     let err: unknown;
     try { new SignGuard(new FileGuardStorage(dir), signFn); } catch (e) { err = e; }

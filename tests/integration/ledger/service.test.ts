@@ -1,0 +1,97 @@
+// The ledger service with its real parts: LevelDB, Ed25519 keys, WebSocket over TLS 1.3 on
+// loopback, four validators in one process. Anchors from completed sessions become final within
+// two slots, with a proof an independent check (node:crypto only) accepts; 5,000+ anchors fit in
+// one final block; a restart mid-anchoring loses nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Cluster } from './cluster.js';
+import { checkAnchorProof, type ProofJson } from '../../helpers/anchor-check.js';
+
+const SLOT = 1000;
+let c: Cluster;
+
+beforeAll(async () => {
+  c = await Cluster.create(4, { slotMs: SLOT });
+  await c.startAll();
+}, 60_000);
+afterAll(async () => { await c?.destroy(); });
+
+const completed = () => ({ sessionId: randomUUID(), manifestHash: randomBytes(32).toString('hex'), merkleRoot: randomBytes(32).toString('hex'), completedAt: Date.now() });
+const proofOf = async (i: number, manifestHash: string) => {
+  const r = await c.nodes[i]!.app!.inject({ method: 'GET', url: `/api/v1/anchors/${manifestHash}` });
+  return r.statusCode === 200 ? (r.json() as ProofJson) : undefined;
+};
+const trusted = () => c.genesis.validators.map((v) => ({ publicKey: v.publicKey, power: v.power }));
+
+describe('ledger service (4 validators, real transport)', () => {
+  it('produces blocks on every node, all agreeing', async () => {
+    await c.waitFor('height 3 everywhere', () => c.nodes.every((_, i) => c.height(i) >= 3));
+    const hashes = await Promise.all(c.nodes.map(async (n) => (await n.ledger!.chain.commit(3))!.blockHash.toString('hex')));
+    expect(new Set(hashes).size).toBe(1);
+    const status = await c.nodes[0]!.app!.inject({ method: 'GET', url: '/api/v1/ledger/status' });
+    expect(status.json()).toMatchObject({ chainId: 'cluster-test', validators: 4, multiNode: true });
+    expect(status.json().peers).toHaveLength(3);
+  }, 60_000);
+
+  it('a completed session is anchored and final within 2 slots, with a proof an independent check accepts', async () => {
+    const item = completed();
+    expect((await c.nodes[2]!.app!.inject({ method: 'GET', url: `/api/v1/anchors/${item.manifestHash}` })).statusCode).toBe(404);
+    const t0 = Date.now();
+    c.nodes[2]!.source.complete(item);
+    const proof = await c.waitFor('anchor final', () => proofOf(1, item.manifestHash), 10 * SLOT);
+    const ms = Date.now() - t0;
+    console.log(`anchor final after ${ms} ms (slot ${SLOT} ms): height ${proof.height}, ${proof.txCount} txs`);
+    expect(ms).toBeLessThanOrEqual(2 * SLOT + 300); // 300 ms of slack for a loaded 2-core CI box
+    expect(checkAnchorProof(proof, item, trusted())).toBeNull();
+    // Tampering is caught by the same independent check.
+    expect(checkAnchorProof({ ...proof, path: proof.path.length ? [randomBytes(32).toString('hex'), ...proof.path.slice(1)] : [randomBytes(32).toString('hex')] }, item, trusted())).not.toBeNull();
+    expect(checkAnchorProof(proof, { ...item, merkleRoot: randomBytes(32).toString('hex') }, trusted())).toMatch(/Merkle root/);
+    expect(checkAnchorProof({ ...proof, commit: { ...proof.commit, signatures: proof.commit.signatures.slice(0, 2) } }, item, trusted())).toMatch(/not more than 2\/3/);
+    // Every node answers the same final position.
+    for (let i = 0; i < 4; i++) {
+      const p = await c.waitFor(`anchor on node ${i}`, () => proofOf(i, item.manifestHash));
+      expect([p.height, p.txIndex]).toEqual([proof.height, proof.txIndex]);
+    }
+  }, 60_000);
+
+  it('a node restarted after queuing anchors still gets them final (pending anchors survive)', async () => {
+    const item = completed();
+    c.nodes[1]!.source.complete(item);
+    await c.stop(1); // whatever was in flight
+    await c.start(1);
+    const proof = await c.waitFor('anchor after restart', () => proofOf(1, item.manifestHash), 30_000);
+    expect(checkAnchorProof(proof, item, trusted())).toBeNull();
+    const evidence = await c.nodes[0]!.app!.inject({ method: 'GET', url: '/api/v1/ledger/evidence' });
+    expect(evidence.json().evidence).toEqual([]);
+  }, 60_000);
+});
+
+describe('ledger service: a full 1 MiB block', () => {
+  let big: Cluster;
+  afterAll(async () => { await big?.destroy(); });
+
+  it('5,000+ anchors fit in one block and are final on every node', async () => {
+    // The sessions complete before the chain starts (a long slot): the anchors reach every
+    // mempool before the second proposal, which therefore fills a whole 1 MiB block.
+    big = await Cluster.create(4, { slotMs: 6000 });
+    const items = Array.from({ length: 5200 }, completed);
+    for (const it of items) big.nodes[0]!.source.complete(it);
+    const t0 = Date.now();
+    await big.startAll();
+    const proof = async (manifestHash: string) => {
+      const r = await big.nodes[3]!.app!.inject({ method: 'GET', url: `/api/v1/anchors/${manifestHash}` });
+      return r.statusCode === 200 ? (r.json() as ProofJson) : undefined;
+    };
+    const first = await big.waitFor('the batch final', () => proof(items[0]!.manifestHash), 60_000);
+    const block = await big.nodes[3]!.ledger!.chain.block(first.height);
+    const bytes = (await big.nodes[3]!.ledger!.chain.blockBytes(first.height))!.length;
+    console.log(`block ${first.height}: ${block!.txs.length} anchors, ${bytes} bytes, final ${Date.now() - t0} ms after 5,200 completions`);
+    expect(block!.txs.length).toBeGreaterThanOrEqual(5000);
+    expect(bytes).toBeLessThanOrEqual(1024 * 1024);
+    const trusted = big.genesis.validators.map((v) => ({ publicKey: v.publicKey, power: v.power }));
+    expect(checkAnchorProof(first, items[0]!, trusted)).toBeNull();
+    for (let i = 0; i < 3; i++) await big.waitFor(`block ${first.height} on node ${i}`, () => big.height(i) >= first.height);
+    const last = await big.waitFor('the rest final', () => proof(items[items.length - 1]!.manifestHash), 60_000);
+    expect(checkAnchorProof(last, items[items.length - 1]!, trusted)).toBeNull();
+  }, 180_000);
+});
