@@ -3,7 +3,10 @@
 // (see ../README.md).
 import type { Page } from '../page.js';
 import { statusPage } from './status.js';
+import { chainPage, anchorPage } from './chain.js';
 
 export const pages: readonly Page[] = [
   statusPage,
+  chainPage,
+  anchorPage,
 ];
