@@ -84,10 +84,13 @@ export class Engine {
   private readonly self: string;
   private timers: Timer[] = [];
   private heightStartedAt: number;
+  /** When the next height may start: a slot after the last block's time (the proposer's clock). */
+  private nextStartAt: number;
   private readonly validity = new Map<string, Applied | null>();
   private readonly values = new Map<string, Value>();
   private readonly ownVotes = new Map<string, WireMessage>();
   private readonly proposals = new Map<number, WireMessage>();
+  private readonly proposalResent = new Map<string, number>();
   private readonly peerHeights = new Map<string, number>();
   private syncing: { peer: string; until: number } | null = null;
   private readonly voteLog = new Map<string, string>();
@@ -107,6 +110,7 @@ export class Engine {
     this.timeouts = deps.config.timeouts ?? timeoutsFor(deps.config.slotMs);
     this.gossipMs = deps.config.gossipMs ?? Math.max(20, Math.floor(deps.config.slotMs / 10));
     this.heightStartedAt = init.now;
+    this.nextStartAt = init.now;
     this.nextGossipAt = init.now;
   }
 
@@ -139,6 +143,8 @@ export class Engine {
   onPeerConnected(peer: string, now: number): EngineOutput[] {
     this.nowForBuild = now;
     this.out.push({ kind: 'send', to: peer, msg: { t: 'status', height: this.persistedHeight, round: this.machine?.round ?? 0 } });
+    const p = this.machine ? this.proposals.get(this.machine.round) : undefined;
+    if (p) this.out.push({ kind: 'send', to: peer, msg: p });
     const local = this.deps.mempool.local().map((e) => e.bytes);
     if (local.length > 0) this.broadcastTxs(local, peer);
     return this.flush();
@@ -148,7 +154,7 @@ export class Engine {
   onPersisted(height: number, now: number): EngineOutput[] {
     if (height > this.persistedHeight) this.persistedHeight = height;
     if (height === this.state.height && this.machine && !this.machine.started && !this.timers.some((t) => t.kind === 'start')) {
-      this.timers.push({ at: Math.max(now, this.heightStartedAt + this.deps.config.slotMs), kind: 'start', height: this.machineHeight });
+      this.timers.push({ at: Math.max(now, this.nextStartAt), kind: 'start', height: this.machineHeight });
     }
     return this.tick(now);
   }
@@ -216,6 +222,7 @@ export class Engine {
     this.values.clear();
     this.ownVotes.clear();
     this.proposals.clear();
+    this.proposalResent.clear();
     this.timers = this.timers.filter((t) => t.height === h);
     const state = this.state;
     const vals = state.validators;
@@ -387,7 +394,10 @@ export class Engine {
     this.deps.mempool.removeCommitted(applied.block.txs, applied.anchors.map((a) => a.manifestHash));
     for (const k of this.voteLog.keys()) if (Number(k.split(':')[0]) < this.state.height - 10) this.voteLog.delete(k);
     this.out.push({ kind: 'commit', height: applied.block.header.height, hash: applied.hash, bytes, block: applied.block, commit, state: applied.state, anchors: applied.anchors, via, at: now });
-    if (via === 'sync') this.heightStartedAt = now - this.deps.config.slotMs; // caught up: no need to wait a slot
+    // One block per slot, timed from the block's own time, so every node starts the next height
+    // together (within their clocks' skew) however late each one learned of the decision. A node
+    // that caught up by sync starts at once.
+    this.nextStartAt = via === 'sync' ? now : applied.block.header.time + this.deps.config.slotMs;
     this.createMachine();
   }
 
@@ -499,18 +509,26 @@ export class Engine {
           for (const v of m.votesFor(type, m.round)) if (v.from !== this.self) this.out.push({ kind: 'broadcast', msg: this.voteMessage(v, m.round) });
         }
       }
-      // …and the current round's proposal to validators that have not voted for it yet.
+      // …and the current round's proposal to validators that have not voted for it yet — at most
+      // every half slot per peer: a block can be 1 MiB, and on a LAN it was most likely received.
       const p = this.proposals.get(m.round);
       const prop = m.proposalFor(m.round);
       if (p && prop) {
         const voted = new Set([...m.votesFor('prevote', m.round), ...m.votesFor('precommit', m.round)].filter((v) => v.valueId === prop.valueId).map((v) => v.from));
         for (const v of this.state.validators) {
-          if (v.publicKey !== this.self && !voted.has(v.publicKey)) this.out.push({ kind: 'send', to: v.publicKey, msg: p });
+          if (v.publicKey === this.self || voted.has(v.publicKey)) continue;
+          const key = `${v.publicKey}:${m.round}`;
+          const last = this.proposalResent.get(key);
+          if (last !== undefined && now - last < this.deps.config.slotMs / 2) continue;
+          if (last === undefined && p.t === 'proposal' && p.proposer.toString('hex') === this.self && now - this.heightStartedAt < this.deps.config.slotMs / 2) continue; // just broadcast it
+          this.proposalResent.set(key, now);
+          this.out.push({ kind: 'send', to: v.publicKey, msg: p });
         }
       }
     }
-    // Local transactions still waiting are offered again now and then (batched).
-    if (this.gossipCount % 10 === 0) {
+    // Local transactions still waiting are offered again every few slots (batched): over TCP they
+    // arrived unless a connection dropped, and a reconnecting peer gets them at once anyway.
+    if (this.gossipCount % 30 === 0) {
       const local = this.deps.mempool.local().map((e) => e.bytes);
       if (local.length > 0) this.broadcastTxs(local);
     }
