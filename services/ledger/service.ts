@@ -29,6 +29,8 @@ import type { Transport } from './p2p/transport.js';
 import { WsTransport } from './p2p/ws-transport.js';
 import { MdnsDiscovery } from './p2p/mdns.js';
 
+const TX_ADMISSION_CHUNK = 256;
+
 export interface LedgerConfig {
   readonly slotMs: number;
   readonly p2pHost: string;
@@ -245,7 +247,29 @@ export class LedgerService implements Lifecycle {
       void this.serveBlocks(peer, msg.from, msg.count);
       return;
     }
+    if (msg.t === 'txs' && msg.txs.length > TX_ADMISSION_CHUNK) {
+      // Thousands of signatures to check: admit them a few hundred at a time so that proposals
+      // and votes arriving meanwhile are not held up behind the whole batch.
+      for (let i = 0; i < msg.txs.length; i += TX_ADMISSION_CHUNK) this.admission.push({ peer, txs: msg.txs.slice(i, i + TX_ADMISSION_CHUNK) });
+      this.admitSoon();
+      return;
+    }
     this.handle(this.engine.onMessage(peer, msg, this.now));
+  }
+
+  private readonly admission: Array<{ peer: string; txs: readonly Buffer[] }> = [];
+  private admitting = false;
+
+  private admitSoon(): void {
+    if (this.admitting) return;
+    this.admitting = true;
+    setImmediate(() => {
+      this.admitting = false;
+      const next = this.admission.shift();
+      if (!next || this.stopped || !this.engine) return;
+      this.handle(this.engine.onMessage(next.peer, { t: 'txs', txs: next.txs }, this.now));
+      if (this.admission.length > 0) this.admitSoon();
+    });
   }
 
   private async serveBlocks(peer: string, from: number, count: number): Promise<void> {

@@ -29,7 +29,8 @@ export class Cluster {
   genesisPath = '';
   private root = '';
 
-  static async create(n: number, opts: { slotMs: number; powers?: number[] }): Promise<Cluster> {
+  /** `validators`: how many of the n nodes are in the genesis (the rest start as followers). */
+  static async create(n: number, opts: { slotMs: number; powers?: number[]; validators?: number }): Promise<Cluster> {
     const c = new Cluster();
     c.root = mkdtempSync(join(tmpdir(), 'lucid-ledger-cluster-'));
     for (let i = 0; i < n; i++) {
@@ -37,7 +38,7 @@ export class Cluster {
       const identity = await loadOrCreateNodeIdentity(dir, silentLogger());
       c.nodes.push({ dir, identity, port: await freePort(), source: new MemoryAnchorSource(), store: null, ledger: null, app: null });
     }
-    c.genesis = makeGenesis({ chainId: 'cluster-test', validators: c.nodes.map((x, i) => ({ publicKey: x.identity.publicKeyHex, power: opts.powers?.[i] ?? 1 })) });
+    c.genesis = makeGenesis({ chainId: 'cluster-test', validators: c.nodes.slice(0, opts.validators ?? n).map((x, i) => ({ publicKey: x.identity.publicKeyHex, power: opts.powers?.[i] ?? 1 })) });
     c.genesisPath = join(c.root, 'genesis.json');
     writeFileSync(c.genesisPath, JSON.stringify(c.genesis));
     c.slotMs = opts.slotMs;
@@ -78,8 +79,8 @@ export class Cluster {
     Object.assign(node, { store: null, ledger: null, app: null });
   }
 
-  async startAll(): Promise<void> {
-    await Promise.all(this.nodes.map((_, i) => this.start(i)));
+  async startAll(count = this.nodes.length): Promise<void> {
+    await Promise.all(this.nodes.slice(0, count).map((_, i) => this.start(i)));
   }
 
   async destroy(): Promise<void> {

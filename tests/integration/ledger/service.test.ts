@@ -11,8 +11,9 @@ const SLOT = 1000;
 let c: Cluster;
 
 beforeAll(async () => {
-  c = await Cluster.create(4, { slotMs: SLOT });
-  await c.startAll();
+  // Four validators, and a fifth node that is not in the genesis (it starts as a follower).
+  c = await Cluster.create(5, { slotMs: SLOT, validators: 4 });
+  await c.startAll(4);
 }, 60_000);
 afterAll(async () => { await c?.destroy(); });
 
@@ -25,8 +26,9 @@ const trusted = () => c.genesis.validators.map((v) => ({ publicKey: v.publicKey,
 
 describe('ledger service (4 validators, real transport)', () => {
   it('produces blocks on every node, all agreeing', async () => {
-    await c.waitFor('height 3 everywhere', () => c.nodes.every((_, i) => c.height(i) >= 3));
-    const hashes = await Promise.all(c.nodes.map(async (n) => (await n.ledger!.chain.commit(3))!.blockHash.toString('hex')));
+    const validators = c.nodes.slice(0, 4);
+    await c.waitFor('height 3 everywhere', () => validators.every((_, i) => c.height(i) >= 3));
+    const hashes = await Promise.all(validators.map(async (n) => (await n.ledger!.chain.commit(3))!.blockHash.toString('hex')));
     expect(new Set(hashes).size).toBe(1);
     const status = await c.nodes[0]!.app!.inject({ method: 'GET', url: '/api/v1/ledger/status' });
     expect(status.json()).toMatchObject({ chainId: 'cluster-test', validators: 4, multiNode: true });
@@ -63,6 +65,26 @@ describe('ledger service (4 validators, real transport)', () => {
     expect(checkAnchorProof(proof, item, trusted())).toBeNull();
     const evidence = await c.nodes[0]!.app!.inject({ method: 'GET', url: '/api/v1/ledger/evidence' });
     expect(evidence.json().evidence).toEqual([]);
+  }, 60_000);
+  it('a follower syncs the chain, then joins the validator set with a transaction its admin approved', async () => {
+    await c.start(4);
+    const follower = c.nodes[4]!;
+    await c.waitFor('follower synced', () => c.height(4) >= c.height(0) - 1 && c.height(4) >= 3, 30_000);
+    const before = (await follower.app!.inject({ url: '/api/v1/ledger/status' })).json();
+    expect(before.node).toMatchObject({ validator: false, role: 'follower' });
+    expect((await follower.app!.inject({ method: 'POST', url: '/api/v1/ledger/validators/leave', payload: {} })).json().code).toBe('LEDGER_ERR_NOT_VALIDATOR');
+    const join = await follower.app!.inject({ method: 'POST', url: '/api/v1/ledger/validators/join', payload: { power: 1 } });
+    expect(join.statusCode).toBe(202);
+    await c.waitFor('five validators', () => c.nodes.every((n, i) => i > 4 || n.ledger!.state().validators.length === 5), 20 * SLOT);
+    expect((await follower.app!.inject({ url: '/api/v1/ledger/status' })).json().node.validator).toBe(true);
+    expect((await follower.app!.inject({ method: 'POST', url: '/api/v1/ledger/validators/join', payload: {} })).json().code).toBe('LEDGER_ERR_ALREADY_VALIDATOR');
+    // The chain keeps going with five (quorum now 4 of 5), and the new validator signs commits.
+    const h = c.height(0);
+    await c.waitFor('blocks with five validators', () => c.height(0) >= h + 3, 20 * SLOT);
+    const commit = await c.nodes[0]!.ledger!.chain.commit(c.height(0));
+    const validators = (await follower.app!.inject({ url: '/api/v1/ledger/validators' })).json().validators as Array<{ publicKey: string; self: boolean }>;
+    expect(validators.some((v) => v.self)).toBe(true);
+    expect(commit!.signatures.length).toBeGreaterThanOrEqual(4);
   }, 60_000);
 });
 
