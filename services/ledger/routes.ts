@@ -8,7 +8,7 @@ import { LucidError } from '../common/errors.js';
 import { signTx, txId } from './codec/tx.js';
 import { anchorProof } from './anchors/proof.js';
 import { proposerRanking } from './chain/ranking.js';
-import { credits, epochOf, scoreOf, windowEpochs } from './chain/state.js';
+import { scoreOf, windowEpochs } from './chain/state.js';
 import type { LedgerService } from './service.js';
 import { nodeIdOfKey } from './node-id.js';
 
@@ -145,10 +145,8 @@ export function ledgerRoutes(ledger: LedgerService): FastifyPluginAsync {
       },
     }, async (request) => {
       const state = ledger.state();
-      const epoch = (request.query as { epoch?: number }).epoch ?? epochOf(state.params, state.headTime);
-      const ep = state.epochs[String(epoch)] ?? (await ledger.chain.epoch(epoch));
-      const nodes = Object.entries(ep?.nodes ?? {}).map(([node, w]) => ({ node, nodeId: nodeIdOfKey(node), ...credits(w), ...w }));
-      return { epoch, epochMs: state.params.epochMs, windowEpochs: windowEpochs(state.params), blocks: ep?.blocks ?? 0, nodes };
+      const c = await ledger.creditsForEpoch((request.query as { epoch?: number }).epoch);
+      return { epoch: c.epoch, epochMs: state.params.epochMs, windowEpochs: windowEpochs(state.params), blocks: c.blocks, nodes: c.nodes.map((n) => ({ ...n, nodeId: nodeIdOfKey(n.node) })) };
     });
 
     app.get('/api/v1/ledger/mempool', {

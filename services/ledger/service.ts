@@ -15,7 +15,7 @@ import type { MetricsRegistry } from '../common/metrics.js';
 import { decodeBlock, encodeCommit, type Commit } from './codec/block.js';
 import type { WireMessage } from './codec/messages.js';
 import { genesisHash, parseGenesis, standaloneGenesis, type Genesis } from './chain/genesis.js';
-import { initialState, type ChainState } from './chain/state.js';
+import { credits, epochOf, initialState, type ChainState, type Credits, type WorkCounts } from './chain/state.js';
 import { RecentAnchorIndex } from './chain/recent-anchors.js';
 import { Engine, type EngineOutput, type Evidence } from './consensus/engine.js';
 import { SignGuard } from './consensus/sign-guard.js';
@@ -159,8 +159,10 @@ export class LedgerService implements Lifecycle {
     } else {
       for (const p of await this.store.pendingAnchors()) this.submit(Buffer.from(p.tx, 'hex'));
     }
-    this.handle(engine.start(this.now));
+    // Anchors first (pending ones and what completed while the node was down), so that the very
+    // first proposal of this run can already carry them.
     await this.feeder?.start();
+    this.handle(engine.start(this.now));
     this.log.info({
       chainId: state.chainId, height: state.height, validators: state.validators.length, validator: engine.isValidator,
       slotMs: this.deps.config.slotMs, p2p: this.multiNode ? this.transport?.port : null,
@@ -387,6 +389,17 @@ export class LedgerService implements Lifecycle {
   state(): ChainState {
     this.need();
     return this.persistedState!;
+  }
+
+  /**
+   * Work credits of every node in one epoch (payouts read these): the live window from the chain
+   * state, older epochs from LevelDB. Epoch = floor(block time / params.epochMs).
+   */
+  async creditsForEpoch(epoch?: number): Promise<{ epoch: number; blocks: number; nodes: Array<{ node: string } & Credits & WorkCounts> }> {
+    const state = this.state();
+    const e = epoch ?? epochOf(state.params, state.headTime);
+    const ep = state.epochs[String(e)] ?? (await this.store.epoch(e));
+    return { epoch: e, blocks: ep?.blocks ?? 0, nodes: Object.entries(ep?.nodes ?? {}).map(([node, w]) => ({ node, ...credits(w), ...w })) };
   }
 
   mempoolEntries() {
