@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const metrics = new MetricsRegistry();
   // The PoOT chain. Anchors come from completed sessions: pass the sessions service's feed of
   // completed manifests as `anchorSource` (services/ledger/anchors/source.ts) once it exists.
-  const ledger = await stack.start('ledger', new LedgerService({
+  const ledger = new LedgerService({
     log,
     db: store as unknown as LevelPort,
     dataDir: config.dataDir,
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     },
     config: { slotMs: config.slotMs, p2pHost: config.host, p2pPort: config.p2pPort, peers: config.peers, genesisPath: config.genesis, mdns: config.mdns === 'on' },
     metrics,
-  }));
+  });
   const app = await buildApi({
     log,
     version: buildInfo.version,
@@ -62,6 +62,9 @@ async function main(): Promise<void> {
   await stack.start('api', { start: async () => { await app.listen({ host: config.host, port: config.port }); }, stop: async () => { await app.close(); } });
   log.info({ url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`, nodeId: identity.nodeId }, 'core ready');
   link.ready();
+  // The ledger starts once the API answers (its routes say LEDGER_ERR_NOT_READY until then): its
+  // first boot writes a genesis and fsyncs, which need not delay the appliance's readiness.
+  await stack.start('ledger', ledger);
 }
 
 main().catch((err: unknown) => {

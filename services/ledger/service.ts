@@ -26,8 +26,7 @@ import { ChainStore, type LevelPort } from './store/chain-store.js';
 import { AnchorFeeder } from './anchors/feeder.js';
 import type { AnchorSource } from './anchors/source.js';
 import type { Transport } from './p2p/transport.js';
-import { WsTransport } from './p2p/ws-transport.js';
-import { MdnsDiscovery } from './p2p/mdns.js';
+import type { MdnsDiscovery } from './p2p/mdns.js';
 
 const TX_ADMISSION_CHUNK = 256;
 
@@ -219,6 +218,8 @@ export class LedgerService implements Lifecycle {
       } catch { /* unreadable pins: start over (TOFU) */ }
     }
     if (!this.deps.transport && !this.deps.identity.privateKey) throw new Error('a multi-node ledger needs the node private key for TLS');
+    // Loaded only for a multi-node chain: a standalone appliance never initialises ws or mDNS.
+    const { WsTransport } = await import('./p2p/ws-transport.js');
     const transport = this.deps.transport?.(chainId, gHash) ?? new WsTransport({
       log: this.log, privateKey: this.deps.identity.privateKey!, publicKeyHex: this.deps.identity.publicKeyHex,
       host: this.deps.config.p2pHost, port: this.deps.config.p2pPort, chainId, genesisHash: gHash, peers: this.deps.config.peers,
@@ -232,6 +233,7 @@ export class LedgerService implements Lifecycle {
     await transport.start();
     this.transport = transport;
     if (this.deps.config.mdns) {
+      const { MdnsDiscovery } = await import('./p2p/mdns.js');
       this.mdns = new MdnsDiscovery({ log: this.log, nodeKey: this.deps.identity.publicKeyHex, chainId, port: transport.port, onPeer: (a) => transport.addAddress(a) });
       try {
         this.mdns.start();
