@@ -4,9 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { makeScenario } from './ledger/scenario.js';
 import { runSeed } from './ledger/world.js';
-import { replayCommand } from './ledger/suite.js';
+import { lowPriority, replayCommand } from './ledger/suite.js';
 
 describe('ledger simulation catches an injected lock bug', () => {
+  lowPriority();
   it('finds a lock-discipline violation within a few hundred seeds', () => {
     let caught: { seed: number; violation: string } | null = null;
     for (let seed = 1; seed <= 600 && !caught; seed++) {
