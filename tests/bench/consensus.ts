@@ -1,5 +1,7 @@
 // Consensus benchmark: 4 and 7 real core processes on loopback, every P2P link through a delay
-// proxy that adds LAN-like latency (2 ms ± 1 ms one way, order kept). Figures, as JSON lines:
+// proxy that adds LAN-like latency (2 ms ± 1 ms one way, order kept). Figures, as JSON lines
+// (BENCH_ONLY=finality4|full runs one phase; BENCH_DEBUG=1 lists slow blocks and mempool fill;
+// BENCH_PROF=<dir> writes a CPU profile of node 0):
 //   finality_ms        proposal (block time) → decision, p50/p95 over every node and block
 //   full_block         anchors in one block at the 1 MiB limit, and that block's commit time
 //   catch_up           blocks/s of a node that was down, syncing and verifying every commit
@@ -119,7 +121,8 @@ async function startCluster(n: number, slotMs: number) {
   writeFileSync(genesisPath, JSON.stringify(genesis));
   const start = (i: number): void => {
     const node = nodes[i]!;
-    node.proc = spawn(process.execPath, [CORE], {
+    const prof = process.env['BENCH_PROF'] && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROF']}`] : [];
+    node.proc = spawn(process.execPath, [...prof, CORE], {
       env: {
         ...process.env, LUCID_PROFILE: 'dev', LUCID_HAL: 'sim', LUCID_HOST: '127.0.0.1', LUCID_PORT: String(node.api), LUCID_DATA_DIR: node.dir,
         LUCID_LOG_LEVEL: 'warn', LUCID_GENESIS: genesisPath, LUCID_P2P_PORT: String(node.p2p), LUCID_SLOT_MS: String(slotMs), LUCID_MDNS: 'off',
@@ -142,7 +145,12 @@ async function startCluster(n: number, slotMs: number) {
     throw new Error(`bench: timed out waiting for ${what}`);
   };
   const blocks = async (i: number, limit = 200) => ((await (await fetch(`http://127.0.0.1:${nodes[i]!.api}/api/v1/ledger/blocks?limit=${limit}`)).json()) as { blocks: Array<{ height: number; txCount: number; finalityMs: number | null; via: string | null; bytes: number }> }).blocks;
-  const destroy = () => { for (let i = 0; i < n; i++) stop(i); for (const x of nodes) x.proxy?.close(); rmSync(root, { recursive: true, force: true }); };
+  const destroy = () => {
+    if (process.env['BENCH_PROF']) nodes[0]!.proc?.kill('SIGTERM'); // a clean exit writes the profile
+    for (let i = process.env['BENCH_PROF'] ? 1 : 0; i < n; i++) stop(i);
+    for (const x of nodes) x.proxy?.close();
+    rmSync(root, { recursive: true, force: true });
+  };
   return { nodes, genesis, start, stop, status, height, waitFor, blocks, destroy };
 }
 
@@ -167,9 +175,14 @@ async function finalityRun(n: number, slotMs: number, blocksWanted: number): Pro
     await c.waitFor(`${blocksWanted} blocks`, async () => (await c.height(0)) >= h0 + blocksWanted, (blocksWanted + 20) * slotMs * 3);
     const finality: number[] = [];
     const rounds: number[] = [];
+    const slow: string[] = [];
     for (let i = 0; i < n; i++) {
-      for (const b of await c.blocks(i)) if (b.height > h0 && b.via === 'consensus' && b.finalityMs !== null) finality.push(b.finalityMs);
+      for (const b of await c.blocks(i)) {
+        if (b.height > h0 && b.via === 'consensus' && b.finalityMs !== null) finality.push(b.finalityMs);
+        if (b.height > h0 && (b.finalityMs ?? 0) > 400 && process.env['BENCH_DEBUG']) slow.push(`node${i}/h${b.height}:${b.finalityMs}`);
+      }
     }
+    if (slow.length) console.error('slow', slow.join(' '));
     for (const b of await c.blocks(0)) if (b.height > h0) rounds.push((b as unknown as { round: number }).round);
     emit({
       metric: 'finality_ms', nodes: n, slot_ms: slotMs, blocks: blocksWanted, samples: finality.length,
@@ -177,8 +190,17 @@ async function finalityRun(n: number, slotMs: number, blocksWanted: number): Pro
       blocks_needing_more_rounds: rounds.filter((r) => r > 0).length, latency_one_way_ms: ONE_WAY_MS, jitter_ms: JITTER_MS,
     });
     resources(c.nodes, `finality-${n}`);
+  } finally {
+    c.destroy();
+  }
+}
 
-    // A full block: 5,200 anchors offered by a follower over P2P to every node.
+/** A full block: 5,200 anchors offered over P2P right after a block, before the next proposal. */
+async function fullBlockRun(n: number, slotMs: number): Promise<void> {
+  const c = await startCluster(n, slotMs);
+  try {
+    for (let i = 0; i < n; i++) c.start(i);
+    await c.waitFor('all up', async () => (await Promise.all(c.nodes.map((_, i) => c.height(i)))).every((h) => h >= 2), 120_000);
     const full = await fullBlock(c, n);
     emit({ metric: 'full_block', nodes: n, slot_ms: slotMs, ...full, limit_bytes: 1024 * 1024 });
   } finally {
@@ -214,11 +236,21 @@ async function fullBlock(c: Awaited<ReturnType<typeof startCluster>>, n: number)
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   })));
-  const hBefore = await c.height(0);
   for (const ws of sockets) { ws.send(hello); }
   await sleep(200);
+  // Right after a block: the whole batch has a slot to reach every mempool before the next proposal.
+  const h1 = await c.height(0);
+  await c.waitFor('a fresh block', async () => (await c.height(0)) > h1, 60_000);
+  const hBefore = await c.height(0);
   const t0 = Date.now();
   for (const ws of sockets) for (const m of chunks) ws.send(m);
+  if (process.env['BENCH_DEBUG']) {
+    const iv = setInterval(async () => {
+      const st = await Promise.all(c.nodes.map(async (_, i) => { const s = (await c.status(i)) as unknown as { height: number; mempool: { transactions: number } } | null; return s ? `${s.height}/${s.mempool.transactions}` : '-'; }));
+      console.error(Date.now() - t0, st.join(' '));
+    }, 250);
+    setTimeout(() => clearInterval(iv), 8000);
+  }
   let best = { height: 0, txCount: 0, finalityMs: 0, bytes: 0 };
   const seen = new Map<number, number>();
   await c.waitFor('the anchors in blocks', async () => {
@@ -254,11 +286,14 @@ async function catchUpRun(): Promise<void> {
 }
 
 export async function run(): Promise<void> {
+  if (process.env['BENCH_ONLY'] === 'finality4') { await finalityRun(4, 1000, 20); return; }
+  if (process.env['BENCH_ONLY'] === 'full') { await fullBlockRun(4, 6000); return; }
   const rates = ed25519Rates();
   emit({ metric: 'baseline_ed25519', sign_per_sec: rates.signPerSec, verify_per_sec: rates.verifyPerSec });
   emit({ metric: 'baseline_ws_tls_rtt_ms', loopback_p50: round(await wsRoundTrip(null), 3), through_latency_proxy_p50: round(await wsRoundTrip(ONE_WAY_MS), 3), injected_one_way_ms: ONE_WAY_MS });
   await finalityRun(4, 1000, Number(process.env['BENCH_BLOCKS'] ?? 20));
   await finalityRun(7, 1000, Number(process.env['BENCH_BLOCKS'] ?? 20));
+  await fullBlockRun(4, 6000);
   await catchUpRun();
 }
 
