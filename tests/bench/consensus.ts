@@ -179,7 +179,7 @@ async function finalityRun(n: number, slotMs: number, blocksWanted: number): Pro
     for (let i = 0; i < n; i++) {
       for (const b of await c.blocks(i)) {
         if (b.height > h0 && b.via === 'consensus' && b.finalityMs !== null) finality.push(b.finalityMs);
-        if (b.height > h0 && (b.finalityMs ?? 0) > 400 && process.env['BENCH_DEBUG']) slow.push(`node${i}/h${b.height}:${b.finalityMs}`);
+        if (b.height > h0 && (b.finalityMs ?? 0) > 150 && process.env['BENCH_DEBUG']) slow.push(`node${i}/h${b.height}:${b.finalityMs}`);
       }
     }
     if (slow.length) console.error('slow', slow.join(' '));
