@@ -12,6 +12,8 @@ import { metricsRoutes } from './routes/metrics.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import { buildOpenApi, recordRoutes, DOCS_HTML, type RouteRecord } from './openapi.js';
 import { staticRoutes } from './static-files.js';
+import { installEnforcement, installIdentify, installRateLimit } from './access.js';
+import helmet from '@fastify/helmet';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -44,6 +46,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   installErrorHandlers(app);
   registerProcessMetrics(app, deps);
+  // Security headers. The appliance serves plain HTTP on a LAN (no certificate a browser would
+  // trust), so no HSTS and no upgrade-insecure-requests; everything else is helmet's default
+  // (CSP 'self' only, nosniff, frame-ancestors 'none', no referrer, COOP/CORP same-origin).
+  // No CORS plugin: cross-origin reads stay closed.
+  await app.register(helmet, {
+    hsts: false,
+    contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'frame-ancestors': ["'none'"] } },
+  });
+  installIdentify(app, deps.auth);
+  installEnforcement(app, deps.auth);
 
   const table: RouteRecord[] = [];
   app.decorate('lucidRoutes', table);
@@ -54,6 +66,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => {
     requirePermissionOnEveryRoute(scope);
     recordRoutes(scope, table);
+    await installRateLimit(scope);
     for (const plugin of routes) await scope.register(plugin);
   });
   await app.ready();
