@@ -276,6 +276,8 @@ export class AuthService {
   }
 
   private async refuseIfLocked(user: UserRecord, method: string, ctx: ClientContext): Promise<void> {
+    // A lock whose time passed while no timer ran (restart, clock jump) is released and audited here.
+    if (user.lockedUntil !== 0 && user.lockedUntil <= this.now()) await this.unlock(user.id, null, null, 'expired');
     if (user.lockedUntil > this.now()) {
       await this.audit.append({ actor: null, action: 'auth.login', target: user.id, ip: ctx.ip, outcome: 'denied', details: { method, why: 'locked', username: user.username } });
       throw new LucidError('AUTH_ERR_LOCKED', undefined, { until: new Date(user.lockedUntil).toISOString() });
