@@ -144,7 +144,7 @@ describe('audit chain', () => {
       if (tamper === 'edit-and-rehash') {
         const { createHash } = await import('node:crypto');
         const { canonical } = await import('../../../services/auth/audit.js');
-        const { hash: _drop, ...body } = { ...entry, ip: '6.6.6.6' };
+        const { hash: _drop, ...body } = { ...entry, ip: '6.6.6.6' } as Record<string, unknown>;
         await db.put(auditKey(target), { ...body, hash: createHash('sha256').update(canonical(body)).digest('hex') });
       }
       const result = await verify(a, token);
