@@ -47,10 +47,10 @@ export function dummyHash(): Promise<string> {
 /** Throws AUTH_ERR_WEAK_PASSWORD with the reason; the policy of DESIGN §2 / issue #4. */
 export function checkPasswordPolicy(password: string, username?: string): void {
   const reasons: string[] = [];
-  if ([...password].length < MIN_PASSWORD_LENGTH) reasons.push(`at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (password.length > MAX_PASSWORD_LENGTH) reasons.push(`at most ${MAX_PASSWORD_LENGTH} characters`);
-  if (isCommonPassword(password)) reasons.push('not a commonly used password');
-  if (username && username.length >= 3 && password.toLowerCase().includes(username.toLowerCase())) reasons.push('must not contain the username');
-  if (/^(.)\1+$/.test(password)) reasons.push('not one repeated character');
-  if (reasons.length > 0) throw new LucidError('AUTH_ERR_WEAK_PASSWORD', `password must be ${reasons.join(', ')}`, { reasons });
+  if ([...password].length < MIN_PASSWORD_LENGTH) reasons.push(`have at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (password.length > MAX_PASSWORD_LENGTH) reasons.push(`have at most ${MAX_PASSWORD_LENGTH} characters`);
+  if (isCommonPassword(password)) reasons.push('not be a commonly used password');
+  if (username && username.length >= 3 && password.toLowerCase().includes(username.toLowerCase())) reasons.push('not contain the username');
+  if (/^(.)\1+$/.test(password)) reasons.push('not be one repeated character');
+  if (reasons.length > 0) throw new LucidError('AUTH_ERR_WEAK_PASSWORD', `the password must ${reasons.join(' and ')}`, { reasons });
 }

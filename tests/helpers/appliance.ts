@@ -52,7 +52,7 @@ export interface RunningAppliance {
 export const TEST_ADMIN = { username: 'root-admin', password: 'violet-anchor-41-drift' } as const;
 
 /** Runs setup with the code from the data dir if needed, then logs in; returns an access token. */
-export async function adminToken(url: string, dataDir: string, user = TEST_ADMIN): Promise<string> {
+export async function adminToken(url: string, dataDir: string, user: { username: string; password: string } = TEST_ADMIN): Promise<string> {
   const post = (path: string, body: object) => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const codeFile = join(dataDir, 'setup-code');
   let res: Response;
@@ -64,6 +64,8 @@ export async function adminToken(url: string, dataDir: string, user = TEST_ADMIN
 }
 
 export interface StartOptions {
+  /** Who get()/json() log in as (created with the setup code if setup is still pending). */
+  readonly admin?: { readonly username: string; readonly password: string };
   readonly env?: Record<string, string>;
   readonly dataDir?: string;
   readonly port?: number;
@@ -93,7 +95,7 @@ export async function startAppliance(options: StartOptions = {}): Promise<Runnin
   });
   const url = `http://127.0.0.1:${port}`;
   let token: string | null = null;
-  const ensureToken = async (): Promise<string> => (token ??= await adminToken(url, dataDir));
+  const ensureToken = async (): Promise<string> => (token ??= await adminToken(url, dataDir, options.admin));
   const authed = async (path: string, init: RequestInit = {}): Promise<Response> => {
     const headers = new Headers(init.headers);
     if (path !== '/healthz' && !headers.has('authorization')) headers.set('authorization', `Bearer ${await ensureToken()}`);
