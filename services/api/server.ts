@@ -13,7 +13,7 @@ import { registerProcessMetrics } from './process-metrics.js';
 import { buildOpenApi, recordRoutes, DOCS_HTML, type RouteRecord } from './openapi.js';
 import { staticRoutes } from './static-files.js';
 import { installEnforcement, installIdentify, installRateLimit } from './access.js';
-import helmet from '@fastify/helmet';
+import { installSecurityHeaders } from './security-headers.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,14 +46,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   installErrorHandlers(app);
   registerProcessMetrics(app, deps);
-  // Security headers. The appliance serves plain HTTP on a LAN (no certificate a browser would
-  // trust), so no HSTS and no upgrade-insecure-requests; everything else is helmet's default
-  // (CSP 'self' only, nosniff, frame-ancestors 'none', no referrer, COOP/CORP same-origin).
-  // No CORS plugin: cross-origin reads stay closed.
-  await app.register(helmet, {
-    hsts: false,
-    contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'frame-ancestors': ["'none'"] } },
-  });
+  // Security headers (helmet's defaults, computed once: security-headers.ts says why not
+  // @fastify/helmet). No CORS plugin: cross-origin reads stay closed.
+  installSecurityHeaders(app);
   installIdentify(app, deps.auth);
   installEnforcement(app, deps.auth);
 

@@ -155,8 +155,19 @@ export class AuthService {
   }
 
   private bound(claims: AccessClaims | RefreshClaims, ctx: ClientContext): boolean {
-    if (claims.uah !== hash16(ctx.userAgent)) return false;
+    if (claims.uah !== this.uaHash(ctx.userAgent)) return false;
     return claims.iph === undefined || claims.iph === hash16(ctx.ip);
+  }
+
+  /** The user agent's hash, memoised (a handful of browsers call every second). */
+  private readonly uaHashes = new Map<string, string>();
+  private uaHash(ua: string): string {
+    let h = this.uaHashes.get(ua);
+    if (h === undefined) {
+      if (this.uaHashes.size > 256) this.uaHashes.clear();
+      this.uaHashes.set(ua, (h = hash16(ua)));
+    }
+    return h;
   }
 
   // ---- onboarding and logins ----------------------------------------------------------------
