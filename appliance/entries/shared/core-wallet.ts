@@ -12,7 +12,7 @@ import type { Logger } from '../../../services/common/log.js';
 import { LucidError, errnoCode } from '../../../services/common/errors.js';
 import { mkdirDurable, writeFileAtomic } from '../../../services/common/fs-atomic.js';
 import type { SupervisorLink } from '../../../services/common/supervisor-link.js';
-import { createHidTransport, createLedgerTronWallet, createSimLedger, createUsbLedgerDevice, type WalletDriver } from '../../../hal/index.js';
+import { createHidTransport, createLedgerTronWallet, createSimLedger, createUsbLedgerDevice, type HidFrameDevice, type WalletDriver } from '../../../hal/index.js';
 
 export const SIM_WALLET_SEED_FILE = 'keys/sim-wallet.seed';
 
@@ -39,8 +39,27 @@ export async function createCoreWallet(config: Readonly<Config>, log: Logger): P
   const kind = walletKind(config);
   log.info({ wallet: kind }, 'hardware wallet');
   if (kind === 'none') return null;
-  const device = kind === 'sim' ? createSimLedger({ seed: await simSeed(config.dataDir) }) : createUsbLedgerDevice();
+  const device = kind === 'sim' ? lazySimLedger(config.dataDir) : createUsbLedgerDevice();
   return createLedgerTronWallet({ transport: createHidTransport({ device }) });
+}
+
+/** The simulated Ledger, made (and its seed file written) on first open, not at boot. */
+function lazySimLedger(dataDir: string): HidFrameDevice {
+  let sim: HidFrameDevice | null = null;
+  const get = (): HidFrameDevice => {
+    if (!sim) throw new LucidError('HAL_ERR_UNAVAILABLE', 'simulated Ledger is not open');
+    return sim;
+  };
+  return {
+    id: 'sim',
+    async open() {
+      sim ??= createSimLedger({ seed: await simSeed(dataDir) });
+      await sim.open();
+    },
+    write: (report) => get().write(report),
+    read: (timeoutMs) => get().read(timeoutMs),
+    close: async () => { await sim?.close(); },
+  };
 }
 
 export function walletBroker(link: SupervisorLink): () => Promise<() => Promise<void>> {
