@@ -5,7 +5,7 @@
 // Used by build.sh (run, test, image) and by the vitest global setup, so every path runs the
 // same build. Pure JS, no shell; safe to call repeatedly (it takes ~0.3 s).
 import { build } from 'esbuild';
-import { readFileSync, mkdirSync, copyFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, mkdirSync, readdirSync, existsSync, writeFileSync, renameSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,21 @@ function revision() {
   }
 }
 
+// Outputs replace files atomically (temp + rename) and only when their content changed, so a
+// rebuild never hands a half-written entry to a process tree that is running from dist/.
+function install(path, contents) {
+  if (existsSync(path) && Buffer.compare(readFileSync(path), Buffer.from(contents)) === 0) return;
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, path);
+}
+
+async function buildTo(options) {
+  const result = await build({ ...options, write: false });
+  for (const file of result.outputFiles) install(file.path, file.contents);
+}
+
 export async function bundle({ outDir = join(root, 'dist'), minify = false, quiet = false } = {}) {
   const started = performance.now();
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -33,7 +48,7 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
   const entryPoints = readdirSync(entriesDir)
     .filter((f) => f.endsWith('.ts'))
     .map((f) => join(entriesDir, f));
-  await build({
+  await buildTo({
     entryPoints,
     outdir: join(outDir, 'entries'),
     outExtension: { '.js': '.mjs' },
@@ -53,7 +68,7 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
   });
   const webSrc = join(root, 'services/api/web');
   if (existsSync(join(webSrc, 'main.ts'))) {
-    await build({
+    await buildTo({
       entryPoints: { app: join(webSrc, 'main.ts') },
       outdir: join(outDir, 'web'),
       bundle: true,
@@ -64,9 +79,8 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
       sourcemap: false,
       logLevel: quiet ? 'error' : 'warning',
     });
-    mkdirSync(join(outDir, 'web'), { recursive: true });
     for (const f of readdirSync(webSrc)) {
-      if (f.endsWith('.html') || f.endsWith('.css') || f.endsWith('.svg')) copyFileSync(join(webSrc, f), join(outDir, 'web', f));
+      if (f.endsWith('.html') || f.endsWith('.css') || f.endsWith('.svg')) install(join(outDir, 'web', f), readFileSync(join(webSrc, f)));
     }
   }
   const ms = Math.round(performance.now() - started);

@@ -1,6 +1,6 @@
 // The LAN web UI end to end: the real appliance (supervisor + core, simulated HAL) serving the
 // built UI from dist/web, driven by the machine's real headless Chromium. The LED is checked
-// against hal's own pattern engine, so the page's copy of levelAt cannot drift from the device.
+// against hal's own pattern engine (the page bundles that same module).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

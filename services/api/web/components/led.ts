@@ -3,7 +3,8 @@
 // the device's LED runner does, so the page and the physical LED blink in step (give or take
 // clock skew, which the API wrapper measures). A solid pattern is set once and not animated.
 import { h, setAttr, setText } from '../dom.js';
-import { isConstant, levelAt } from '../led-pattern.js';
+// The device's own pattern engine (pure, no imports), so the page cannot drift from the LED.
+import { isConstant, levelAt } from '../../../../hal/leds/patterns.js';
 import type { LedStatus } from '../types.js';
 
 export interface LedView {
