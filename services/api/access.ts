@@ -36,13 +36,15 @@ const permissionOf = (request: FastifyRequest): Permission =>
 
 export function installIdentify(app: FastifyInstance, auth: AuthPort | undefined): void {
   if (!app.hasRequestDecorator('authError')) app.decorateRequest('authError', null);
-  app.addHook('onRequest', async (request) => {
-    if (!auth) return;
+  // Callback-style hooks (not async): no promise per request on the hot path.
+  app.addHook('onRequest', (request, _reply, done) => {
     const header = request.headers.authorization;
-    if (header === undefined) return;
-    const { principal, error } = auth.identify(header, { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? '') });
-    request.principal = principal;
-    request.authError = error;
+    if (auth && header !== undefined) {
+      const { principal, error } = auth.identify(header, { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? '') });
+      request.principal = principal;
+      request.authError = error;
+    }
+    done();
   });
 }
 
@@ -59,16 +61,20 @@ export async function installRateLimit(scope: FastifyInstance): Promise<void> {
 }
 
 export function installEnforcement(app: FastifyInstance, auth: AuthPort | undefined): void {
-  app.addHook('preParsing', async (request) => {
-    if (request.is404) return; // unknown route: the 404 answer says nothing protected
-    const permission = permissionOf(request);
-    if (permission === 'public') return;
-    const principal = request.principal;
-    if (!principal) throw new LucidError(request.authError ?? 'AUTH_ERR_UNAUTHENTICATED');
-    if (!hasRole(principal.role, permission as Role)) {
-      throw new LucidError('AUTH_ERR_FORBIDDEN', `needs ${permission}; you are ${principal.role}`, { required: permission, role: principal.role });
-    }
-    const refusal = auth?.restrict(principal, permission);
-    if (refusal) throw new LucidError(refusal);
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    done(refusalFor(request, auth), payload);
   });
+}
+
+function refusalFor(request: FastifyRequest, auth: AuthPort | undefined): LucidError | null {
+  if (request.is404) return null; // unknown route: the 404 answer says nothing protected
+  const permission = permissionOf(request);
+  if (permission === 'public') return null;
+  const principal = request.principal;
+  if (!principal) return new LucidError(request.authError ?? 'AUTH_ERR_UNAUTHENTICATED');
+  if (!hasRole(principal.role, permission as Role)) {
+    return new LucidError('AUTH_ERR_FORBIDDEN', `needs ${permission}; you are ${principal.role}`, { required: permission, role: principal.role });
+  }
+  const refusal = auth?.restrict(principal, permission);
+  return refusal ? new LucidError(refusal) : null;
 }
