@@ -14,6 +14,7 @@ import { buildOpenApi, recordRoutes, DOCS_HTML, type RouteRecord } from './opena
 import { staticRoutes } from './static-files.js';
 import { installEnforcement, installIdentify, installRateLimit } from './access.js';
 import { installSecurityHeaders } from './security-headers.js';
+import { lazySchemaController } from './lazy-schemas.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -43,6 +44,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     return503OnClosing: true,
+    schemaController: lazySchemaController(),
   });
   installErrorHandlers(app);
   registerProcessMetrics(app, deps);

@@ -11,7 +11,7 @@ import type { Role } from './roles.js';
 import * as S from './schemas.js';
 import { AUTH_BODY_LIMIT } from './routes-auth.js';
 
-const errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 429: ErrorSchema };
+const errors = { '4xx': ErrorSchema, '5xx': ErrorSchema }; // see routes-auth.ts
 const caller = (request: FastifyRequest) => {
   if (!request.principal) throw new LucidError('AUTH_ERR_UNAUTHENTICATED');
   return request.principal;
@@ -68,7 +68,7 @@ export const userRoutes = (auth: AuthService): FastifyPluginAsync => async (app)
   });
 
   app.get('/api/v1/wallet/device', {
-    config: admin, schema: { tags: ['wallet'], summary: 'Address and app version of the hardware wallet attached to this appliance', response: { 200: S.DeviceWallet, ...errors, 502: ErrorSchema, 503: ErrorSchema } },
+    config: admin, schema: { tags: ['wallet'], summary: 'Address and app version of the hardware wallet attached to this appliance', response: { 200: S.DeviceWallet, ...errors } },
   }, async () => auth.hardwareAddress());
 };
 
