@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance, InjectOptions, LightMyRequestResponse as LightResponse } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, InjectOptions, LightMyRequestResponse as LightResponse } from 'fastify';
 import { buildApi } from '../../services/api/index.js';
 import { AuthService, authRoutePlugins, loadOrCreateJwtKey, type TokenPair } from '../../services/auth/index.js';
 import { Store } from '../../services/store/index.js';
@@ -37,7 +37,8 @@ export interface AuthApp {
   close(): Promise<void>;
 }
 
-export async function buildAuthApp(options: { dataDir?: string; maxSessions?: number; bindIp?: boolean } = {}): Promise<AuthApp> {
+/** `routes`: other areas' route plugins (e.g. sessions) to test under the real auth and RBAC. */
+export async function buildAuthApp(options: { dataDir?: string; maxSessions?: number; bindIp?: boolean; routes?: FastifyPluginAsync[] } = {}): Promise<AuthApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'lucid-auth-'));
   const log = silentLogger();
   const store = new Store({ location: join(dataDir, 'store'), log });
@@ -61,7 +62,7 @@ export async function buildAuthApp(options: { dataDir?: string; maxSessions?: nu
     metrics: new MetricsRegistry(),
     webRoot: null,
     auth: { identify: (hd, c) => auth.identify(hd, c), restrict: (p, perm) => auth.restrict(p, perm) },
-    routes: authRoutePlugins(auth),
+    routes: [...authRoutePlugins(auth), ...(options.routes ?? [])],
   });
   let root: TokenPair | null = null;
   const self: AuthApp = {
