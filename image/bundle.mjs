@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Packages loaded from node_modules at run time (native code, or files read from their folder). */
-export const EXTERNAL = ['classic-level', 'onoff', 'epoll', 'lucid-sd-notify'];
+export const EXTERNAL = ['classic-level', 'onoff', 'epoll', 'lucid-sd-notify', 'usb'];
 
 function revision() {
   try {

@@ -31,6 +31,9 @@ export const ConfigSchema = Type.Object({
   heartbeatMs: Type.Integer({ minimum: 100, maximum: 60000 }),
   stopTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000 }),
   extraChildren: Type.Array(ExtraChild),
+  authBindIp: Type.Union([Type.Literal('off'), Type.Literal('on')]),
+  authMaxSessions: Type.Integer({ minimum: 1, maximum: 100 }),
+  wallet: Type.Union([Type.Literal('auto'), Type.Literal('none'), Type.Literal('sim'), Type.Literal('ledger')]),
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -75,6 +78,12 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Deadline for a graceful stop of the whole tree before SIGKILL.' },
   { key: 'extraChildren', env: 'LUCID_EXTRA_CHILDREN', kind: 'json', default: () => [],
     doc: 'JSON array of additional supervised children `{name, entry, critical, restart, after, env}` (plugins, tests).' },
+  { key: 'authBindIp', env: 'LUCID_AUTH_BIND_IP', kind: 'enum', default: () => 'off',
+    doc: '`on` binds every token to the client IP it was issued to (besides the user agent, always bound); `off` by default because LAN clients change address (DHCP, Wi-Fi roaming).' },
+  { key: 'authMaxSessions', env: 'LUCID_AUTH_MAX_SESSIONS', kind: 'int', default: () => 5,
+    doc: 'Concurrent login sessions per user; a new login beyond it revokes the oldest.' },
+  { key: 'wallet', env: 'LUCID_WALLET', kind: 'enum', default: () => 'auto',
+    doc: 'Hardware wallet for wallet login: `auto` (simulated Ledger with the simulated HAL, a USB Ledger otherwise), `sim`, `ledger` or `none`.' },
 ];
 
 export const CONFIG_FILE_ENV = 'LUCID_CONFIG';

@@ -11,8 +11,10 @@ import { buildInfo } from '../../services/common/build-info.js';
 import { Store } from '../../services/store/index.js';
 import { loadOrCreateNodeIdentity } from '../../services/identity/index.js';
 import { buildApi } from '../../services/api/index.js';
+import { AuthService, authRoutePlugins, loadOrCreateJwtKey } from '../../services/auth/index.js';
 import { createProcSystemInfo } from '../../hal/index.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
+import { createCoreWallet, walletBroker } from './shared/core-wallet.js';
 
 const config = loadConfigOrExit();
 const name = process.env['LUCID_CHILD_NAME'] ?? 'core';
@@ -24,10 +26,28 @@ const shutdown = installProcessHandlers({ log, stack, link, deadlineMs: Math.min
 
 async function main(): Promise<void> {
   link.start();
-  await stack.start('store', new Store({ location: join(config.dataDir, 'store'), log }));
+  const store = await stack.start('store', new Store({ location: join(config.dataDir, 'store'), log }));
 
   const identity = await loadOrCreateNodeIdentity(config.dataDir, log);
   const system = createProcSystemInfo({ root: config.sysRoot, dataDir: config.dataDir });
+  const auth = await stack.start('auth', new AuthService({
+    store,
+    dataDir: config.dataDir,
+    log,
+    jwtKey: await loadOrCreateJwtKey(config.dataDir, log),
+    signer: identity,
+    nodeId: identity.nodeId,
+    bindIp: config.authBindIp === 'on',
+    maxSessions: config.authMaxSessions,
+    wallet: await createCoreWallet(config, log),
+    acquireWallet: walletBroker(link),
+    setLockdownFlag: async (value) => {
+      if (link.attached) await link.request('flag.set', { name: 'lockdown', value });
+    },
+  }));
+  link.onEvent((e) => {
+    if (e.kind === 'button' && e.action === 'long') auth.onLongPress();
+  });
   const app = await buildApi({
     log,
     version: buildInfo.version,
@@ -37,6 +57,8 @@ async function main(): Promise<void> {
     system,
     metrics: new MetricsRegistry(),
     webRoot: fileURLToPath(new URL('../web/', import.meta.url)),
+    auth: { identify: (header, ctx) => auth.identify(header, ctx), restrict: (p, permission) => auth.restrict(p, permission) },
+    routes: authRoutePlugins(auth),
   });
   await stack.start('api', { start: async () => { await app.listen({ host: config.host, port: config.port }); }, stop: async () => { await app.close(); } });
   log.info({ url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`, nodeId: identity.nodeId }, 'core ready');

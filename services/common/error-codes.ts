@@ -42,6 +42,33 @@ export const ERROR_CATALOGUE = {
   // Identity
   ID_ERR_KEY_PERMISSIONS: { status: 500, message: 'node key file has unsafe permissions' },
   ID_ERR_KEY_INVALID: { status: 500, message: 'node key file is unreadable or not an Ed25519 key' },
+  // Auth (login, tokens, RBAC, lockout, audit, emergency)
+  AUTH_ERR_UNAUTHENTICATED: { status: 401, message: 'log in first: no valid access token' },
+  AUTH_ERR_TOKEN_EXPIRED: { status: 401, message: 'the token has expired' },
+  AUTH_ERR_TOKEN_INVALID: { status: 401, message: 'the token is invalid, revoked or bound to another client' },
+  AUTH_ERR_FORBIDDEN: { status: 403, message: 'your role does not allow this' },
+  AUTH_ERR_BAD_CREDENTIALS: { status: 401, message: 'wrong username or password' },
+  AUTH_ERR_LOCKED: { status: 423, message: 'account locked after too many failed logins' },
+  AUTH_ERR_RATE_LIMITED: { status: 429, message: 'too many requests' },
+  AUTH_ERR_REFRESH_REUSED: { status: 401, message: 'refresh token was already used; the whole session is revoked' },
+  AUTH_ERR_SETUP_DONE: { status: 409, message: 'the appliance is already set up' },
+  AUTH_ERR_SETUP_CODE: { status: 401, message: 'wrong setup code' },
+  AUTH_ERR_WEAK_PASSWORD: { status: 400, message: 'password too short or too common' },
+  AUTH_ERR_USER_EXISTS: { status: 409, message: 'a user with that name exists' },
+  AUTH_ERR_USER_NOT_FOUND: { status: 404, message: 'no such user' },
+  AUTH_ERR_ROLE_TOO_HIGH: { status: 403, message: 'no one grants a role above their own' },
+  AUTH_ERR_LAST_SUPER_ADMIN: { status: 409, message: 'the last super_admin cannot be removed or demoted' },
+  AUTH_ERR_NONCE: { status: 401, message: 'no valid challenge for this address: expired, used or never issued' },
+  AUTH_ERR_BAD_SIGNATURE: { status: 401, message: 'the signature does not verify for this address' },
+  AUTH_ERR_WALLET_UNLINKED: { status: 401, message: 'this wallet address is not linked to a user' },
+  AUTH_ERR_WALLET_LINKED: { status: 409, message: 'this wallet address is already linked to a user' },
+  AUTH_ERR_LOCKDOWN: { status: 403, message: 'the appliance is locked down: only admins may act' },
+  AUTH_ERR_SESSIONS_DISABLED: { status: 503, message: 'new sessions are disabled by an emergency control' },
+  AUTH_ERR_APPROVAL_SELF: { status: 409, message: 'a second admin must approve this request' },
+  AUTH_ERR_REQUEST_NOT_FOUND: { status: 404, message: 'no such pending emergency request' },
+  AUDIT_ERR_CORRUPT: { status: 500, message: 'the audit chain does not verify' },
+  HAL_ERR_REJECTED: { status: 403, message: 'the action was refused on the device' },
+  HAL_ERR_PROTOCOL: { status: 502, message: 'the device answered with an unexpected status' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

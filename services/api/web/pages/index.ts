@@ -3,7 +3,15 @@
 // (see ../README.md).
 import type { Page } from '../page.js';
 import { statusPage } from './status.js';
+import { loginPage } from './login.js';
+import { usersPage } from './users.js';
+import { auditPage } from './audit.js';
+import { emergencyPage } from './emergency.js';
 
 export const pages: readonly Page[] = [
   statusPage,
+  usersPage,
+  auditPage,
+  emergencyPage,
+  loginPage,
 ];
