@@ -42,6 +42,14 @@ export const ERROR_CATALOGUE = {
   // Identity
   ID_ERR_KEY_PERMISSIONS: { status: 500, message: 'node key file has unsafe permissions' },
   ID_ERR_KEY_INVALID: { status: 500, message: 'node key file is unreadable or not an Ed25519 key' },
+
+  // OCI images and registries (ota/shared/oci)
+  OCI_ERR_HTTP: { status: 502, message: 'the registry answered with an unexpected status' },
+  OCI_ERR_NOT_FOUND: { status: 404, message: 'no such manifest or blob' },
+  OCI_ERR_DIGEST_MISMATCH: { status: 502, message: 'content does not match its digest' },
+  OCI_ERR_SIZE_MISMATCH: { status: 502, message: 'content is not the size its descriptor says' },
+  OCI_ERR_BAD_DIGEST: { status: 400, message: 'not a sha256 digest' },
+  OCI_ERR_UNSUPPORTED: { status: 415, message: 'unsupported OCI media type' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
