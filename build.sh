@@ -70,6 +70,7 @@ ensure_image_tools() {
   ensure_apt umoci umoci
   ensure_apt docker-registry docker-registry
   ensure_apt bwrap bubblewrap
+  ensure_apt systemd-analyze systemd
   ensure_apt python3 python3
 }
 
