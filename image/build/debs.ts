@@ -102,8 +102,6 @@ export async function fetchDeb(candidate: Candidate, cacheDir: string): Promise<
   const version = f['Version']!;
   const sha256 = f['SHA256']!;
   const spec = f['Architecture'] === 'all' ? name : `${name}:${candidate.arch}`;
-  const sourceField = f['Source'] ?? name;
-  const sourceMatch = /^(\S+)(?:\s+\((.+)\))?$/.exec(sourceField);
   const dir = join(cacheDir, 'debs');
   await mkdir(dir, { recursive: true });
   const file = join(dir, basename(f['Filename']!));
@@ -123,13 +121,19 @@ export async function fetchDeb(candidate: Candidate, cacheDir: string): Promise<
       await rm(tmp, { recursive: true, force: true });
     }
   }
+  // The SBOM's facts come from the package's own control file; apt's index must agree with it.
+  const control = parseParagraph(await run('dpkg-deb', ['-f', file]));
+  if (control['Package'] !== name || control['Version'] !== version) {
+    throw new Error(`${file}: control says ${control['Package']} ${control['Version']}, apt said ${name} ${version}`);
+  }
+  const source = /^(\S+)(?:\s+\((.+)\))?$/.exec(control['Source'] ?? name);
   return {
     name,
     version,
-    architecture: f['Architecture'] ?? candidate.arch,
-    source: sourceMatch?.[1] ?? name,
-    sourceVersion: sourceMatch?.[2] ?? version,
-    homepage: f['Homepage'] ?? null,
+    architecture: control['Architecture'] ?? candidate.arch,
+    source: source?.[1] ?? name,
+    sourceVersion: source?.[2] ?? version,
+    homepage: control['Homepage'] ?? null,
     sha256,
     file,
   };

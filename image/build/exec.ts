@@ -37,16 +37,3 @@ export function run(cmd: string, args: readonly string[], options: RunOptions = 
     });
   });
 }
-
-/** True when `cmd` is on PATH. */
-export async function have(cmd: string): Promise<boolean> {
-  const dirs = (process.env['PATH'] ?? '').split(':').filter(Boolean);
-  const { access, constants } = await import('node:fs/promises');
-  for (const dir of dirs) {
-    try {
-      await access(`${dir}/${cmd}`, constants.X_OK);
-      return true;
-    } catch { /* next */ }
-  }
-  return false;
-}

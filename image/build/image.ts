@@ -244,6 +244,7 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
 
   const platforms: PlatformResult[] = [];
   for (const p of arches) platforms.push(await buildPlatform(ctx, p));
+  await ctx.cache.prune();
 
   const annotations = {
     [ANNOTATION.version]: info.version, [ANNOTATION.revision]: info.revision,

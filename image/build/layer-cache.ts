@@ -2,7 +2,7 @@
 // inputs' hashes, the builder code that makes them, their mtime). A hit copies the stored blob
 // into the layout; `./build.sh image --verify` builds without it to prove the layers reproduce.
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { OciLayout } from '../../ota/shared/oci/index.js';
@@ -49,7 +49,24 @@ export class LayerCache {
     } catch {
       return null;
     }
+    const now = new Date();
+    await utimes(join(this.dir, `${key}.json`), now, now).catch(() => {});
     return entry;
+  }
+
+  /** Forgets entries not used for `maxAgeDays` (each runtime layer is ~40 MiB). */
+  async prune(maxAgeDays = 14): Promise<void> {
+    if (!this.enabled) return;
+    const cutoff = Date.now() - maxAgeDays * 86_400_000;
+    for (const name of await readdir(this.dir).catch(() => [] as string[])) {
+      if (!name.endsWith('.json')) continue;
+      const st = await stat(join(this.dir, name)).catch(() => null);
+      if (st && st.mtimeMs < cutoff) {
+        const key = name.slice(0, -'.json'.length);
+        await rm(join(this.dir, `${key}.json`), { force: true });
+        await rm(join(this.dir, `${key}.blob`), { force: true });
+      }
+    }
   }
 
   async store<M>(key: string, layout: OciLayout, layer: BuiltLayer, meta: M): Promise<void> {
