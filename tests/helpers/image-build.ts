@@ -82,11 +82,11 @@ async function build(): Promise<ImageFixture> {
   }
 }
 
-/** Keeps the three newest test builds. */
+/** Keeps this build and the newest other one (each is ~500 MB with the unpacked root file systems). */
 async function pruneOld(current: string): Promise<void> {
   const entries = await Promise.all((await readdir(TEST_DIR)).filter((n) => !n.endsWith('.lock') && n !== current)
     .map(async (n) => ({ n, t: (await stat(join(TEST_DIR, n))).mtimeMs })));
-  for (const { n } of entries.sort((a, b) => b.t - a.t).slice(2)) await rm(join(TEST_DIR, n), { recursive: true, force: true });
+  for (const { n } of entries.sort((a, b) => b.t - a.t).slice(1)) await rm(join(TEST_DIR, n), { recursive: true, force: true });
 }
 
 /**
