@@ -61,6 +61,8 @@ async function main(): Promise<void> {
     ...(args.platforms ? { platforms: args.platforms } : {}), log,
   });
   console.log(summary(first));
+  // Scratch (unpacked Node packages, staged node_modules: ~600 MB) is rebuilt by every build.
+  await rm(join(cacheDir, 'work'), { recursive: true, force: true });
   if (!args.verify) return;
   log('verify: building again from scratch (no layer cache, fresh scratch folder)');
   const again = join(cacheDir, 'verify');
