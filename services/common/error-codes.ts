@@ -69,6 +69,14 @@ export const ERROR_CATALOGUE = {
   AUDIT_ERR_CORRUPT: { status: 500, message: 'the audit chain does not verify' },
   HAL_ERR_REJECTED: { status: 403, message: 'the action was refused on the device' },
   HAL_ERR_PROTOCOL: { status: 502, message: 'the device answered with an unexpected status' },
+
+  // OCI images and registries (ota/shared/oci)
+  OCI_ERR_HTTP: { status: 502, message: 'the registry answered with an unexpected status' },
+  OCI_ERR_NOT_FOUND: { status: 404, message: 'no such manifest or blob' },
+  OCI_ERR_DIGEST_MISMATCH: { status: 502, message: 'content does not match its digest' },
+  OCI_ERR_SIZE_MISMATCH: { status: 502, message: 'content is not the size its descriptor says' },
+  OCI_ERR_BAD_DIGEST: { status: 400, message: 'not a sha256 digest' },
+  OCI_ERR_UNSUPPORTED: { status: 415, message: 'unsupported OCI media type' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
