@@ -25,10 +25,17 @@ ensure_npm() {
   require_node
   local stamp=node_modules/.lucid-lock-hash want
   want=$(sha256sum package-lock.json | cut -d' ' -f1)
-  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return; fi
-  log "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$want" > "$stamp"
+  if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    log "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
+  fi
+  # npm does not run the build of a linked file: dependency, so the sd_notify addon (which the
+  # supervisor uses under systemd) is compiled here with npm's own node-gyp when it is missing.
+  if [[ ! -f hal/system/sd-notify/native/build/Release/sd_notify.node ]]; then
+    log "compiling the sd_notify addon (node-gyp)"
+    npm run --silent build:sd-notify >/dev/null 2>&1 || log "warning: sd_notify addon not built (systemd readiness unavailable)"
+  fi
 }
 
 # Debian packages the tests need (real Chromium, …). Installed only when a binary is missing.
