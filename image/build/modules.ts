@@ -7,7 +7,7 @@
 import { cp, mkdir, open, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { run } from './exec.js';
-import { BUILD_ONLY_PACKAGES, NATIVE_ADDONS, type PlatformRecipe } from './recipe.js';
+import { BINARY_PACKAGE_PREFIX, BUILD_ONLY_PACKAGES, NATIVE_ADDONS, type PlatformRecipe } from './recipe.js';
 import type { NodeRuntime } from './runtime.js';
 import { Tree, type HostFilter } from './tree.js';
 
@@ -221,7 +221,8 @@ export async function checkNativeBinaries(tree: Tree, p: PlatformRecipe): Promis
     found.push(path);
   }
   for (const [name, how] of Object.entries(NATIVE_ADDONS)) {
-    if (!found.some((f) => f.includes(`/node_modules/${name}/`))) throw new Error(`no ${p.arch} binary for ${name} (${how})`);
+    const where = `/node_modules/${BINARY_PACKAGE_PREFIX[name] ?? `${name}/`}`;
+    if (!found.some((f) => f.includes(where))) throw new Error(`no ${p.arch} binary for ${name} (${how})`);
   }
   return found;
 }

@@ -56,6 +56,9 @@ export const NATIVE_ADDONS: Readonly<Record<string, 'prebuilt' | 'compile'>> = {
   usb: 'prebuilt', // napi-rs: the @node-usb/usb-linux-<cpu>-gnu optional dependency (hal/wallet)
 };
 
+/** Addons whose binary ships in a per-platform package (napi-rs) rather than their own folder. */
+export const BINARY_PACKAGE_PREFIX: Readonly<Record<string, string>> = { usb: '@node-usb/usb-linux-' };
+
 /** Needed to compile, never at run time. */
 export const BUILD_ONLY_PACKAGES: readonly string[] = ['nan'];
 

@@ -52,10 +52,11 @@ describe.each(PLATFORMS.map((p) => [p.arch, p] as const))('rootfs audit: %s', (a
     const elves = [...fs.values()].filter((e) => e.type === 'file' && elfMachineOf(e.data) !== null);
     expect(elves.filter((e) => elfMachineOf(e.data) !== recipe.elfMachine).map((e) => e.path)).toEqual([]);
     const addons = elves.filter((e) => e.path.endsWith('.node')).map((e) => e.path).sort();
-    expect(addons).toHaveLength(3);
+    expect(addons).toHaveLength(4);
     expect(addons.join('\n')).toMatch(/node_modules\/classic-level\/prebuilds\/linux-(x64|arm64)\//);
     expect(addons.join('\n')).toContain('app/node_modules/epoll/build/Release/epoll.node');
     expect(addons.join('\n')).toContain('app/node_modules/lucid-sd-notify/build/Release/sd_notify.node');
+    expect(addons.join('\n')).toMatch(/app\/node_modules\/@node-usb\/usb-linux-(x64|arm64)-gnu\//);
     const loader = recipe.arch === 'amd64' ? 'lib64/ld-linux-x86-64.so.2' : 'lib/ld-linux-aarch64.so.1';
     expect(fs.has(loader), loader).toBe(true);
   });

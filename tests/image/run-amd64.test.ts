@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imageBuild, unpackedRootfs, type ImageFixture } from '../helpers/image-build.js';
-import { freePort, treePids } from '../helpers/appliance.js';
+import { adminToken, freePort, treePids } from '../helpers/appliance.js';
 import { listenDatagrams, type DatagramListener } from '../fixtures/hal/datagram-listener.js';
 import { OciLayout, type ImageConfig, type ImageManifest } from '../../ota/shared/oci/index.js';
 
@@ -84,7 +84,9 @@ describe('amd64 image on this machine', () => {
     }
     expect(health, out.slice(-3000)).toBe(200);
 
-    const status = await (await fetch(`${url}/api/v1/status`)).json() as Record<string, any>;
+    // No default password: the first admin is made with the setup code the image wrote to /data.
+    const token = await adminToken(url, dataDir);
+    const status = await (await fetch(`${url}/api/v1/status`, { headers: { authorization: `Bearer ${token}` } })).json() as Record<string, any>;
     expect(status.version).toBe(fx.result.version);
     expect(fx.result.revision.startsWith(status.revision)).toBe(true);
     expect(status.node.id).toMatch(/^[0-9a-f]{40}$/);
