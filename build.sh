@@ -7,6 +7,7 @@
 #   ./build.sh genesis [args] make a multi-node chain's genesis from node keys (--help for args)
 #   ./build.sh typecheck      tsc --noEmit over the whole tree
 #   ./build.sh build          bundle into dist/ only
+#   ./build.sh image [opts]   the multi-arch OCI image into out/image/ (--verify: build twice, compare)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -25,10 +26,17 @@ ensure_npm() {
   require_node
   local stamp=node_modules/.lucid-lock-hash want
   want=$(sha256sum package-lock.json | cut -d' ' -f1)
-  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return; fi
-  log "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$want" > "$stamp"
+  if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+    log "installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$want" > "$stamp"
+  fi
+  # npm does not run the build of a linked file: dependency, so the sd_notify addon (which the
+  # supervisor uses under systemd) is compiled here with npm's own node-gyp when it is missing.
+  if [[ ! -f hal/system/sd-notify/native/build/Release/sd_notify.node ]]; then
+    log "compiling the sd_notify addon (node-gyp)"
+    npm run --silent build:sd-notify >/dev/null 2>&1 || log "warning: sd_notify addon not built (systemd readiness unavailable)"
+  fi
 }
 
 # Debian packages the tests need (real Chromium, …). Installed only when a binary is missing.
@@ -44,6 +52,33 @@ ensure_apt() { # ensure_apt <binary> <package>...
 
 ensure_test_tools() {
   ensure_apt chromium chromium
+  ensure_apt python3 python3
+}
+
+# The image build (and its tests) needs Debian's arm64 package lists for the arm64 base layer.
+ensure_arm64_apt() {
+  if dpkg --print-foreign-architectures | grep -qx arm64 && compgen -G '/var/lib/apt/lists/*binary-arm64_Packages*' >/dev/null; then return; fi
+  [[ $(id -u) == 0 ]] || die "the image needs apt's arm64 lists: sudo dpkg --add-architecture arm64 && sudo apt-get update"
+  log "dpkg --add-architecture arm64; apt-get update (the arm64 image's .debs)"
+  dpkg --add-architecture arm64
+  apt-get update -q >/dev/null
+  APT_UPDATED=1
+}
+
+# Tools of the OCI image build and its tests (Debian amd64 host): cross compiler, strip and
+# qemu for arm64, skopeo/umoci/docker-registry for the OCI side, bubblewrap to run the image.
+ensure_image_tools() {
+  command -v dpkg-deb >/dev/null && command -v apt-get >/dev/null || die "the image build needs a Debian host (apt-get, dpkg-deb)"
+  ensure_arm64_apt
+  ensure_apt make make
+  ensure_apt x86_64-linux-gnu-g++ g++
+  ensure_apt aarch64-linux-gnu-g++ g++-aarch64-linux-gnu
+  ensure_apt qemu-aarch64-static qemu-user-static
+  ensure_apt skopeo skopeo
+  ensure_apt umoci umoci
+  ensure_apt docker-registry docker-registry
+  ensure_apt bwrap bubblewrap
+  ensure_apt systemd-analyze systemd
   ensure_apt python3 python3
 }
 
@@ -63,21 +98,27 @@ case $cmd in
   test)
     ensure_npm
     ensure_test_tools
+    ensure_image_tools
     bundle
     exec npx vitest run "$@" ;;
   bench)
     ensure_npm
+    if [[ $# == 0 || " $* " == *" image "* ]]; then ensure_image_tools; fi
     bundle
     exec npx tsx tests/bench/run.ts "$@" ;;
   genesis)
     ensure_npm
     bundle >/dev/null 2>&1 || bundle
     exec node dist/entries/genesis.mjs "$@" ;;
+  image)
+    ensure_npm
+    ensure_image_tools
+    exec npx tsx image/build/cli.ts "$@" ;;
   typecheck)
     ensure_npm
     exec npx tsc -p tsconfig.json --noEmit ;;
   help|-h|--help)
     sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
-    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build)" ;;
+    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image)" ;;
 esac

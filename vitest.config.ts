@@ -1,8 +1,7 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/helpers/global-setup.ts'],
     // Integration tests start real processes and servers; keep them from starving each other on 2 cores.
     pool: 'forks',
@@ -10,5 +9,17 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: { name: 'suite', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, 'tests/image/**'], sequence: { groupOrder: 0 } },
+      },
+      {
+        // The image group builds and runs the OCI image (compiles, qemu, gzip): it runs after the
+        // rest so its CPU load cannot make the timing-sensitive integration tests miss deadlines.
+        extends: true,
+        test: { name: 'image', include: ['tests/image/**/*.test.ts'], sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

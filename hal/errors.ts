@@ -11,6 +11,10 @@ export const HAL_ERROR_CODES = {
   HAL_ERR_NOT_SIMULATED: 'only the simulated driver accepts this action',
   /** The device exists but a read or write on it failed. */
   HAL_ERR_IO: 'hardware I/O failed',
+  /** The user refused the action on the device (hardware wallet: status word 6985). */
+  HAL_ERR_REJECTED: 'the action was refused on the device',
+  /** The device answered with an unexpected status word or a malformed response. */
+  HAL_ERR_PROTOCOL: 'the device answered with an unexpected status',
 } as const;
 
 export type HalErrorCode = keyof typeof HAL_ERROR_CODES;

@@ -8,3 +8,4 @@ export * from './gpio/index.js';
 export * from './button/index.js';
 export * from './watchdog/index.js';
 export * from './system/index.js';
+export * from './wallet/index.js';

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Packages loaded from node_modules at run time (native code, or files read from their folder). */
-export const EXTERNAL = ['classic-level', 'onoff', 'epoll', 'lucid-sd-notify'];
+export const EXTERNAL = ['classic-level', 'onoff', 'epoll', 'lucid-sd-notify', 'usb'];
 
 function revision() {
   try {
@@ -36,20 +36,29 @@ function install(path, contents) {
 async function buildTo(options) {
   const result = await build({ ...options, write: false });
   for (const file of result.outputFiles) install(file.path, file.contents);
+  return result;
 }
 
-export async function bundle({ outDir = join(root, 'dist'), minify = false, quiet = false } = {}) {
+/**
+ * Options: `outDir`, `minify`, `quiet`; `sourcemap` (default 'linked'; the image builder passes
+ * false); `sourceDateEpoch` (seconds; default the SOURCE_DATE_EPOCH variable) fixes `builtAt`;
+ * `metafile: true` also returns `inputs`, every source file bundled (repo-relative), from which
+ * the image's SBOM learns which npm packages are inside dist/.
+ */
+export async function bundle({ outDir = join(root, 'dist'), minify = false, quiet = false, sourcemap = 'linked', sourceDateEpoch, metafile = false } = {}) {
   const started = performance.now();
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  const builtAt = process.env.SOURCE_DATE_EPOCH
-    ? new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000).toISOString()
-    : 'dev';
+  const epoch = sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH;
+  const builtAt = epoch ? new Date(Number(epoch) * 1000).toISOString() : 'dev';
+  const inputs = new Set();
   const entriesDir = join(root, 'appliance/entries');
   const entryPoints = readdirSync(entriesDir)
     .filter((f) => f.endsWith('.ts'))
     .map((f) => join(entriesDir, f));
-  await buildTo({
+  const entriesResult = await buildTo({
     entryPoints,
+    absWorkingDir: root,
+    metafile,
     outdir: join(outDir, 'entries'),
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -61,15 +70,18 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
     // external and come from node_modules.
     external: EXTERNAL,
     banner: { js: "import { createRequire as __lucidCreateRequire } from 'node:module'; const require = __lucidCreateRequire(import.meta.url);" },
-    sourcemap: 'linked',
+    sourcemap,
     minify,
     logLevel: quiet ? 'error' : 'warning',
     define: { LUCID_BUILD: JSON.stringify({ version: pkg.version, revision: revision(), builtAt }) },
   });
+  for (const input of Object.keys(entriesResult.metafile?.inputs ?? {})) inputs.add(input);
   const webSrc = join(root, 'services/api/web');
   if (existsSync(join(webSrc, 'main.ts'))) {
-    await buildTo({
+    const webResult = await buildTo({
       entryPoints: { app: join(webSrc, 'main.ts') },
+      absWorkingDir: root,
+      metafile,
       outdir: join(outDir, 'web'),
       bundle: true,
       platform: 'browser',
@@ -79,13 +91,14 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
       sourcemap: false,
       logLevel: quiet ? 'error' : 'warning',
     });
+    for (const input of Object.keys(webResult.metafile?.inputs ?? {})) inputs.add(input);
     for (const f of readdirSync(webSrc)) {
       if (f.endsWith('.html') || f.endsWith('.css') || f.endsWith('.svg')) install(join(outDir, 'web', f), readFileSync(join(webSrc, f)));
     }
   }
   const ms = Math.round(performance.now() - started);
   if (!quiet) console.error(`bundle: ${entryPoints.length} entries + web UI → ${outDir} in ${ms} ms`);
-  return { outDir, ms };
+  return { outDir, ms, inputs: [...inputs].sort() };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

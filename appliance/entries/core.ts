@@ -14,8 +14,10 @@ import { Store } from '../../services/store/index.js';
 import { loadOrCreateNodeIdentity, NODE_KEY_FILE } from '../../services/identity/index.js';
 import { LedgerService, ledgerRoutes, type LevelPort } from '../../services/ledger/index.js';
 import { buildApi } from '../../services/api/index.js';
+import { AuthService, authRoutePlugins, loadOrCreateJwtKey } from '../../services/auth/index.js';
 import { createProcSystemInfo } from '../../hal/index.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
+import { createCoreWallet, walletBroker } from './shared/core-wallet.js';
 
 const config = loadConfigOrExit();
 const name = process.env['LUCID_CHILD_NAME'] ?? 'core';
@@ -31,6 +33,24 @@ async function main(): Promise<void> {
 
   const identity = await loadOrCreateNodeIdentity(config.dataDir, log);
   const system = createProcSystemInfo({ root: config.sysRoot, dataDir: config.dataDir });
+  const auth = await stack.start('auth', new AuthService({
+    store,
+    dataDir: config.dataDir,
+    log,
+    jwtKey: await loadOrCreateJwtKey(config.dataDir, log),
+    signer: identity,
+    nodeId: identity.nodeId,
+    bindIp: config.authBindIp === 'on',
+    maxSessions: config.authMaxSessions,
+    wallet: await createCoreWallet(config, log),
+    acquireWallet: walletBroker(link),
+    setLockdownFlag: async (value) => {
+      if (link.attached) await link.request('flag.set', { name: 'lockdown', value });
+    },
+  }));
+  link.onEvent((e) => {
+    if (e.kind === 'button' && e.action === 'long') auth.onLongPress();
+  });
   const metrics = new MetricsRegistry();
   // The PoOT chain. Anchors come from completed sessions: pass the sessions service's feed of
   // completed manifests as `anchorSource` (services/ledger/anchors/source.ts) once it exists.
@@ -57,7 +77,8 @@ async function main(): Promise<void> {
     system,
     metrics,
     webRoot: fileURLToPath(new URL('../web/', import.meta.url)),
-    routes: [ledgerRoutes(ledger)],
+    auth: { identify: (header, ctx) => auth.identify(header, ctx), restrict: (p, permission) => auth.restrict(p, permission) },
+    routes: [...authRoutePlugins(auth), ledgerRoutes(ledger)],
   });
   await stack.start('api', { start: async () => { await app.listen({ host: config.host, port: config.port }); }, stop: async () => { await app.close(); } });
   log.info({ url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`, nodeId: identity.nodeId }, 'core ready');

@@ -109,7 +109,9 @@ function planRun(ordered: readonly ChildState[], byName: Map<string, ChildState>
         if (c.signalSent === 'SIGKILL') break;
         if (c.startedAt !== null && input.now - c.startedAt > c.spec.readyTimeoutMs) {
           steps.push({ kind: 'signal', name, signal: 'SIGKILL', reason: 'ready-timeout' });
-        } else if (silentTooLong(c, input)) {
+        } else if (c.lastSeenAt !== null && silentTooLong(c, input)) {
+          // Only once the child has spoken: before its first heartbeat it is still loading its
+          // code (seconds for core's bundle on a Pi 4 or a loaded machine), bounded by the ready timeout.
           steps.push({ kind: 'signal', name, signal: 'SIGKILL', reason: 'heartbeat-missed' });
         }
         break;

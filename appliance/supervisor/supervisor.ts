@@ -224,7 +224,7 @@ export class Supervisor implements Lifecycle {
   private spawn(r: Mutable<Runtime>, now: number): void {
     const isRestart = r.startedAt !== null;
     Object.assign(r, {
-      phase: 'starting', startedAt: now, readyAt: null, lastSeenAt: now, nextStartAt: null,
+      phase: 'starting', startedAt: now, readyAt: null, lastSeenAt: null, nextStartAt: null,
       killReason: null, signalSent: null, pendingExit: null, failedReason: null,
       restarts: r.restarts + (isRestart ? 1 : 0),
     });

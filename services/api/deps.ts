@@ -3,6 +3,7 @@ import type { Logger } from '../common/log.js';
 import type { MetricsRegistry } from '../common/metrics.js';
 import type { HalEvent, RequestMap, RequestOp, SupervisorSnapshot } from '../common/ipc.js';
 import type { SystemStatus } from './schemas/status.js';
+import type { AuthPort } from './access.js';
 
 export type SystemReading = Omit<SystemStatus, 'loadavg'> & { readonly loadavg: readonly number[] | null };
 
@@ -28,4 +29,9 @@ export interface ApiDeps {
   /** Extra route plugins from later areas (sessions, auth, ledger, …), registered under the same rules. */
   readonly routes?: ReadonlyArray<import('fastify').FastifyPluginAsync>;
   readonly bodyLimit?: number;
+  /**
+   * Who is calling (services/auth fits). Without it every request is anonymous, so every
+   * non-public route answers 401: forgetting to wire auth fails closed, never open.
+   */
+  readonly auth?: AuthPort;
 }

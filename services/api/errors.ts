@@ -34,6 +34,11 @@ export function toErrorBody(err: unknown): ErrorBody {
       details: { context: e.validationContext, errors: e.validation.slice(0, 10) },
     };
   }
+  // HAL errors (hal/ cannot import LucidError) carry catalogue codes too: map them by code.
+  if (typeof e.code === 'string' && e.code.startsWith('HAL_ERR_') && e.code in ERROR_CATALOGUE) {
+    const code = e.code as ErrorCode;
+    return { statusCode: ERROR_CATALOGUE[code].status, code, message: e.message ?? ERROR_CATALOGUE[code].message };
+  }
   const mapped = e.code ? FASTIFY_CODES[e.code] : undefined;
   if (mapped) return { statusCode: ERROR_CATALOGUE[mapped].status, code: mapped, message: e.message ?? ERROR_CATALOGUE[mapped].message };
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
@@ -45,6 +50,9 @@ export function toErrorBody(err: unknown): ErrorBody {
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const body = toErrorBody(err);
+    const retryAfter = body.details?.['retryAfter'];
+    if (body.statusCode === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
+    if (body.statusCode === 401) void reply.header('www-authenticate', 'Bearer');
     if (body.statusCode >= 500) request.log.error({ err }, 'request failed');
     else request.log.info({ code: body.code, statusCode: body.statusCode }, 'request rejected');
     void reply.code(body.statusCode).type('application/json').send(body);

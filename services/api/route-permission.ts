@@ -1,6 +1,6 @@
 // Every route declares who may call it, in its own definition (`config.permission`). Routes
-// without a declaration fail at registration, so an undeclared route cannot ship. The security
-// issue enforces the roles; the foundation only has public routes.
+// without a declaration fail at registration, so an undeclared route cannot ship. access.ts
+// enforces them for every route, whoever wrote it.
 import type { FastifyInstance, RouteOptions } from 'fastify';
 
 export const ROLES = ['user', 'node_operator', 'admin', 'super_admin'] as const;
@@ -13,6 +13,8 @@ export interface Principal {
   readonly userId: string;
   readonly username: string;
   readonly role: Role;
+  /** The login session (token family) the request came with, when there is one. */
+  readonly sessionId?: string;
 }
 
 declare module 'fastify' {
@@ -35,10 +37,11 @@ export function hasRole(role: Role, required: Role): boolean {
 
 /**
  * Ownership rule for owned resources (sessions): a `user` sees only what it owns; node
- * operators and above see everything. Anonymous (no auth layer yet) sees everything.
+ * operators and above see everything. Anonymous sees nothing (a non-public route never runs
+ * without a principal anyway: the API refuses it with 401 first).
  */
 export function canAccessOwned(principal: Principal | null, ownerId: string | null): boolean {
-  if (principal === null) return true;
+  if (principal === null) return false;
   return principal.role !== 'user' || principal.userId === ownerId;
 }
 

@@ -12,6 +12,9 @@ import { metricsRoutes } from './routes/metrics.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import { buildOpenApi, recordRoutes, DOCS_HTML, type RouteRecord } from './openapi.js';
 import { staticRoutes } from './static-files.js';
+import { installEnforcement, installIdentify, installRateLimit } from './access.js';
+import { installSecurityHeaders } from './security-headers.js';
+import { lazySchemaController } from './lazy-schemas.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,9 +44,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     return503OnClosing: true,
+    schemaController: lazySchemaController(),
   });
   installErrorHandlers(app);
   registerProcessMetrics(app, deps);
+  // Security headers (helmet's defaults, computed once: security-headers.ts says why not
+  // @fastify/helmet). No CORS plugin: cross-origin reads stay closed.
+  installSecurityHeaders(app);
+  installIdentify(app, deps.auth);
+  installEnforcement(app, deps.auth);
 
   const table: RouteRecord[] = [];
   app.decorate('lucidRoutes', table);
@@ -54,6 +63,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => {
     requirePermissionOnEveryRoute(scope);
     recordRoutes(scope, table);
+    await installRateLimit(scope);
     for (const plugin of routes) await scope.register(plugin);
   });
   await app.ready();

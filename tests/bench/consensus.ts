@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
-import { freePort, ROOT } from '../helpers/appliance.js';
+import { adminToken, freePort, ROOT } from '../helpers/appliance.js';
 import { loadOrCreateNodeIdentity } from '../../services/identity/index.js';
 import { makeGenesis } from '../../services/ledger/index.js';
 import { signTx, type TxBody } from '../../services/ledger/codec/tx.js';
@@ -144,7 +144,12 @@ async function startCluster(n: number, slotMs: number) {
     while (Date.now() < until) { if (await probe()) return; await sleep(50); }
     throw new Error(`bench: timed out waiting for ${what}`);
   };
-  const blocks = async (i: number, limit = 200) => ((await (await fetch(`http://127.0.0.1:${nodes[i]!.api}/api/v1/ledger/blocks?limit=${limit}`)).json()) as { blocks: Array<{ height: number; txCount: number; finalityMs: number | null; via: string | null; bytes: number }> }).blocks;
+  const tokens = new Map<number, string>();
+  const token = async (i: number): Promise<string> => {
+    if (!tokens.has(i)) tokens.set(i, await adminToken(`http://127.0.0.1:${nodes[i]!.api}`, nodes[i]!.dir));
+    return tokens.get(i)!;
+  };
+  const blocks = async (i: number, limit = 200) => ((await (await fetch(`http://127.0.0.1:${nodes[i]!.api}/api/v1/ledger/blocks?limit=${limit}`, { headers: { authorization: `Bearer ${await token(i)}` } })).json()) as { blocks: Array<{ height: number; txCount: number; finalityMs: number | null; via: string | null; bytes: number }> }).blocks;
   const destroy = () => {
     if (process.env['BENCH_PROF']) nodes[0]!.proc?.kill('SIGTERM'); // a clean exit writes the profile
     for (let i = process.env['BENCH_PROF'] ? 1 : 0; i < n; i++) stop(i);

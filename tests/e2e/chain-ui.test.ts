@@ -1,6 +1,8 @@
 // The chain page and the anchor lookup in real headless Chromium, against the real API server
-// (buildApi with the ledger's routes and the built UI from dist/web) and a real standalone ledger
-// (LevelDB, Ed25519 node key) whose anchor source the test feeds with completed sessions.
+// (buildApi with the real auth service, the ledger's routes and the built UI from dist/web) and a
+// real standalone ledger (LevelDB, Ed25519 node key) whose anchor source the test feeds with
+// completed sessions. The operator logs in through the login page first (validators and blocks
+// are node_operator routes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -9,18 +11,23 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
 import { ROOT } from '../helpers/appliance.js';
-import { launchBrowser, openPage } from '../helpers/browser.js';
+import { launchBrowser, loginVia, openPage } from '../helpers/browser.js';
 import { buildApi, type SupervisorView } from '../../services/api/index.js';
 import { Store } from '../../services/store/index.js';
 import { loadOrCreateNodeIdentity } from '../../services/identity/index.js';
 import { LedgerService, ledgerRoutes, MemoryAnchorSource, type LevelPort } from '../../services/ledger/index.js';
 import { MetricsRegistry } from '../../services/common/metrics.js';
 import { silentLogger } from '../../services/common/log.js';
+import { AuthService, authRoutePlugins, loadOrCreateJwtKey } from '../../services/auth/index.js';
+import { createHidTransport, createLedgerTronWallet, createSimLedger } from '../../hal/index.js';
+
+const OPERATOR = { username: 'chain-admin', password: 'violet-anchor-41-drift' };
 
 const SCREENSHOTS = join(ROOT, 'artifacts/screenshots');
 let dir: string;
 let store: Store;
 let ledger: LedgerService;
+let auth: AuthService;
 let app: FastifyInstance;
 let url: string;
 let browser: Browser;
@@ -48,12 +55,22 @@ beforeAll(async () => {
     anchorSource: source,
   });
   await ledger.start();
+  auth = new AuthService({
+    store, dataDir: dir, log, jwtKey: await loadOrCreateJwtKey(dir, log), signer: identity, nodeId: identity.nodeId, bindIp: false, maxSessions: 5,
+    wallet: createLedgerTronWallet({ transport: createHidTransport({ device: createSimLedger({ seed: new Uint8Array(32).fill(7) }) }) }),
+    setLockdownFlag: async () => {},
+  });
+  await auth.start();
   app = await buildApi({
     log, version: 'test', revision: 'test', identity, supervisor: detached,
     system: { read: async () => ({ uptimeSec: null, loadavg: null, cpuCount: 1, cpuPercent: null, memory: null, temperatureC: null, throttled: null, disk: null }) } as never,
-    metrics: new MetricsRegistry(), webRoot: join(ROOT, 'dist/web'), routes: [ledgerRoutes(ledger)],
+    metrics: new MetricsRegistry(), webRoot: join(ROOT, 'dist/web'),
+    auth: { identify: (h, c) => auth.identify(h, c), restrict: (p, perm) => auth.restrict(p, perm) },
+    routes: [...authRoutePlugins(auth), ledgerRoutes(ledger)],
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
+  const setup = await app.inject({ method: 'POST', url: '/api/v1/auth/setup', headers: { 'user-agent': 'setup' }, payload: { code: auth.setupCode.current ?? '', ...OPERATOR } });
+  if (setup.statusCode !== 201) throw new Error(`setup failed: ${setup.body}`);
   const address = app.server.address();
   url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   browser = await launchBrowser();
@@ -65,12 +82,15 @@ afterAll(async () => {
   await browser?.close();
   await app?.close();
   await ledger?.stop();
+  await auth?.stop();
   await store?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('chain page (Chromium)', () => {
   it('shows the chain growing, this node as the proposer and the validator set', async () => {
+    await page.goto(`${url}/#/chain`);
+    await loginVia(page, OPERATOR); // validators and blocks are for node operators
     await page.goto(`${url}/#/chain`);
     await expect.poll(() => page.title()).toBe('Chain · Lucid');
     await expect.poll(async () => Number(await byTestId('chain-height').textContent()), { timeout: 15_000 }).toBeGreaterThanOrEqual(2);

@@ -31,7 +31,15 @@ export interface RunningAppliance {
   readonly dataDir: string;
   /** Everything the tree printed so far (pino JSON lines of every process). */
   output(): string;
+  /**
+   * fetch() against the appliance, logged in as the test super_admin (made with the setup code
+   * on first use) unless the request brings its own Authorization or the path is /healthz.
+   */
   get(path: string, init?: RequestInit): Promise<Response>;
+  /** fetch() without any credentials. */
+  raw(path: string, init?: RequestInit): Promise<Response>;
+  /** Access token of the test super_admin (runs setup or logs in as needed). */
+  token(): Promise<string>;
   json<T = any>(path: string, init?: RequestInit): Promise<T>;
   waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
   waitHealthy(timeoutMs?: number): Promise<number>;
@@ -40,7 +48,24 @@ export interface RunningAppliance {
   cleanup(): Promise<void>;
 }
 
+/** The super_admin the helper creates with the setup code (a password the policy accepts). */
+export const TEST_ADMIN = { username: 'root-admin', password: 'violet-anchor-41-drift' } as const;
+
+/** Runs setup with the code from the data dir if needed, then logs in; returns an access token. */
+export async function adminToken(url: string, dataDir: string, user: { username: string; password: string } = TEST_ADMIN): Promise<string> {
+  const post = (path: string, body: object) => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const codeFile = join(dataDir, 'setup-code');
+  let res: Response;
+  if (existsSync(codeFile)) res = await post('/api/v1/auth/setup', { code: readFileSync(codeFile, 'utf8').trim(), ...user });
+  else res = await post('/api/v1/auth/login', user);
+  if (res.status === 409) res = await post('/api/v1/auth/login', user);
+  if (!res.ok) throw new Error(`test login failed: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
 export interface StartOptions {
+  /** Who get()/json() log in as (created with the setup code if setup is still pending). */
+  readonly admin?: { readonly username: string; readonly password: string };
   readonly env?: Record<string, string>;
   readonly dataDir?: string;
   readonly port?: number;
@@ -69,6 +94,13 @@ export async function startAppliance(options: StartOptions = {}): Promise<Runnin
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
   const url = `http://127.0.0.1:${port}`;
+  let token: string | null = null;
+  const ensureToken = async (): Promise<string> => (token ??= await adminToken(url, dataDir, options.admin));
+  const authed = async (path: string, init: RequestInit = {}): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    if (path !== '/healthz' && !headers.has('authorization')) headers.set('authorization', `Bearer ${await ensureToken()}`);
+    return fetch(`${url}${path}`, { ...init, headers });
+  };
   const app: RunningAppliance = {
     process: child,
     pid: child.pid!,
@@ -76,8 +108,10 @@ export async function startAppliance(options: StartOptions = {}): Promise<Runnin
     url,
     dataDir,
     output: () => out,
-    get: (path, init) => fetch(`${url}${path}`, init),
-    json: async (path, init) => (await fetch(`${url}${path}`, init)).json(),
+    get: authed,
+    raw: (path, init) => fetch(`${url}${path}`, init),
+    token: ensureToken,
+    json: async (path, init) => (await authed(path, init)).json(),
     async waitFor(what, probe, timeoutMs = 15_000) {
       const until = Date.now() + timeoutMs;
       let lastError: unknown;

@@ -40,3 +40,13 @@ export async function openPage(browser: Browser, options: BrowserContextOptions 
   });
   return { page, errors };
 }
+
+/** Logs in through the login page (where an unauthenticated page lands) as the test super_admin. */
+export async function loginVia(page: Page, user: { username: string; password: string } = { username: 'root-admin', password: 'violet-anchor-41-drift' }): Promise<void> {
+  await page.locator('[data-testid="login-form"]').waitFor({ timeout: 15_000 });
+  await page.locator('[data-testid="input-username"]').fill(user.username);
+  await page.locator('[data-testid="input-password"]').fill(user.password);
+  await page.locator('[data-testid="login-form-submit"]').click();
+  await page.locator('[data-testid="whoami"]').waitFor({ timeout: 15_000 });
+  await page.waitForFunction(() => !location.hash.startsWith('#/login'));
+}

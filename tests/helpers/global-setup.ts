@@ -1,8 +1,7 @@
 // Integration tests run the built entries (dist/), exactly what `./build.sh run` starts.
 // Bundling takes well under a second, so every test run bundles fresh sources.
-// @ts-expect-error — plain ESM build script without type declarations
 import { bundle } from '../../image/bundle.mjs';
 
 export default async function setup(): Promise<void> {
-  await (bundle as (o: { quiet: boolean }) => Promise<unknown>)({ quiet: true });
+  await bundle({ quiet: true });
 }

@@ -14,7 +14,8 @@ const ButtonBody = Type.Object({
 
 export const halRoutes = (deps: ApiDeps): FastifyPluginAsync => async (app) => {
   app.post('/api/v1/hal/button', {
-    config: { permission: 'public' },
+    // 'admin': a simulated long press prints the setup code, and ≥ 10 s requests a factory reset.
+    config: { permission: 'admin' },
     schema: {
       tags: ['hal'],
       summary: 'Press the simulated button',

@@ -12,7 +12,9 @@ export function healthOf(deps: Pick<ApiDeps, 'supervisor'>): { healthy: boolean;
 
 export const healthRoutes = (deps: ApiDeps): FastifyPluginAsync => async (app) => {
   app.get('/healthz', {
-    config: { permission: 'public' },
+    // Public and not rate limited: monitors and the supervisor's tests poll it many times a
+    // second; it reveals only healthy/unhealthy and which child is not ready.
+    config: { permission: 'public', rateLimit: false },
     schema: {
       tags: ['system'],
       summary: 'Liveness of the whole appliance',

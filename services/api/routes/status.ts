@@ -13,7 +13,8 @@ export const statusRoutes = (deps: ApiDeps): FastifyPluginAsync => async (app) =
   app.addHook('onClose', async () => unsubscribe());
 
   app.get('/api/v1/status', {
-    config: { permission: 'public' },
+    // 'user': versions, pids, restarts and system facts help an attacker pick an exploit.
+    config: { permission: 'user' },
     schema: { tags: ['system'], summary: 'Live status of the appliance', response: { 200: StatusSchema } },
   }, async (): Promise<Status> => {
     const snapshot = deps.supervisor.snapshot;
@@ -44,6 +45,7 @@ export const statusRoutes = (deps: ApiDeps): FastifyPluginAsync => async (app) =
   });
 
   app.get('/api/v1/node', {
+    // Public: the node identity is public information for consensus.
     config: { permission: 'public' },
     schema: { tags: ['system'], summary: 'This node\'s identity', response: { 200: NodeSchema } },
   }, async () => ({ id: deps.identity.nodeId, publicKey: deps.identity.publicKeyHex, algorithm: 'ed25519' as const }));

@@ -1,6 +1,9 @@
 // Typed fetch wrapper for the appliance API. Every failure becomes an ApiError with a stable
 // `code`: the server's own code from its error body ({ statusCode, code, message }), or one of
-// the WEB_ERR_* codes below for failures that never reached the API.
+// the WEB_ERR_* codes below for failures that never reached the API. Requests carry the login
+// session's bearer token; an expired one is refreshed once (rotating the refresh token), and
+// any other 401 ends the session and goes to the login page.
+import { getSession, setSession, toLogin, type Session } from './session.js';
 export const WEB_ERR_UNREACHABLE = 'WEB_ERR_UNREACHABLE';
 export const WEB_ERR_TIMEOUT = 'WEB_ERR_TIMEOUT';
 export const WEB_ERR_ABORTED = 'WEB_ERR_ABORTED';
@@ -27,6 +30,8 @@ export interface RequestOptions {
 export interface Api {
   get<T>(path: string, options?: RequestOptions): Promise<T>;
   post<T>(path: string, body: unknown, options?: RequestOptions): Promise<T>;
+  patch<T>(path: string, body: unknown, options?: RequestOptions): Promise<T>;
+  del<T>(path: string, options?: RequestOptions): Promise<T>;
   /**
    * Device clock minus browser clock in ms, from the last response's Date header. A Pi has no
    * RTC, so before NTP its clock can be far off; only skews over 2 s are reported (the header
@@ -37,8 +42,33 @@ export interface Api {
 
 export function createApi(baseUrl = '', defaultTimeoutMs = 5000): Api {
   let skew = 0;
+  let refreshing: Promise<boolean> | null = null;
+
+  const refresh = (): Promise<boolean> => (refreshing ??= (async () => {
+    const s = getSession();
+    if (!s) return false;
+    try {
+      const next = await raw<Session>('POST', '/api/v1/auth/refresh', { refreshToken: s.refreshToken }, {});
+      setSession(next);
+      return true;
+    } catch {
+      return false;
+    }
+  })().finally(() => { refreshing = null; }));
 
   async function request<T>(method: string, path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
+    try {
+      return await raw<T>(method, path, body, options);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.statusCode !== 401 || path.startsWith('/api/v1/auth/')) throw err;
+      if (err.code === 'AUTH_ERR_TOKEN_EXPIRED' && (await refresh())) return raw<T>(method, path, body, options);
+      setSession(null);
+      toLogin();
+      throw err;
+    }
+  }
+
+  async function raw<T>(method: string, path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => { timedOut = true; controller.abort(); }, options.timeoutMs ?? defaultTimeoutMs);
@@ -49,9 +79,13 @@ export function createApi(baseUrl = '', defaultTimeoutMs = 5000): Api {
     try {
       let res: Response;
       try {
+        const headers: Record<string, string> = { accept: 'application/json' };
+        if (body !== undefined) headers['content-type'] = 'application/json';
+        const token = getSession()?.accessToken;
+        if (token) headers['authorization'] = `Bearer ${token}`;
         res = await fetch(baseUrl + path, {
           method,
-          headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+          headers,
           body: body === undefined ? null : JSON.stringify(body),
           cache: 'no-store',
           signal: controller.signal,
@@ -96,6 +130,8 @@ export function createApi(baseUrl = '', defaultTimeoutMs = 5000): Api {
   return {
     get: (path, options) => request('GET', path, undefined, options),
     post: (path, body, options) => request('POST', path, body, options),
+    patch: (path, body, options) => request('PATCH', path, body, options),
+    del: (path, options) => request('DELETE', path, undefined, options),
     clockSkewMs: () => skew,
   };
 }

@@ -6,6 +6,7 @@ import { clockTime } from './format.js';
 import type { Page } from './page.js';
 import { pages } from './pages/index.js';
 import { startRouter } from './router.js';
+import { atLeast, getSession, onSession, setSession, toLogin } from './session.js';
 
 const APP_NAME = 'Lucid';
 
@@ -27,8 +28,30 @@ function buildNav(list: HTMLElement): (current: Page | undefined) => void {
     for (const [page, a] of links) {
       if (page === current) a.setAttribute('aria-current', 'page');
       else a.removeAttribute('aria-current');
+      a.parentElement!.hidden = page.role !== undefined && !atLeast(page.role);
     }
   };
+}
+
+/** Who is logged in, and the way out (POST /api/v1/auth/logout revokes the session server-side). */
+function userBox(box: HTMLElement, api: ReturnType<typeof createApi>): void {
+  const draw = (): void => {
+    const s = getSession();
+    if (!s) {
+      box.replaceChildren(h('a', { href: '#/login', 'data-testid': 'login-link' }, 'Log in'));
+      return;
+    }
+    const out = h('button', { type: 'button', class: 'btn small', 'data-testid': 'logout' }, 'Log out');
+    out.addEventListener('click', () => {
+      void api.post('/api/v1/auth/logout', {}).catch(() => undefined).finally(() => {
+        setSession(null);
+        toLogin();
+      });
+    });
+    box.replaceChildren(h('span', { 'data-testid': 'whoami' }, `${s.user.username} (${s.user.role})`), out);
+  };
+  onSession(draw);
+  draw();
 }
 
 function connectionBanner(banner: HTMLElement): { ok(): void; failed(error: ApiError): void } {
@@ -50,11 +73,20 @@ function connectionBanner(banner: HTMLElement): { ok(): void; failed(error: ApiE
 function boot(): void {
   const markCurrent = buildNav(byId('nav-list'));
   const connection = connectionBanner(byId('api-error'));
+  const api = createApi();
+  userBox(byId('user-box'), api);
+  onSession(() => markCurrent(undefined));
   startRouter({
     pages,
     outlet: byId('content'),
     appName: APP_NAME,
-    context: { api: createApi(), connection },
+    context: { api, connection },
+    // A page that needs a login goes to the login page first (no request that would 401).
+    guard: (page) => {
+      if (page.role === undefined || getSession()) return true;
+      toLogin();
+      return false;
+    },
     onNavigate: (page) => {
       markCurrent(page);
       // A page that does not talk to the API must not leave a stale banner behind.

@@ -24,6 +24,8 @@ export interface Page {
   readonly title: string;
   /** False keeps a page out of the nav bar (detail pages such as `/sessions/:id`). */
   readonly nav?: boolean;
+  /** Lowest role that sees the page in the nav bar (the API enforces access anyway). */
+  readonly role?: 'user' | 'node_operator' | 'admin' | 'super_admin';
   /** Builds the page into `root` (empty on entry). May return a cleanup; `ctx.signal` aborts too. */
   render(root: HTMLElement, ctx: PageContext): Cleanup | void;
 }

@@ -36,6 +36,8 @@ export interface RouterOptions {
   readonly appName: string;
   /** Everything of the context except what the router supplies per navigation. */
   readonly context: Omit<PageContext, 'params' | 'signal'>;
+  /** Asked before a page renders; false skips it (e.g. it went to the login page instead). */
+  readonly guard?: (page: Page) => boolean;
   /** Called after each navigation with the page shown (undefined: not found). */
   readonly onNavigate?: (page: Page | undefined) => void;
 }
@@ -64,7 +66,6 @@ export function startRouter(options: RouterOptions): { stop(): void } {
       location.replace(`#${pages[0].path}`);
       return;
     }
-    unmount();
     let page: Page | undefined;
     let params: Record<string, string> | null = null;
     for (const p of pages) {
@@ -74,6 +75,8 @@ export function startRouter(options: RouterOptions): { stop(): void } {
         break;
       }
     }
+    if (page && options.guard && !options.guard(page)) return;
+    unmount();
     controller = new AbortController();
     if (page && params) {
       document.title = `${page.title} · ${options.appName}`;

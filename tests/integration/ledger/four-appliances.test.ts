@@ -73,14 +73,15 @@ async function waitFor<T>(what: string, probe: () => Promise<T | false | undefin
 }
 
 async function blockHash(i: number, h: number): Promise<string | null> {
-  const r = await fetch(`http://127.0.0.1:${nodes[i]!.apiPort}/api/v1/ledger/blocks?before=${h + 1}&limit=1`);
+  // A node_operator route: the helper logs in as the test super_admin (setup code on first use).
+  const r = await nodes[i]!.app!.get(`/api/v1/ledger/blocks?before=${h + 1}&limit=1`);
   if (!r.ok) return null;
   const b = (await r.json()) as { blocks: Array<{ height: number; hash: string }> };
   return b.blocks[0]?.height === h ? b.blocks[0].hash : null;
 }
 
 async function evidence(i: number): Promise<unknown[]> {
-  const r = await fetch(`http://127.0.0.1:${nodes[i]!.apiPort}/api/v1/ledger/evidence`);
+  const r = await nodes[i]!.app!.get('/api/v1/ledger/evidence');
   return ((await r.json()) as { evidence: unknown[] }).evidence;
 }
 

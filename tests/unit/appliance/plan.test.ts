@@ -75,6 +75,11 @@ describe('plan (run)', () => {
     expect(kinds(plan(input([silent])))).toEqual(['signal:a:SIGKILL']);
     const alive = state(spec('a'), { phase: 'ready', lastSeenAt: 100_000 - 3400 });
     expect(kinds(plan(input([alive])))).toEqual([]);
+    // Still loading its code (never heard from): only the ready timeout applies, not the heartbeat rule.
+    const loading = state(spec('a'), { phase: 'starting', startedAt: 100_000 - 10_000, lastSeenAt: null });
+    expect(kinds(plan(input([loading])))).toEqual([]);
+    const wedged = state(spec('a'), { phase: 'starting', startedAt: 100_000 - 10_000, lastSeenAt: 100_000 - 3600 });
+    expect(kinds(plan(input([wedged])))).toEqual(['signal:a:SIGKILL']);
     const slow = state(spec('a'), { phase: 'starting', startedAt: 100_000 - 30_001, lastSeenAt: 99_999 });
     expect(plan(input([slow]))).toEqual([{ kind: 'signal', name: 'a', signal: 'SIGKILL', reason: 'ready-timeout' }]);
   });

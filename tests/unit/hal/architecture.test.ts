@@ -59,7 +59,7 @@ describe('hal/ architecture', () => {
           if (!s.dynamic && !s.text.endsWith('.js')) bad.push(`${rel(file)} → ${s.text} (missing .js)`);
         } else if (s.text.startsWith('node:')) {
           if (s.text === 'node:child_process') bad.push(`${rel(file)} spawns processes`);
-        } else if (!['onoff', 'lucid-sd-notify'].includes(s.text)) {
+        } else if (!['onoff', 'lucid-sd-notify', 'usb', '@noble/curves/secp256k1.js', '@noble/hashes/sha3.js'].includes(s.text)) {
           bad.push(`${rel(file)} → ${s.text} (unexpected package)`);
         }
       }
@@ -72,6 +72,13 @@ describe('hal/ architecture', () => {
       .filter((s) => s.text === 'onoff')
       .map((s) => `${rel(file)}:${s.dynamic ? 'dynamic' : 'static'}`));
     expect(uses).toEqual(['gpio/onoff-gpio.ts:dynamic']);
+  });
+
+  it('loads usb (native) only through a dynamic import in wallet/usb-ledger.ts', () => {
+    const uses = sources.flatMap((file) => specifiers(parse(file))
+      .filter((s) => s.text === 'usb')
+      .map((s) => `${rel(file)}:${s.dynamic ? 'dynamic' : 'static'}`));
+    expect(uses).toEqual(['wallet/usb-ledger.ts:dynamic']);
   });
 
   it('has no top-level statements that run code at import', () => {
@@ -90,7 +97,7 @@ describe('hal/ architecture', () => {
   it('importing hal/index.js loads no native code', async () => {
     await import('../../../hal/index.js');
     const loaded = Object.keys(createRequire(import.meta.url).cache);
-    expect(loaded.filter((p) => /node_modules\/(onoff|epoll)\/|sd_notify\.node/.test(p))).toEqual([]);
+    expect(loaded.filter((p) => /node_modules\/(onoff|epoll|usb|@node-usb)\/|sd_notify\.node/.test(p))).toEqual([]);
   });
 
   it('gives every folder an index.ts and keeps files at most 300 lines, kebab-case', () => {

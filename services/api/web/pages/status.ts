@@ -175,4 +175,4 @@ function render(root: HTMLElement, ctx: PageContext): () => void {
   return () => led.destroy();
 }
 
-export const statusPage: Page = { path: '/status', title: 'Status', render };
+export const statusPage: Page = { path: '/status', title: 'Status', role: 'user', render };

@@ -1,0 +1,21 @@
+// Public face of services/auth: the service, its route plugin factories, and the pure helpers
+// other areas and tests use (TIP-191, password policy).
+import type { FastifyPluginAsync } from 'fastify';
+import type { AuthService } from './service.js';
+import { authRoutes } from './routes-auth.js';
+import { auditRoutes, emergencyRoutes, userRoutes } from './routes-admin.js';
+
+export { AuthService, ACCESS_TTL_S, REFRESH_TTL_S, LOCK_AFTER, LOCK_MS, NONCE_TTL_MS, type AuthDeps, type TokenPair, type ClientContext } from './service.js';
+export { loadOrCreateJwtKey, JWT_KEY_FILE } from './jwt.js';
+export { SETUP_CODE_FILE } from './setup-code.js';
+export { AuditLog, GENESIS, RETENTION_MS, keyOf as auditKey, type AuditEntry } from './audit.js';
+export { LOCKDOWN_MS, SESSIONS_DISABLED_MS } from './emergency.js';
+export { checkPasswordPolicy, hashPassword, verifyPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
+export { addressOf, isTronAddress, signTip191, verifyTip191, recoverTip191Address, tip191Digest } from './tron-message.js';
+export { authRoutes } from './routes-auth.js';
+export { auditRoutes, emergencyRoutes, userRoutes } from './routes-admin.js';
+
+/** Every route plugin of the area, for ApiDeps.routes. */
+export function authRoutePlugins(auth: AuthService): FastifyPluginAsync[] {
+  return [authRoutes(auth), userRoutes(auth), auditRoutes(auth), emergencyRoutes(auth)];
+}

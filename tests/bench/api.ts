@@ -1,0 +1,139 @@
+// API benchmark: autocannon on loopback, in the same run on the same machine:
+//   baseline — a bare fastify hello-world (GET / → {"hello":"world"}) in its own process;
+//   ours     — the real appliance (supervisor + core from dist/), an authenticated, rate-limited
+//              JSON read (GET /api/v1/auth/sessions: bearer JWT verified, family checked,
+//              rate-limit counter incremented, role checked, JSON schema-serialised),
+// at 100 and 500 connections. JSON lines: req/s, p50/p99 latency, non-2xx, ratio to baseline.
+// The admin tier allows 10,000 requests per minute per user, so the load is spread over fresh
+// admin users (one token per connection, round robin) that each stay under their limit: the
+// limiter runs on every request and never answers 429 (non2xx is reported to prove it).
+// Also: the RSS that helmet and @fastify/rate-limit add to a fastify process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+// @ts-expect-error — autocannon ships no types
+import autocannon from 'autocannon';
+import { ROOT, freePort, startAppliance, } from '../helpers/appliance.js';
+
+const DURATION_S = Number(process.env['BENCH_API_SECONDS'] ?? 4);
+// Baseline and ours alternate, ROUNDS times each, and the medians are reported: on a shared
+// machine the load drifts, and back-to-back single runs would charge the drift to one side.
+const ROUNDS = Number(process.env['BENCH_API_ROUNDS'] ?? 3);
+const CONNECTIONS = [100, 500];
+const emit = (o: object): void => console.log(JSON.stringify({ bench: 'api', ...o }));
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+
+interface Result { requests: { average: number }; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number }
+
+function cannon(url: string, connections: number, tokens: string[] | null, duration = DURATION_S): Promise<Result> {
+  let next = 0;
+  return new Promise((resolve, reject) => {
+    autocannon({
+      url, connections, duration, headers: { 'user-agent': 'lucid-bench' },
+      ...(tokens ? { setupClient: (client: { setHeaders(h: Record<string, string>): void }) => client.setHeaders({ 'user-agent': 'lucid-bench', authorization: `Bearer ${tokens[next++ % tokens.length]}` }) } : {}),
+    }, (err: Error | null, result: Result) => (err ? reject(err) : resolve(result)));
+  });
+}
+
+async function helloWorld(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    import Fastify from 'fastify';
+    const app = Fastify({ logger: false });
+    app.get('/', async () => ({ hello: 'world' }));
+    await app.listen({ host: '127.0.0.1', port: ${port} });
+    process.send?.('ready'); console.log('ready');`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); }));
+  return { url: `http://127.0.0.1:${port}/`, child };
+}
+
+async function rssOf(withPlugins: boolean): Promise<number> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    import Fastify from 'fastify';
+    const app = Fastify({ logger: false });
+    if (${withPlugins}) {
+      const helmet = (await import('helmet')).default; // as services/api/security-headers.ts: computed once
+      const h = {}; helmet({ strictTransportSecurity: false })({}, { setHeader: (k, v) => { h[k] = v; }, removeHeader() {} }, () => {});
+      app.addHook('onRequest', (q, r, d) => { r.headers(h); d(); });
+      await app.register((await import('@fastify/rate-limit')).default, { global: true, max: 100, timeWindow: 60000 });
+    }
+    app.get('/', async () => ({ hello: 'world' }));
+    await app.ready();
+    globalThis.gc?.(); setTimeout(() => { console.log(process.memoryUsage().rss); process.exit(0); }, 300);`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  await new Promise((r) => child.on('exit', r));
+  return Number(out.trim()) / 1048576;
+}
+
+/** POST JSON from a chosen loopback source address (global fetch cannot pick one). */
+function postFrom(localAddress: string, url: string, body: object): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'user-agent': 'lucid-bench' } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** `count` fresh admin users and one access token each (logins spread over 127.0.0.x sources: 10 logins/min per IP). */
+async function adminTokens(url: string, root: string, count: number, tag: string): Promise<string[]> {
+  const password = 'bench-harbor-31-lantern';
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const username = `bench-${tag}-${i}`;
+    const created = await fetch(`${url}/api/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${root}` }, body: JSON.stringify({ username, password, role: 'admin' }) });
+    if (created.status !== 201) throw new Error(`create ${username}: ${created.status} ${await created.text()}`);
+    const res = await postFrom(`127.0.0.${10 + Math.floor(tokens.length / 9) + (tag === 'b' ? 50 : 0)}`, `${url}/api/v1/auth/login`, { username, password });
+    if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${res.body}`);
+    tokens.push((JSON.parse(res.body) as { accessToken: string }).accessToken);
+  }
+  return tokens;
+}
+
+export async function run(): Promise<void> {
+  const rssBare = await rssOf(false);
+  const rssPlugins = await rssOf(true);
+  emit({ what: 'rss-cost-of-helmet-and-rate-limit', bareFastifyMB: round(rssBare), withPluginsMB: round(rssPlugins), deltaMB: round(rssPlugins - rssBare) });
+
+  const app = await startAppliance({ env: { LUCID_LOG_LEVEL: 'warn' } });
+  const hello = await helloWorld();
+  try {
+    await app.waitHealthy(30_000);
+    const root = await app.token();
+    const perRun = Math.max(20, Math.ceil((45_000 * (ROUNDS * DURATION_S + 2)) / 9_000)); // enough users to stay under 10,000/min each at 45k req/s
+    const sets = [await adminTokens(app.url, root, perRun, 'a'), await adminTokens(app.url, root, perRun, 'b')];
+    const check = await fetch(`${app.url}/api/v1/auth/sessions`, { headers: { authorization: `Bearer ${sets[0]![0]}`, 'user-agent': 'lucid-bench' } });
+    emit({ what: 'probe', status: check.status, rateLimit: check.headers.get('ratelimit-limit'), body: (await check.text()).slice(0, 80) });
+    for (const [i, connections] of CONNECTIONS.entries()) {
+      // One second of warm-up each (JIT, connection setup), on tokens of the other set.
+      await cannon(hello.url, connections, null, 1);
+      await cannon(`${app.url}/api/v1/auth/sessions`, connections, sets[1 - i]!.slice(0, 5), 1);
+      const bases: Result[] = [];
+      const ourss: Result[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        bases.push(await cannon(hello.url, connections, null));
+        ourss.push(await cannon(`${app.url}/api/v1/auth/sessions`, connections, sets[i]!));
+      }
+      const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const fig = (rs: Result[]) => ({
+        reqPerSec: Math.round(med(rs.map((r) => r.requests.average))), p50ms: med(rs.map((r) => r.latency.p50)), p99ms: med(rs.map((r) => r.latency.p99)),
+        rounds: rs.map((r) => Math.round(r.requests.average)), non2xx: rs.reduce((n, r) => n + r.non2xx, 0), errors: rs.reduce((n, r) => n + r.errors + r.timeouts, 0),
+      });
+      const base = fig(bases);
+      const ours = fig(ourss);
+      emit({
+        connections, durationS: DURATION_S, rounds: ROUNDS, baseline: { what: 'fastify hello-world', ...base },
+        ours: { what: 'GET /api/v1/auth/sessions with a bearer token (admin tier, rate limited)', users: sets[i]!.length, ...ours },
+        ratio: round(ours.reqPerSec / base.reqPerSec, 2),
+        loadavg: (await import('node:os')).loadavg().map((l) => round(l, 2)),
+        acceptance: { ratioAtLeast: 0.5, p99AtMostMsAt500: 50 },
+      });
+    }
+  } finally {
+    hello.child.kill();
+    await app.cleanup();
+  }
+}
