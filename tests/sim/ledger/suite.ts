@@ -1,8 +1,8 @@
 // The simulation suite, split in shards so vitest runs them on both cores. Default: 1,000 seeds
 // in total (N = 4, 7 and weighted 5/6; partitions, drops, duplicates, reordering, crashes and
 // restarts, Twins). LEDGER_SIM_SEEDS=100000 for the long run; LEDGER_SIM_SEED=<n> replays one.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { getPriority, setPriority } from 'node:os';
+import { expect, it } from 'vitest';
+import { lowPriority } from '../../helpers/priority.js';
 import { makeScenario } from './scenario.js';
 import { runSeed, type SeedResult } from './world.js';
 
@@ -17,20 +17,6 @@ export function shardSeeds(shard: number, shards: number): number[] {
   const seeds: number[] = [];
   for (let s = FIRST_SEED + shard; s < FIRST_SEED + TOTAL_SEEDS; s += shards) seeds.push(s);
   return seeds;
-}
-
-/**
- * The simulation is pure CPU for a minute: run it at the lowest priority so that the suite's
- * timing-sensitive tests (heartbeats, boot deadlines) running beside it are not starved.
- */
-export function lowPriority(): void {
-  let before = 0;
-  beforeAll(() => {
-    try { before = getPriority(); setPriority(19); } catch { /* not allowed: run at normal priority */ }
-  });
-  afterAll(() => {
-    try { setPriority(before); } catch { /* an unprivileged process cannot raise it back; the worker ends anyway */ }
-  });
 }
 
 export function simulationShard(shard: number, shards: number): void {
@@ -68,3 +54,5 @@ export function simulationShard(shard: number, shards: number): void {
     }
   }, 30 * 60_000);
 }
+
+export { lowPriority };
