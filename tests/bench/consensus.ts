@@ -190,7 +190,7 @@ async function finalityRun(n: number, slotMs: number, blocksWanted: number): Pro
     if (slow.length) console.error('slow', slow.join(' '));
     for (const b of await c.blocks(0)) if (b.height > h0) rounds.push((b as unknown as { round: number }).round);
     emit({
-      metric: 'finality_ms', nodes: n, slot_ms: slotMs, blocks: blocksWanted, samples: finality.length,
+      metric: 'finality_ms', nodes: n, slot_ms: slotMs, blocks: rounds.length, samples: finality.length,
       p50: pct(finality, 50), p95: pct(finality, 95), max: Math.max(...finality), goal_p95: 1000,
       blocks_needing_more_rounds: rounds.filter((r) => r > 0).length, latency_one_way_ms: ONE_WAY_MS, jitter_ms: JITTER_MS,
     });
