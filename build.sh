@@ -4,6 +4,7 @@
 #   ./build.sh run            start the appliance in development mode (http://127.0.0.1:8080)
 #   ./build.sh test [args]    the whole suite (unit, contract, integration, e2e); args go to vitest
 #   ./build.sh bench [name]   benchmarks as JSON lines (boot, …); all of them without a name
+#   ./build.sh genesis [args] make a multi-node chain's genesis from node keys (--help for args)
 #   ./build.sh typecheck      tsc --noEmit over the whole tree
 #   ./build.sh build          bundle into dist/ only
 #   ./build.sh image [opts]   the multi-arch OCI image into out/image/ (--verify: build twice, compare)
@@ -105,6 +106,10 @@ case $cmd in
     if [[ $# == 0 || " $* " == *" image "* ]]; then ensure_image_tools; fi
     bundle
     exec npx tsx tests/bench/run.ts "$@" ;;
+  genesis)
+    ensure_npm
+    bundle >/dev/null 2>&1 || bundle
+    exec node dist/entries/genesis.mjs "$@" ;;
   image)
     ensure_npm
     ensure_image_tools
@@ -113,7 +118,7 @@ case $cmd in
     ensure_npm
     exec npx tsc -p tsconfig.json --noEmit ;;
   help|-h|--help)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
-    die "unknown command '$cmd' (try: setup, run, test, bench, typecheck, build, image)" ;;
+    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image)" ;;
 esac

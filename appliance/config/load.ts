@@ -123,6 +123,10 @@ export function loadConfig(sources: LoadSources): ConfigResult {
     }
     return { ok: false, key: name, message: `${why} (got ${got})` };
   }
+  // Peers only make sense on a shared chain: without a genesis the node would make its own.
+  if ((values['peers'] as unknown[]).length > 0 && values['genesis'] === null) {
+    return { ok: false, key: origin['peers'] ?? 'LUCID_PEERS', message: 'needs LUCID_GENESIS: peers must share a genesis (make one with `./build.sh genesis`)' };
+  }
   return { ok: true, config: deepFreeze(values as Config) };
 }
 

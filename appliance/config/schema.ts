@@ -34,6 +34,11 @@ export const ConfigSchema = Type.Object({
   authBindIp: Type.Union([Type.Literal('off'), Type.Literal('on')]),
   authMaxSessions: Type.Integer({ minimum: 1, maximum: 100 }),
   wallet: Type.Union([Type.Literal('auto'), Type.Literal('none'), Type.Literal('sim'), Type.Literal('ledger')]),
+  peers: Type.Array(Type.String({ pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$' })),
+  p2pPort: Type.Integer({ minimum: 0, maximum: 65535 }),
+  slotMs: Type.Integer({ minimum: 100, maximum: 600000 }),
+  genesis: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  mdns: Type.Union([Type.Literal('on'), Type.Literal('off')]),
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -84,6 +89,16 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Concurrent login sessions per user; a new login beyond it revokes the oldest.' },
   { key: 'wallet', env: 'LUCID_WALLET', kind: 'enum', default: () => 'auto',
     doc: 'Hardware wallet for wallet login: `auto` (simulated Ledger with the simulated HAL, a USB Ledger otherwise), `sim`, `ledger` or `none`.' },
+  { key: 'peers', env: 'LUCID_PEERS', kind: 'list', default: () => [],
+    doc: 'Comma-separated `host:port` P2P addresses of other nodes of this chain (needs `LUCID_GENESIS`). mDNS finds more on the LAN.' },
+  { key: 'p2pPort', env: 'LUCID_P2P_PORT', kind: 'int', default: () => 26656,
+    doc: 'TCP port of the consensus transport (WebSocket over TLS 1.3), on `LUCID_HOST`; used only with `LUCID_GENESIS`. 0 picks a free port.' },
+  { key: 'slotMs', env: 'LUCID_SLOT_MS', kind: 'int', default: () => 10000,
+    doc: 'Block slot in ms (one block per slot; a proposer has half a slot before the next one takes over).' },
+  { key: 'genesis', env: 'LUCID_GENESIS', kind: 'string-or-none', default: () => null,
+    doc: 'Path of the chain\'s genesis JSON (made by `./build.sh genesis`). `none`: a standalone one-validator chain made on first boot.' },
+  { key: 'mdns', env: 'LUCID_MDNS', kind: 'enum', default: () => 'on',
+    doc: '`on` or `off`: find peers of the same chain on the LAN with mDNS (only with `LUCID_GENESIS`).' },
 ];
 
 export const CONFIG_FILE_ENV = 'LUCID_CONFIG';

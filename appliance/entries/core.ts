@@ -1,6 +1,8 @@
 // Composition root of the core process: the only LevelDB owner, the node identity and the LAN
 // API. Started by the supervisor (or alone, for development); exits when its supervisor goes.
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '../config/index.js';
 import { createRootLogger, type Logger } from '../../services/common/log.js';
@@ -9,7 +11,8 @@ import { LifecycleStack } from '../../services/common/lifecycle.js';
 import { MetricsRegistry } from '../../services/common/metrics.js';
 import { buildInfo } from '../../services/common/build-info.js';
 import { Store } from '../../services/store/index.js';
-import { loadOrCreateNodeIdentity } from '../../services/identity/index.js';
+import { loadOrCreateNodeIdentity, NODE_KEY_FILE } from '../../services/identity/index.js';
+import { LedgerService, ledgerRoutes, type LevelPort } from '../../services/ledger/index.js';
 import { buildApi } from '../../services/api/index.js';
 import { AuthService, authRoutePlugins, loadOrCreateJwtKey } from '../../services/auth/index.js';
 import { createProcSystemInfo } from '../../hal/index.js';
@@ -48,6 +51,23 @@ async function main(): Promise<void> {
   link.onEvent((e) => {
     if (e.kind === 'button' && e.action === 'long') auth.onLongPress();
   });
+  const metrics = new MetricsRegistry();
+  // The PoOT chain. Anchors come from completed sessions: pass the sessions service's feed of
+  // completed manifests as `anchorSource` (services/ledger/anchors/source.ts) once it exists.
+  const ledger = new LedgerService({
+    log,
+    db: store as unknown as LevelPort,
+    dataDir: config.dataDir,
+    identity: {
+      nodeId: identity.nodeId,
+      publicKeyHex: identity.publicKeyHex,
+      sign: (m) => identity.sign(m),
+      // The TLS certificate of the P2P transport is made from the node key itself.
+      privateKey: config.genesis !== null ? createPrivateKey(readFileSync(join(config.dataDir, NODE_KEY_FILE))) : undefined,
+    },
+    config: { slotMs: config.slotMs, p2pHost: config.host, p2pPort: config.p2pPort, peers: config.peers, genesisPath: config.genesis, mdns: config.mdns === 'on' },
+    metrics,
+  });
   const app = await buildApi({
     log,
     version: buildInfo.version,
@@ -55,14 +75,17 @@ async function main(): Promise<void> {
     identity,
     supervisor: link,
     system,
-    metrics: new MetricsRegistry(),
+    metrics,
     webRoot: fileURLToPath(new URL('../web/', import.meta.url)),
     auth: { identify: (header, ctx) => auth.identify(header, ctx), restrict: (p, permission) => auth.restrict(p, permission) },
-    routes: authRoutePlugins(auth),
+    routes: [...authRoutePlugins(auth), ledgerRoutes(ledger)],
   });
   await stack.start('api', { start: async () => { await app.listen({ host: config.host, port: config.port }); }, stop: async () => { await app.close(); } });
   log.info({ url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`, nodeId: identity.nodeId }, 'core ready');
   link.ready();
+  // The ledger starts once the API answers (its routes say LEDGER_ERR_NOT_READY until then): its
+  // first boot writes a genesis and fsyncs, which need not delay the appliance's readiness.
+  await stack.start('ledger', ledger);
 }
 
 main().catch((err: unknown) => {

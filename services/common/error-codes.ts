@@ -77,6 +77,16 @@ export const ERROR_CATALOGUE = {
   OCI_ERR_SIZE_MISMATCH: { status: 502, message: 'content is not the size its descriptor says' },
   OCI_ERR_BAD_DIGEST: { status: 400, message: 'not a sha256 digest' },
   OCI_ERR_UNSUPPORTED: { status: 415, message: 'unsupported OCI media type' },
+
+  // Ledger (consensus, anchors)
+  LEDGER_ERR_GENESIS_INVALID: { status: 500, message: 'the genesis document is invalid' },
+  LEDGER_ERR_GENESIS_MISMATCH: { status: 500, message: 'the chain in the data directory was made from another genesis' },
+  LEDGER_ERR_NOT_VALIDATOR: { status: 409, message: 'this node is not a validator' },
+  LEDGER_ERR_ALREADY_VALIDATOR: { status: 409, message: 'this node is already a validator' },
+  LEDGER_ERR_ANCHOR_NOT_FOUND: { status: 404, message: 'no final anchor for that manifest hash' },
+  LEDGER_ERR_BLOCK_NOT_FOUND: { status: 404, message: 'no block at that height' },
+  LEDGER_ERR_SIGN_GUARD: { status: 500, message: 'the double-sign guard file is unreadable' },
+  LEDGER_ERR_NOT_READY: { status: 503, message: 'the ledger is not running' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -29,7 +29,7 @@ describe('systemd integration', () => {
     while (Date.now() < until && (messages.filter((m) => m === 'WATCHDOG=1').length < 3 || !messages.includes('READY=1\nSTATUS=ready'))) {
       messages.push(...(await listener.next(1, 3000)));
     }
-    expect(messages).toContain('READY=1\nSTATUS=ready');
+    expect(messages, JSON.stringify(messages)).toContain('READY=1\nSTATUS=ready');
     expect(messages.filter((m) => m === 'WATCHDOG=1').length).toBeGreaterThanOrEqual(3);
     // Children never get the socket: only the supervisor talks to systemd.
     const status = await app.json('/api/v1/status');

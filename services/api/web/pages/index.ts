@@ -3,6 +3,7 @@
 // (see ../README.md).
 import type { Page } from '../page.js';
 import { statusPage } from './status.js';
+import { chainPage, anchorPage } from './chain.js';
 import { loginPage } from './login.js';
 import { usersPage } from './users.js';
 import { auditPage } from './audit.js';
@@ -10,8 +11,10 @@ import { emergencyPage } from './emergency.js';
 
 export const pages: readonly Page[] = [
   statusPage,
+  chainPage,
   usersPage,
   auditPage,
   emergencyPage,
   loginPage,
+  anchorPage,
 ];

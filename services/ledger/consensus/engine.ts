@@ -1,0 +1,573 @@
+// One node's consensus engine: the height machine plus everything around it that is still pure
+// and synchronous — signature checks, the double-sign guard, block building and validation,
+// commits, sync from peers, gossip and evidence of equivocation. Inputs are messages, the clock
+// (`now` on every call) and persistence acknowledgements; outputs are messages to send and
+// blocks to persist. Production (service.ts) and the simulator drive this same class.
+import { blockHash, decodeBlock, decodeCommit, type Block, type Commit, type CommitSig } from '../codec/block.js';
+import { txId } from '../codec/tx.js';
+import type { WireMessage } from '../codec/messages.js';
+import { parseVoteSignBytes, proposalSignBytes, voteSignBytes, type VoteType } from '../codec/vote.js';
+import { checkAndApply, verifyCommit, type AnchorRecord, type Applied } from '../chain/apply.js';
+import { buildBlock } from '../chain/build.js';
+import { proposerFor, proposerOrder } from '../chain/ranking.js';
+import type { RecentAnchorIndex } from '../chain/recent-anchors.js';
+import { powerOf, totalPower, type ChainState } from '../chain/state.js';
+import type { Signer, Verifier } from '../crypto.js';
+import type { Mempool } from '../mempool.js';
+import { HeightMachine, type MachineOutput, type MachineRestore, type Step, type Timeouts } from './height-machine.js';
+import { SIGN_STEP, type SignGuard } from './sign-guard.js';
+import { timeoutsFor } from './timeouts.js';
+
+export interface Value {
+  readonly id: string;
+  readonly hash: Buffer;
+  readonly bytes: Buffer;
+}
+
+export interface VoteEnvelope {
+  readonly validator: Buffer;
+  readonly signature: Buffer;
+}
+
+export interface EngineConfig {
+  readonly slotMs: number;
+  readonly timeouts?: Timeouts;
+  /** Status and re-send interval (default slot / 10, at least 20 ms). */
+  readonly gossipMs?: number;
+  /** How long local transactions wait to be gossiped together (default min(50 ms, gossip)). */
+  readonly txBatchMs?: number;
+  readonly syncBatch?: number;
+  /** TEST ONLY (simulator): prevote ignoring the lock. */
+  readonly injectLockBug?: boolean;
+}
+
+export interface EngineDeps {
+  readonly signer: Signer;
+  readonly verifier: Verifier;
+  readonly guard: SignGuard;
+  readonly mempool: Mempool;
+  readonly recentAnchors: RecentAnchorIndex;
+  readonly config: EngineConfig;
+}
+
+export interface Evidence {
+  readonly validator: string;
+  readonly height: number;
+  readonly round: number;
+  readonly kind: 'prevote' | 'precommit' | 'proposal';
+  readonly first: string;
+  readonly second: string;
+}
+
+export type EngineOutput =
+  | { readonly kind: 'broadcast'; readonly msg: WireMessage }
+  | { readonly kind: 'send'; readonly to: string; readonly msg: WireMessage }
+  | {
+    readonly kind: 'commit'; readonly height: number; readonly hash: Buffer; readonly bytes: Buffer; readonly block: Block;
+    readonly commit: Commit; readonly state: ChainState; readonly anchors: readonly AnchorRecord[]; readonly via: 'consensus' | 'sync'; readonly at: number;
+  }
+  | { readonly kind: 'evidence'; readonly evidence: Evidence };
+
+type Timer =
+  | { readonly at: number; readonly kind: 'timeout'; readonly height: number; readonly step: Step; readonly round: number }
+  | { readonly at: number; readonly kind: 'start'; readonly height: number };
+
+export class Engine {
+  state: ChainState;
+  headCommit: Commit | null;
+  persistedHeight: number;
+  readonly evidence: Evidence[] = [];
+
+  private machine: HeightMachine<Value, VoteEnvelope> | null = null;
+  private machineHeight = 0;
+  private order: string[] = [];
+  private readonly self: string;
+  private timers: Timer[] = [];
+  private heightStartedAt: number;
+  /** When the next height may start: a slot after the last block's time (the proposer's clock). */
+  private nextStartAt: number;
+  private readonly validity = new Map<string, Applied | null>();
+  private readonly values = new Map<string, Value>();
+  private readonly ownVotes = new Map<string, WireMessage>();
+  private readonly proposals = new Map<number, WireMessage>();
+  private readonly proposalResent = new Map<string, number>();
+  private readonly peerHeights = new Map<string, number>();
+  private syncing: { peer: string; until: number } | null = null;
+  private readonly voteLog = new Map<string, string>();
+  private outbox: Buffer[] = [];
+  private flushAt: number | null = null;
+  private nextGossipAt: number;
+  private gossipCount = 0;
+  private readonly timeouts: Timeouts;
+  private readonly gossipMs: number;
+  private out: EngineOutput[] = [];
+
+  constructor(private readonly deps: EngineDeps, init: { state: ChainState; headCommit: Commit | null; now: number }) {
+    this.state = init.state;
+    this.headCommit = init.headCommit;
+    this.persistedHeight = init.state.height;
+    this.self = deps.signer.publicKey.toString('hex');
+    this.timeouts = deps.config.timeouts ?? timeoutsFor(deps.config.slotMs);
+    this.gossipMs = deps.config.gossipMs ?? Math.max(20, Math.floor(deps.config.slotMs / 10));
+    this.heightStartedAt = init.now;
+    this.nextStartAt = init.now;
+    this.nextGossipAt = init.now;
+  }
+
+  // ---- public inputs -------------------------------------------------------------------------
+
+  /** Boot: start consensus on the height after the persisted head, now. */
+  start(now: number): EngineOutput[] {
+    this.createMachine();
+    this.timers.push({ at: now, kind: 'start', height: this.machineHeight });
+    return this.tick(now);
+  }
+
+  onMessage(from: string, msg: WireMessage, now: number): EngineOutput[] {
+    this.nowForBuild = now;
+    switch (msg.t) {
+      case 'proposal': this.onProposal(from, msg, now); break;
+      case 'vote': this.onVote(from, msg, now); break;
+      case 'txs': for (const tx of msg.txs) this.deps.mempool.add(tx, false, now); break;
+      case 'status':
+        this.peerHeights.set(from, msg.height);
+        if (msg.height > this.state.height) this.requestSync(from, now);
+        break;
+      case 'blocks': this.onBlocks(from, msg.items, now); break;
+      default: break; // hello and getBlocks are the transport's and the store's business
+    }
+    return this.flush();
+  }
+
+  /** A peer (re)connected: it missed earlier gossip, so offer it our waiting transactions now. */
+  onPeerConnected(peer: string, now: number): EngineOutput[] {
+    this.nowForBuild = now;
+    this.out.push({ kind: 'send', to: peer, msg: { t: 'status', height: this.persistedHeight, round: this.machine?.round ?? 0 } });
+    const p = this.machine ? this.proposals.get(this.machine.round) : undefined;
+    if (p) this.out.push({ kind: 'send', to: peer, msg: p });
+    const local = this.deps.mempool.local().map((e) => e.bytes);
+    if (local.length > 0) this.broadcastTxs(local, peer);
+    return this.flush();
+  }
+
+  /** The block at `height` is durable: the next height may start (after the rest of the slot). */
+  onPersisted(height: number, now: number): EngineOutput[] {
+    if (height > this.persistedHeight) this.persistedHeight = height;
+    if (height === this.state.height && this.machine && !this.machine.started && !this.timers.some((t) => t.kind === 'start')) {
+      this.timers.push({ at: Math.max(now, this.nextStartAt), kind: 'start', height: this.machineHeight });
+    }
+    return this.tick(now);
+  }
+
+  /** A transaction made here (an anchor): into the mempool and, batched, to the peers. */
+  submitTx(bytes: Buffer, now: number): ReturnType<Mempool['add']> {
+    const r = this.deps.mempool.add(bytes, true, now);
+    if (r === 'added') {
+      this.outbox.push(bytes);
+      if (this.flushAt === null) this.flushAt = now + (this.deps.config.txBatchMs ?? Math.min(50, this.gossipMs));
+    }
+    return r;
+  }
+
+  /** Fires every timer that is due. Call when nextWakeAt() has come. */
+  tick(now: number): EngineOutput[] {
+    this.nowForBuild = now;
+    for (;;) {
+      this.timers.sort((a, b) => a.at - b.at);
+      const t = this.timers[0];
+      if (!t || t.at > now) break;
+      this.timers.shift();
+      if (t.height !== this.machineHeight || !this.machine) continue;
+      if (t.kind === 'start') {
+        if (!this.machine.started && this.persistedHeight === this.state.height) {
+          this.heightStartedAt = now;
+          this.run(this.machine.start(), now);
+        }
+      } else {
+        this.run(this.machine.onTimeout(t.step, t.round), now);
+      }
+    }
+    if (this.flushAt !== null && this.flushAt <= now) this.flushTxs();
+    if (this.nextGossipAt <= now) {
+      this.gossip(now);
+      this.nextGossipAt = now + this.gossipMs;
+    }
+    return this.flush();
+  }
+
+  nextWakeAt(): number {
+    let at = this.nextGossipAt;
+    for (const t of this.timers) if (t.at < at) at = t.at;
+    if (this.flushAt !== null && this.flushAt < at) at = this.flushAt;
+    return at;
+  }
+
+  // ---- views ---------------------------------------------------------------------------------
+
+  get selfKey(): string { return this.self; }
+  get height(): number { return this.machineHeight; }
+  get round(): number { return this.machine?.round ?? 0; }
+  get step(): Step | 'waiting' { return this.machine?.started ? this.machine.step : 'waiting'; }
+  get locked(): { round: number; id: string | null } { return { round: this.machine?.lockedRound ?? -1, id: this.machine?.lockedId ?? null }; }
+  get isValidator(): boolean { return powerOf(this.state.validators, this.self) > 0; }
+  get proposerOrder(): readonly string[] { return this.order; }
+  get mempool(): Mempool { return this.deps.mempool; }
+
+  // ---- the height machine --------------------------------------------------------------------
+
+  private createMachine(): void {
+    const h = this.state.height + 1;
+    this.order = proposerOrder(this.state);
+    this.validity.clear();
+    this.values.clear();
+    this.ownVotes.clear();
+    this.proposals.clear();
+    this.proposalResent.clear();
+    this.timers = this.timers.filter((t) => t.height === h);
+    const state = this.state;
+    const vals = state.validators;
+    const total = totalPower(vals);
+    const selfIsValidator = powerOf(vals, this.self) > 0;
+    // After a crash in this height: resume in the round and step last signed, with the lock.
+    let restore: MachineRestore<Value> | undefined;
+    const records = this.deps.guard.signedAt(h);
+    const last = records[records.length - 1];
+    if (last) {
+      let lockedValue: Value | null = null;
+      const lb = this.deps.guard.lockedBlock;
+      if (last.lockedId !== null && lb) {
+        const v = this.valueOf(lb);
+        if (v && v.id === last.lockedId) lockedValue = v;
+      }
+      const step = last.step === SIGN_STEP.precommit ? 'precommit' : last.step === SIGN_STEP.prevote ? 'prevote' : 'propose';
+      restore = { round: last.round, step, lockedRound: last.lockedRound, lockedId: last.lockedId, lockedValue };
+    }
+    this.machineHeight = h;
+    this.machine = new HeightMachine<Value, VoteEnvelope>({
+      height: h,
+      self: selfIsValidator ? this.self : null,
+      power: (id) => powerOf(vals, id),
+      totalPower: total,
+      proposer: (round) => proposerFor(this.order, round),
+      id: (v) => v.id,
+      valid: (v) => this.validate(v) !== null,
+      getValue: (round) => this.buildValue(round),
+      timeouts: this.timeouts,
+      injectLockBug: this.deps.config.injectLockBug ?? false,
+    }, restore);
+    // Votes signed before the crash count again and are re-sent by gossip.
+    for (const r of records) {
+      if (r.step === SIGN_STEP.proposal) continue;
+      const f = parseVoteSignBytes(r.signBytes);
+      const msg: WireMessage = { t: 'vote', type: f.type, height: h, round: f.round, value: f.value, validator: this.deps.signer.publicKey, signature: r.signature };
+      this.ownVotes.set(`${f.round}:${f.type}`, msg);
+      this.voteLog.set(`${h}:${f.round}:${f.type}:${this.self}`, f.value ? f.value.toString('hex') : 'nil');
+      this.machine.onVote({ type: f.type, round: f.round, valueId: f.value ? f.value.toString('hex') : null, from: this.self, envelope: { validator: this.deps.signer.publicKey, signature: r.signature } });
+    }
+  }
+
+  private valueOf(bytes: Buffer): Value | null {
+    try {
+      const hash = blockHash(decodeBlock(bytes).header);
+      return { id: hash.toString('hex'), hash, bytes };
+    } catch {
+      return null;
+    }
+  }
+
+  private ctx() {
+    return { verifier: this.deps.verifier, recentAnchors: this.deps.recentAnchors, verifiedTxs: this.deps.mempool.verified };
+  }
+
+  private validate(v: Value): Applied | null {
+    if (this.validity.has(v.id)) return this.validity.get(v.id)!;
+    let applied: Applied | null = null;
+    try {
+      applied = checkAndApply(this.state, v.bytes, this.ctx());
+    } catch {
+      applied = null;
+    }
+    this.validity.set(v.id, applied);
+    return applied;
+  }
+
+  private buildValue(round: number): Value | null {
+    try {
+      const built = buildBlock({
+        state: this.state,
+        proposer: this.deps.signer.publicKey,
+        round,
+        now: this.nowForBuild,
+        lastCommit: this.state.height === 0 ? null : this.headCommit,
+        candidates: this.deps.mempool.candidates(),
+        ctx: this.ctx(),
+        onRejected: (tx) => this.deps.mempool.remove(txId(tx)),
+      });
+      const v: Value = { id: built.applied.hash.toString('hex'), hash: built.applied.hash, bytes: built.bytes };
+      this.validity.set(v.id, built.applied);
+      this.values.set(v.id, v);
+      return v;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The time of the call being handled (getValue() stamps the block with it). */
+  private nowForBuild = 0;
+
+  private run(outs: MachineOutput<Value, VoteEnvelope>[], now: number): void {
+    const machine = this.machine;
+    const queue = [...outs];
+    while (queue.length > 0 && this.machine === machine && machine) {
+      const o = queue.shift()!;
+      switch (o.kind) {
+        case 'round':
+          break;
+        case 'schedule':
+          this.timers.push({ at: now + o.delayMs, kind: 'timeout', height: this.machineHeight, step: o.step, round: o.round });
+          break;
+        case 'propose': {
+          const msg = this.signProposal(o.round, o.value, o.validRound);
+          if (msg) {
+            this.proposals.set(o.round, msg);
+            this.out.push({ kind: 'broadcast', msg });
+            queue.push(...machine.onProposal({ round: o.round, value: o.value, validRound: o.validRound, from: this.self }));
+          }
+          break;
+        }
+        case 'vote': {
+          const sent = this.signVote(o.type, o.round, o.valueId, o.lock);
+          if (sent) {
+            this.out.push({ kind: 'broadcast', msg: sent.msg });
+            queue.push(...machine.onVote({ type: sent.type, round: sent.round, valueId: sent.valueId, from: this.self, envelope: { validator: this.deps.signer.publicKey, signature: sent.signature } }));
+          }
+          break;
+        }
+        case 'decide': {
+          const applied = this.validate(o.value);
+          if (!applied) break; // cannot happen: the machine decides valid values only
+          const signatures: CommitSig[] = o.precommits.map((v) => v.envelope!).sort((a, b) => Buffer.compare(a.validator, b.validator));
+          this.adopt(applied, o.value.bytes, { height: this.machineHeight, round: o.round, blockHash: o.value.hash, signatures }, now, 'consensus');
+          return;
+        }
+      }
+    }
+  }
+
+  private signProposal(round: number, value: Value, validRound: number): WireMessage | null {
+    const h = this.machineHeight;
+    const signBytes = proposalSignBytes(this.state.chainId, { height: h, round, validRound, blockHash: value.hash });
+    const r = this.deps.guard.sign({ height: h, round, step: SIGN_STEP.proposal, signBytes, lockedRound: this.machine!.lockedRound, lockedId: this.machine!.lockedId });
+    if (r.kind !== 'signed' && r.kind !== 'repeat') return null;
+    return { t: 'proposal', height: h, round, validRound, proposer: this.deps.signer.publicKey, signature: r.signature, block: value.bytes };
+  }
+
+  private signVote(type: VoteType, round: number, valueId: string | null, lock: { round: number; valueId: string | null }):
+    { msg: WireMessage; type: VoteType; round: number; valueId: string | null; signature: Buffer } | null {
+    const h = this.machineHeight;
+    const value = valueId ? Buffer.from(valueId, 'hex') : null;
+    const signBytes = voteSignBytes(this.state.chainId, { type, height: h, round, value });
+    const lockedBlock = type === 'precommit' && valueId !== null && lock.valueId === valueId ? this.values.get(valueId)?.bytes ?? null : null;
+    const r = this.deps.guard.sign({ height: h, round, step: type === 'prevote' ? SIGN_STEP.prevote : SIGN_STEP.precommit, signBytes, lockedRound: lock.round, lockedId: lock.valueId, lockedBlock });
+    let sent: { type: VoteType; round: number; value: Buffer | null; signature: Buffer };
+    if (r.kind === 'signed' || r.kind === 'repeat') {
+      sent = { type, round, value, signature: r.signature };
+    } else if (r.kind === 'conflict') {
+      // Signed differently before a restart: the stored vote is the only one this node may send.
+      const f = parseVoteSignBytes(r.record.signBytes);
+      sent = { type: f.type, round: f.round, value: f.value, signature: r.record.signature };
+    } else {
+      return null;
+    }
+    const msg: WireMessage = { t: 'vote', type: sent.type, height: h, round: sent.round, value: sent.value, validator: this.deps.signer.publicKey, signature: sent.signature };
+    this.ownVotes.set(`${sent.round}:${sent.type}`, msg);
+    return { msg, type: sent.type, round: sent.round, valueId: sent.value ? sent.value.toString('hex') : null, signature: sent.signature };
+  }
+
+  // ---- commits and sync ----------------------------------------------------------------------
+
+  private adopt(applied: Applied, bytes: Buffer, commit: Commit, now: number, via: 'consensus' | 'sync'): void {
+    this.state = applied.state;
+    this.headCommit = commit;
+    this.deps.recentAnchors.add(applied.anchors);
+    this.deps.recentAnchors.prune(this.state);
+    this.deps.mempool.removeCommitted(applied.block.txs, applied.anchors.map((a) => a.manifestHash));
+    for (const k of this.voteLog.keys()) if (Number(k.split(':')[0]) < this.state.height - 10) this.voteLog.delete(k);
+    this.out.push({ kind: 'commit', height: applied.block.header.height, hash: applied.hash, bytes, block: applied.block, commit, state: applied.state, anchors: applied.anchors, via, at: now });
+    // One block per slot, timed from the block's own time, so every node starts the next height
+    // together (within their clocks' skew) however late each one learned of the decision. A node
+    // that caught up by sync starts at once.
+    this.nextStartAt = via === 'sync' ? now : applied.block.header.time + this.deps.config.slotMs;
+    this.createMachine();
+  }
+
+  private requestSync(peer: string, now: number): void {
+    if (this.syncing && this.syncing.until > now) return;
+    this.syncing = { peer, until: now + Math.max(1000, 4 * this.gossipMs) };
+    this.out.push({ kind: 'send', to: peer, msg: { t: 'getBlocks', from: this.state.height + 1, count: this.deps.config.syncBatch ?? 32 } });
+  }
+
+  private onBlocks(from: string, items: ReadonlyArray<{ block: Buffer; commit: Buffer }>, now: number): void {
+    for (const item of items) {
+      let commit: Commit;
+      let applied: Applied;
+      try {
+        commit = decodeCommit(item.commit);
+        if (commit.height !== this.state.height + 1) continue;
+        applied = checkAndApply(this.state, item.block, this.ctx());
+      } catch (err) {
+        if (process.env['LEDGER_DEBUG']) console.log('sync apply failed', (err as Error).message);
+        break;
+      }
+      // Every synced block must carry a commit by the validators of its own height.
+      if (verifyCommit(this.state.chainId, commit, applied.block.header.height, applied.hash, this.state.validators, this.deps.verifier) !== null) break;
+      this.adopt(applied, item.block, commit, now, 'sync');
+    }
+    if (this.syncing?.peer === from) this.syncing = null;
+    if ((this.peerHeights.get(from) ?? 0) > this.state.height) this.requestSync(from, now);
+  }
+
+  // ---- incoming consensus messages -----------------------------------------------------------
+
+  private noteEvidence(key: string, value: string, e: Omit<Evidence, 'first' | 'second'>): void {
+    const seen = this.voteLog.get(key);
+    if (seen === undefined) {
+      this.voteLog.set(key, value);
+    } else if (seen !== value) {
+      const evidence: Evidence = { ...e, first: seen, second: value };
+      if (!this.evidence.some((x) => x.validator === e.validator && x.height === e.height && x.round === e.round && x.kind === e.kind)) {
+        this.evidence.push(evidence);
+        if (this.evidence.length > 1000) this.evidence.shift();
+        this.out.push({ kind: 'evidence', evidence });
+      }
+    }
+  }
+
+  private onProposal(from: string, m: Extract<WireMessage, { t: 'proposal' }>, now: number): void {
+    if (m.height > this.state.height + 1) {
+      this.peerHeights.set(from, Math.max(this.peerHeights.get(from) ?? 0, m.height - 1));
+      return;
+    }
+    if (m.height !== this.machineHeight || !this.machine) return;
+    const proposer = m.proposer.toString('hex');
+    if (proposer !== proposerFor(this.order, m.round)) return;
+    const value = this.valueOf(m.block);
+    if (!value) return;
+    if (!this.deps.verifier.verify(m.proposer, proposalSignBytes(this.state.chainId, { height: m.height, round: m.round, validRound: m.validRound, blockHash: value.hash }), m.signature)) return;
+    this.noteEvidence(`${m.height}:${m.round}:P:${proposer}`, `${value.id}/${m.validRound}`, { validator: proposer, height: m.height, round: m.round, kind: 'proposal' });
+    this.values.set(value.id, value);
+    if (!this.proposals.has(m.round)) this.proposals.set(m.round, m);
+    this.run(this.machine.onProposal({ round: m.round, value, validRound: m.validRound, from: proposer }), now);
+  }
+
+  private onVote(from: string, m: Extract<WireMessage, { t: 'vote' }>, now: number): void {
+    const validator = m.validator.toString('hex');
+    const key = `${m.height}:${m.round}:${m.type}:${validator}`;
+    const valueKey = m.value ? m.value.toString('hex') : 'nil';
+    if (m.height !== this.machineHeight || !this.machine) {
+      if (m.height > this.state.height + 1) this.peerHeights.set(from, Math.max(this.peerHeights.get(from) ?? 0, m.height - 1));
+      // A vote for a past height only matters as evidence of equivocation.
+      const seen = this.voteLog.get(key);
+      if (seen !== undefined && seen !== valueKey && this.voteSigned(m)) this.noteEvidence(key, valueKey, { validator, height: m.height, round: m.round, kind: m.type });
+      return;
+    }
+    if (powerOf(this.state.validators, validator) === 0) return;
+    if (this.voteLog.get(key) === valueKey) {
+      // Same vote again (gossip): nothing new, unless the machine never saw it (it did: logged after feeding).
+      return;
+    }
+    if (!this.voteSigned(m)) return;
+    this.noteEvidence(key, valueKey, { validator, height: m.height, round: m.round, kind: m.type });
+    this.run(this.machine.onVote({ type: m.type, round: m.round, valueId: m.value ? m.value.toString('hex') : null, from: validator, envelope: { validator: m.validator, signature: m.signature } }), now);
+  }
+
+  private voteSigned(m: Extract<WireMessage, { t: 'vote' }>): boolean {
+    return this.deps.verifier.verify(m.validator, voteSignBytes(this.state.chainId, { type: m.type, height: m.height, round: m.round, value: m.value }), m.signature);
+  }
+
+  // ---- gossip --------------------------------------------------------------------------------
+
+  private gossip(now: number): void {
+    this.gossipCount++;
+    this.out.push({ kind: 'broadcast', msg: { t: 'status', height: this.persistedHeight, round: this.machine?.round ?? 0 } });
+    const m = this.machine;
+    if (m?.started) {
+      // The paper assumes gossip: what a correct process sent or received eventually reaches every
+      // correct process. Links drop messages, so: this node's votes of the current and previous
+      // round every time, all of its votes of this height every fifth time, the proof-of-lock of
+      // its valid value (which a re-proposal needs), and every vote of the round now and then.
+      const everything = this.gossipCount % 5 === 0;
+      for (const [k, msg] of this.ownVotes) {
+        const round = Number(k.split(':')[0]);
+        if (everything || round >= m.round - 1) this.out.push({ kind: 'broadcast', msg });
+      }
+      if (m.validRound >= 0 && m.validValue) {
+        for (const v of m.votesForValue('prevote', m.validRound, m.validValue.id)) if (v.from !== this.self) this.out.push({ kind: 'broadcast', msg: this.voteMessage(v, m.validRound) });
+      }
+      if (everything) {
+        for (const type of ['prevote', 'precommit'] as const) {
+          for (const v of m.votesFor(type, m.round)) if (v.from !== this.self) this.out.push({ kind: 'broadcast', msg: this.voteMessage(v, m.round) });
+        }
+      }
+      // …and the current round's proposal to validators that have not voted for it yet — at most
+      // every half slot per peer: a block can be 1 MiB, and on a LAN it was most likely received.
+      const p = this.proposals.get(m.round);
+      const prop = m.proposalFor(m.round);
+      if (p && prop) {
+        const voted = new Set([...m.votesFor('prevote', m.round), ...m.votesFor('precommit', m.round)].filter((v) => v.valueId === prop.valueId).map((v) => v.from));
+        for (const v of this.state.validators) {
+          if (v.publicKey === this.self || voted.has(v.publicKey)) continue;
+          const key = `${v.publicKey}:${m.round}`;
+          const last = this.proposalResent.get(key);
+          if (last !== undefined && now - last < this.deps.config.slotMs / 2) continue;
+          if (last === undefined && p.t === 'proposal' && p.proposer.toString('hex') === this.self && now - this.heightStartedAt < this.deps.config.slotMs / 2) continue; // just broadcast it
+          this.proposalResent.set(key, now);
+          this.out.push({ kind: 'send', to: v.publicKey, msg: p });
+        }
+      }
+    }
+    // Local transactions still waiting are offered again every few slots (batched): over TCP they
+    // arrived unless a connection dropped, and a reconnecting peer gets them at once anyway.
+    if (this.gossipCount % 30 === 0) {
+      const local = this.deps.mempool.local().map((e) => e.bytes);
+      if (local.length > 0) this.broadcastTxs(local);
+    }
+  }
+
+  private voteMessage(v: { type: VoteType; valueId: string | null; envelope?: VoteEnvelope }, round: number): WireMessage {
+    return { t: 'vote', type: v.type, height: this.machineHeight, round, value: v.valueId ? Buffer.from(v.valueId, 'hex') : null, validator: v.envelope!.validator, signature: v.envelope!.signature };
+  }
+
+  private flushTxs(): void {
+    this.flushAt = null;
+    const batch = this.outbox;
+    this.outbox = [];
+    if (batch.length > 0) this.broadcastTxs(batch);
+  }
+
+  /** Transactions in messages of at most 512 KiB, to everyone or to one peer. */
+  private broadcastTxs(txs: Buffer[], to?: string): void {
+    let chunk: Buffer[] = [];
+    let size = 0;
+    const emit = (): void => {
+      const msg: WireMessage = { t: 'txs', txs: chunk };
+      this.out.push(to === undefined ? { kind: 'broadcast', msg } : { kind: 'send', to, msg });
+    };
+    for (const tx of txs) {
+      if (size + tx.length > 512 * 1024 && chunk.length > 0) {
+        emit();
+        chunk = [];
+        size = 0;
+      }
+      chunk.push(tx);
+      size += tx.length + 4;
+    }
+    if (chunk.length > 0) emit();
+  }
+
+  private flush(): EngineOutput[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+}

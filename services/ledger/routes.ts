@@ -1,0 +1,206 @@
+// The ledger's API. Anchors are public (anyone may check a session against the chain); the chain
+// status is public; lists of blocks, validators, credits, the mempool and evidence are for node
+// operators; joining or leaving the validator set is an admin's decision about this node.
+// Anchors are never POSTed: they come from completed sessions only.
+import type { FastifyPluginAsync } from 'fastify';
+import * as Type from '../common/schema.js';
+import { LucidError } from '../common/errors.js';
+import { signTx, txId } from './codec/tx.js';
+import { anchorProof } from './anchors/proof.js';
+import { proposerRanking } from './chain/ranking.js';
+import { scoreOf, windowEpochs } from './chain/state.js';
+import type { LedgerService } from './service.js';
+import { nodeIdOfKey } from './node-id.js';
+
+const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+
+export const AnchorProofSchema = Type.Object({
+  height: Type.Integer(),
+  txIndex: Type.Integer(),
+  txCount: Type.Integer(),
+  tx: Type.String({ description: 'base64 of the anchor transaction bytes; leaf = SHA-256(0x00 ‖ tx)' }),
+  path: Type.Array(Hex64, { description: 'RFC 6962 audit path, leaf to root, hex' }),
+  header: Type.Object({
+    chainId: Type.String(), height: Type.Integer(), round: Type.Integer(), time: Type.Integer(),
+    prevHash: Hex64, proposer: Hex64, txRoot: Hex64, txCount: Type.Integer(), lastCommitHash: Hex64, validatorsHash: Hex64,
+    hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of `bytes`' }),
+    bytes: Type.String({ pattern: '^[0-9a-f]+$', description: 'the canonical header encoding (README "Blocks")' }),
+  }),
+  commit: Type.Object({
+    height: Type.Integer(), round: Type.Integer(), blockHash: Hex64,
+    signatures: Type.Array(Type.Object({ validator: Hex64, signature: Type.String({ pattern: '^[0-9a-f]{128}$' }) })),
+  }),
+});
+
+const StatusSchema = Type.Object({
+  chainId: Type.String(), genesisHash: Hex64, height: Type.Integer(), headHash: Hex64, headTime: Type.Integer(),
+  consensus: Type.Object({ height: Type.Integer(), round: Type.Integer(), step: Type.String(), lockedRound: Type.Integer() }),
+  node: Type.Object({ publicKey: Hex64, nodeId: Type.String(), validator: Type.Boolean(), nextProposer: Type.Boolean(), role: Type.String({ description: 'proposer | validator | follower' }) }),
+  slotMs: Type.Integer(), validators: Type.Integer(), totalPower: Type.Integer(),
+  mempool: Type.Object({ transactions: Type.Integer(), bytes: Type.Integer() }),
+  peers: Type.Array(Type.Object({ key: Hex64, address: Type.String(), direction: Type.String(), height: Type.Integer() })),
+  multiNode: Type.Boolean(),
+});
+
+const BlockRow = Type.Object({
+  height: Type.Integer(), round: Type.Integer(), hash: Hex64, time: Type.Integer(), proposer: Hex64, proposerNodeId: Type.String(),
+  txCount: Type.Integer(), anchors: Type.Integer(), bytes: Type.Integer(), signatures: Type.Integer(),
+  finalityMs: Type.Union([Type.Number(), Type.Null()]), via: Type.Union([Type.String(), Type.Null()]),
+});
+
+const ValidatorRow = Type.Object({
+  publicKey: Hex64, nodeId: Type.String(), power: Type.Integer(), rank: Type.Integer(), inCooldown: Type.Boolean(), self: Type.Boolean(),
+  credits: Type.Integer(), signed: Type.Integer(), blocks: Type.Integer(), score: Type.Number({ description: 'credits × uptime share over the window' }),
+});
+
+const CreditsRow = Type.Object({
+  node: Hex64, nodeId: Type.String(), relay: Type.Integer(), storage: Type.Integer(), validation: Type.Integer(), total: Type.Integer(),
+  anchors: Type.Integer(), relaySessions: Type.Integer(), relayBytes: Type.Integer(),
+});
+
+export function ledgerRoutes(ledger: LedgerService): FastifyPluginAsync {
+  return async (app) => {
+    app.get('/api/v1/anchors/:manifestHash', {
+      config: { permission: 'public' },
+      schema: {
+        tags: ['ledger'], summary: 'Proof that a manifest is anchored in a final block (404 until final)',
+        params: Type.Object({ manifestHash: Type.String({ pattern: '^[0-9a-fA-F]{64}$' }) }, { additionalProperties: false }),
+        response: { 200: AnchorProofSchema },
+      },
+    }, async (request) => {
+      const hash = (request.params as { manifestHash: string }).manifestHash.toLowerCase();
+      const a = await ledger.chain.anchor(hash);
+      if (!a) throw new LucidError('LEDGER_ERR_ANCHOR_NOT_FOUND', `manifest ${hash} is not anchored in a final block (yet)`, { manifestHash: hash });
+      const [block, commit] = await Promise.all([ledger.chain.block(a.height), ledger.chain.commit(a.height)]);
+      if (!block || !commit) throw new LucidError('LEDGER_ERR_ANCHOR_NOT_FOUND', `block ${a.height} is missing`, { manifestHash: hash });
+      return anchorProof(block, commit, a.txIndex);
+    });
+
+    app.get('/api/v1/ledger/status', {
+      config: { permission: 'public' },
+      schema: { tags: ['ledger'], summary: 'Chain height, consensus step and this node\'s role', response: { 200: StatusSchema } },
+    }, async () => {
+      const s = ledger.status();
+      return { ...s, node: { ...s.node, nodeId: nodeIdOfKey(s.node.publicKey) } };
+    });
+
+    app.get('/api/v1/ledger/genesis', {
+      config: { permission: 'public' },
+      schema: { tags: ['ledger'], summary: 'The genesis document of this chain' },
+    }, async () => ledger.genesis());
+
+    app.get('/api/v1/ledger/blocks', {
+      config: { permission: 'node_operator' },
+      schema: {
+        tags: ['ledger'], summary: 'Recent final blocks, newest first',
+        querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })), before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ height: Type.Integer(), blocks: Type.Array(BlockRow) }) },
+      },
+    }, async (request) => {
+      const { limit = 20, before } = request.query as { limit?: number; before?: number };
+      const head = ledger.state().height;
+      const top = Math.min(head, before !== undefined ? before - 1 : head);
+      const stats = new Map(ledger.recentBlocks(500).map((b) => [b.height, b]));
+      const blocks = [];
+      for (let h = top; h >= 1 && blocks.length < limit; h--) {
+        const b = await ledger.chain.block(h);
+        if (!b) break;
+        const commit = await ledger.chain.commit(h);
+        const stat = stats.get(h);
+        const proposer = b.header.proposer.toString('hex');
+        blocks.push({
+          height: h, round: b.header.round, hash: stat?.hash ?? (commit?.blockHash.toString('hex') ?? ''), time: b.header.time, proposer, proposerNodeId: nodeIdOfKey(proposer),
+          txCount: b.txs.length, anchors: b.txs.filter((t) => t[1] === 1).length, bytes: b.txs.reduce((a, t) => a + t.length + 4, 0),
+          signatures: commit?.signatures.length ?? 0, finalityMs: stat?.finalityMs ?? null, via: stat?.via ?? null,
+        });
+      }
+      return { height: head, blocks };
+    });
+
+    app.get('/api/v1/ledger/validators', {
+      config: { permission: 'node_operator' },
+      schema: { tags: ['ledger'], summary: 'Validators with power, PoOT score and credits, in proposer order', response: { 200: Type.Object({ cooldown: Type.Integer(), validators: Type.Array(ValidatorRow) }) } },
+    }, async () => {
+      const state = ledger.state();
+      const self = ledger.status().node.publicKey;
+      const ranking = proposerRanking(state);
+      return {
+        cooldown: Math.max(0, Math.min(state.params.maxCooldown, state.validators.length - 1)),
+        validators: ranking.map((r, i) => {
+          const s = scoreOf(state, r.publicKey);
+          return {
+            publicKey: r.publicKey, nodeId: nodeIdOfKey(r.publicKey), power: r.power, rank: i + 1, inCooldown: r.inCooldown, self: r.publicKey === self,
+            credits: s.credits, signed: s.signed, blocks: s.blocks, score: s.blocks > 0 ? (s.credits * s.signed) / s.blocks : 0,
+          };
+        }),
+      };
+    });
+
+    app.get('/api/v1/ledger/credits', {
+      config: { permission: 'node_operator' },
+      schema: {
+        tags: ['ledger'], summary: 'Work credits per node for one epoch (payouts read these)',
+        querystring: Type.Object({ epoch: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ epoch: Type.Integer(), epochMs: Type.Integer(), windowEpochs: Type.Integer(), blocks: Type.Integer(), nodes: Type.Array(CreditsRow) }) },
+      },
+    }, async (request) => {
+      const state = ledger.state();
+      const c = await ledger.creditsForEpoch((request.query as { epoch?: number }).epoch);
+      return { epoch: c.epoch, epochMs: state.params.epochMs, windowEpochs: windowEpochs(state.params), blocks: c.blocks, nodes: c.nodes.map((n) => ({ ...n, nodeId: nodeIdOfKey(n.node) })) };
+    });
+
+    app.get('/api/v1/ledger/mempool', {
+      config: { permission: 'node_operator' },
+      schema: {
+        tags: ['ledger'], summary: 'Transactions waiting for a block (first 200)',
+        response: { 200: Type.Object({ transactions: Type.Integer(), bytes: Type.Integer(), entries: Type.Array(Type.Object({ id: Hex64, type: Type.String(), node: Hex64, local: Type.Boolean(), addedAt: Type.Integer(), manifestHash: Type.Union([Hex64, Type.Null()]) })) }) },
+      },
+    }, async () => {
+      const entries = ledger.mempoolEntries();
+      return {
+        transactions: entries.length,
+        bytes: entries.reduce((a, e) => a + e.bytes.length, 0),
+        entries: entries.slice(0, 200).map((e) => ({
+          id: e.id, type: e.tx.type === 'work' ? `work/${e.tx.kind}` : e.tx.type, node: e.tx.node.toString('hex'), local: e.local, addedAt: e.addedAt,
+          manifestHash: e.tx.type === 'anchor' ? e.tx.manifestHash.toString('hex') : null,
+        })),
+      };
+    });
+
+    app.get('/api/v1/ledger/evidence', {
+      config: { permission: 'node_operator' },
+      schema: {
+        tags: ['ledger'], summary: 'Validators seen signing two different messages for one step',
+        response: { 200: Type.Object({ evidence: Type.Array(Type.Object({ validator: Hex64, height: Type.Integer(), round: Type.Integer(), kind: Type.String(), first: Type.String(), second: Type.String() })) }) },
+      },
+    }, async () => ({ evidence: [...ledger.evidence()] }));
+
+    for (const action of ['join', 'leave'] as const) {
+      app.post(`/api/v1/ledger/validators/${action}`, {
+        config: { permission: 'admin' },
+        schema: {
+          tags: ['ledger'], summary: action === 'join' ? 'Ask the chain to make this node a validator (signed by the node key)' : 'Take this node out of the validator set',
+          body: action === 'join'
+            ? Type.Object({ power: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })) }, { additionalProperties: false })
+            : Type.Object({}, { additionalProperties: false }),
+          response: { 202: Type.Object({ txId: Hex64 }) },
+        },
+      }, async (request, reply) => {
+        const status = ledger.status();
+        if (action === 'join' && status.node.validator) throw new LucidError('LEDGER_ERR_ALREADY_VALIDATOR');
+        if (action === 'leave' && !status.node.validator) throw new LucidError('LEDGER_ERR_NOT_VALIDATOR');
+        const approvedBy = request.principal?.username ?? 'local-admin';
+        const node = Buffer.from(status.node.publicKey, 'hex');
+        const nonce = Date.now();
+        const body = action === 'join'
+          ? { type: 'join' as const, node, power: (request.body as { power?: number }).power ?? 1, nonce, approvedBy }
+          : { type: 'leave' as const, node, nonce, approvedBy };
+        const tx = signTx(status.chainId, body, (m) => ledger.signWithNodeKey(m));
+        ledger.submit(tx);
+        reply.code(202);
+        return { txId: txId(tx) };
+      });
+    }
+  };
+}
+

@@ -1,0 +1,49 @@
+// 5,000+ anchors in one final 1 MiB block, on four in-process validators with the real
+// transport. CPU-heavy (every node checks 5,200 signatures) and without a timing assertion, so
+// it runs at the lowest priority beside the suite's timing-sensitive tests.
+import { afterAll, describe, expect, it } from 'vitest';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Cluster } from './cluster.js';
+import { checkAnchorProof, type ProofJson } from '../../helpers/anchor-check.js';
+import { proposerOrder } from '../../../services/ledger/chain/ranking.js';
+import { initialState } from '../../../services/ledger/chain/state.js';
+import { lowPriority } from '../../helpers/priority.js';
+
+const completed = () => ({ sessionId: randomUUID(), manifestHash: randomBytes(32).toString('hex'), merkleRoot: randomBytes(32).toString('hex'), completedAt: Date.now() });
+
+describe('ledger service: a full 1 MiB block', () => {
+  lowPriority();
+  let big: Cluster;
+  afterAll(async () => { await big?.destroy(); });
+
+  it('5,000+ anchors fit in one block and are final on every node', async () => {
+    big = await Cluster.create(4, { slotMs: 6000 });
+    // The sessions complete on the node that proposes block 1 (the order is a pure function of
+    // the genesis), so the first proposal carries as many as 1 MiB holds.
+    const first1 = proposerOrder(initialState(big.genesis))[0];
+    const holderIndex = big.nodes.findIndex((n) => n.identity.publicKeyHex === first1);
+    const holder = big.nodes[holderIndex]!;
+    const items = Array.from({ length: 5200 }, completed);
+    for (const it of items) holder.source.complete(it);
+    const t0 = Date.now();
+    // It starts first (alone it cannot finish a block) and proposes; the others join its round.
+    await big.start(holderIndex);
+    expect(holder.ledger!.mempoolEntries().length).toBe(5200);
+    await Promise.all(big.nodes.map((_, i) => (i === holderIndex ? undefined : big.start(i))));
+    const proof = async (manifestHash: string) => {
+      const r = await big.nodes[3]!.app!.inject({ method: 'GET', url: `/api/v1/anchors/${manifestHash}` });
+      return r.statusCode === 200 ? (r.json() as ProofJson) : undefined;
+    };
+    const first = await big.waitFor('the batch final', () => proof(items[0]!.manifestHash), 60_000);
+    const block = await big.nodes[3]!.ledger!.chain.block(first.height);
+    const bytes = (await big.nodes[3]!.ledger!.chain.blockBytes(first.height))!.length;
+    console.log(`block ${first.height}: ${block!.txs.length} anchors, ${bytes} bytes, final ${Date.now() - t0} ms after 5,200 completions`);
+    expect(block!.txs.length).toBeGreaterThanOrEqual(5000);
+    expect(bytes).toBeLessThanOrEqual(1024 * 1024);
+    const trusted = big.genesis.validators.map((v) => ({ publicKey: v.publicKey, power: v.power }));
+    expect(checkAnchorProof(first, items[0]!, trusted)).toBeNull();
+    for (let i = 0; i < 3; i++) await big.waitFor(`block ${first.height} on node ${i}`, () => big.height(i) >= first.height);
+    const last = await big.waitFor('the rest final', () => proof(items[items.length - 1]!.manifestHash), 60_000);
+    expect(checkAnchorProof(last, items[items.length - 1]!, trusted)).toBeNull();
+  }, 180_000);
+});
