@@ -31,6 +31,10 @@ export const ConfigSchema = Type.Object({
   heartbeatMs: Type.Integer({ minimum: 100, maximum: 60000 }),
   stopTimeoutMs: Type.Integer({ minimum: 100, maximum: 600000 }),
   extraChildren: Type.Array(ExtraChild),
+  sessionQuotaBytes: Type.Integer({ minimum: 65536, maximum: Number.MAX_SAFE_INTEGER }),
+  diskReserveBytes: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  sessionCipher: Type.Union([Type.Literal('auto'), Type.Literal('aes-256-gcm'), Type.Literal('xchacha20-poly1305')]),
+  chunkConcurrency: Type.Integer({ minimum: 0, maximum: 64 }),
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -75,6 +79,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Deadline for a graceful stop of the whole tree before SIGKILL.' },
   { key: 'extraChildren', env: 'LUCID_EXTRA_CHILDREN', kind: 'json', default: () => [],
     doc: 'JSON array of additional supervised children `{name, entry, critical, restart, after, env}` (plugins, tests).' },
+  { key: 'sessionQuotaBytes', env: 'LUCID_SESSION_QUOTA_BYTES', kind: 'int', default: () => 32 * 1024 ** 3,
+    doc: 'Largest session in plaintext bytes (the default and the maximum of a session\'s own `quotaBytes`). 32 GiB.' },
+  { key: 'diskReserveBytes', env: 'LUCID_DISK_RESERVE_BYTES', kind: 'int', default: (p) => (p === 'device' ? 256 * 1024 ** 2 : 64 * 1024 ** 2),
+    doc: 'Free space the chunk store always leaves on its disk; an upload that would eat into it is paused with 507. 256 MiB on a device, 64 MiB in dev.' },
+  { key: 'sessionCipher', env: 'LUCID_SESSION_CIPHER', kind: 'enum', default: () => 'auto',
+    doc: 'Default cipher of new sessions: `auto` (AES-256-GCM where the CPU has AES instructions, else XChaCha20-Poly1305), `aes-256-gcm` or `xchacha20-poly1305`.' },
+  { key: 'chunkConcurrency', env: 'LUCID_CHUNK_CONCURRENCY', kind: 'int', default: () => 0,
+    doc: 'Chunks compressed, encrypted and written at once across all uploads; `0` = CPU cores + 1.' },
 ];
 
 export const CONFIG_FILE_ENV = 'LUCID_CONFIG';

@@ -33,6 +33,19 @@ export interface ChildTableOptions {
   }>;
 }
 
+/**
+ * Core runs the chunk pipeline. glibc's default malloc returns freed multi-MiB blocks to the
+ * kernel and page-faults them back on the next chunk (~11 µs per 4 KiB page here, DESIGN §5),
+ * which made node:crypto on 1 MiB chunks ~6× slower; these thresholds keep such blocks in the
+ * heap. The libuv pool is shared by gzip, file I/O and LevelDB: 8 threads keep fsyncs and store
+ * writes from queueing behind cores + 1 compressions. Measured in `./build.sh bench pipeline`.
+ */
+export const CORE_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: '33554432',
+  MALLOC_TRIM_THRESHOLD_: '268435456',
+  UV_THREADPOOL_SIZE: '8',
+};
+
 export function childTable(options: ChildTableOptions): ChildSpec[] {
   const base: ChildSpec[] = [
     {
@@ -41,7 +54,7 @@ export function childTable(options: ChildTableOptions): ChildSpec[] {
       critical: true,
       restart: 'always',
       after: [],
-      env: {},
+      env: CORE_ENV,
       subscribe: true,
       heartbeatMs: options.heartbeatMs,
       readyTimeoutMs: 30_000,

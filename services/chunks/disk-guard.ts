@@ -1,0 +1,97 @@
+// Keeps the disk from filling up under the appliance (README.md "Full disk"):
+// - a free-space reserve: before a chunk is written, the file system must keep `reserveBytes`
+//   free after it (statfs, re-read when the bytes written since the last reading could have
+//   used up the margin, and at least once a second);
+// - a ballast file of BALLAST_BYTES next to the chunks, deleted when a write still hits ENOSPC
+//   (another program filled the disk, or the reserve is 0) so that LevelDB always has room to
+//   record the pause. LevelDB stops taking writes until it is reopened once a write of its own
+//   failed, so its metadata must never be the thing that meets the full disk.
+import { open, statfs, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LucidError, errnoCode } from '../common/errors.js';
+
+export const BALLAST_BYTES = 4 * 1024 * 1024;
+export const BALLAST_FILE = '.ballast';
+
+export interface DiskGuardDeps {
+  /** Folder on the file system to guard (the chunk root). */
+  readonly dir: string;
+  readonly reserveBytes: number;
+  readonly now?: () => number;
+}
+
+export function isDiskFull(err: unknown): boolean {
+  const code = errnoCode(err);
+  return code === 'ENOSPC' || code === 'EDQUOT' || (err instanceof LucidError && err.code === 'SESS_ERR_STORAGE_FULL');
+}
+
+export class DiskGuard {
+  private free = 0;
+  private readAt = 0;
+  private usedSince = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DiskGuardDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  get ballastPath(): string {
+    return join(this.deps.dir, BALLAST_FILE);
+  }
+
+  /** Free bytes for an unprivileged writer right now. */
+  async available(): Promise<number> {
+    const s = await statfs(this.deps.dir);
+    return Number(s.bavail) * Number(s.bsize);
+  }
+
+  /** Throws SESS_ERR_STORAGE_FULL when writing `bytes` more would eat into the reserve. */
+  async reserve(bytes: number): Promise<void> {
+    const stale = this.now() - this.readAt > 1000 || this.usedSince + bytes > (this.free - this.deps.reserveBytes) / 2;
+    if (stale) {
+      this.free = await this.available();
+      this.readAt = this.now();
+      this.usedSince = 0;
+    }
+    if (this.free - this.usedSince - bytes < this.deps.reserveBytes) {
+      throw new LucidError('SESS_ERR_STORAGE_FULL', 'not enough free space: the disk reserve is reached', {
+        availableBytes: Math.max(0, this.free - this.usedSince), reserveBytes: this.deps.reserveBytes,
+      });
+    }
+    this.usedSince += bytes;
+  }
+
+  /** Makes sure the ballast exists; false when there was no room for it (the disk is full). */
+  async ensureBallast(): Promise<boolean> {
+    let handle;
+    try {
+      handle = await open(this.ballastPath, 'wx', 0o600);
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') return true;
+      throw err;
+    }
+    try {
+      const zeros = Buffer.alloc(64 * 1024);
+      for (let at = 0; at < BALLAST_BYTES; at += zeros.length) await handle.write(zeros, 0, zeros.length, at);
+      await handle.sync();
+      await handle.close();
+      return true;
+    } catch (err) {
+      await handle.close().catch(() => {});
+      await unlink(this.ballastPath).catch(() => {});
+      if (isDiskFull(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Frees the ballast's space (after a real ENOSPC) so that metadata can still be written. */
+  async releaseBallast(): Promise<void> {
+    await unlink(this.ballastPath).catch(() => {});
+    this.readAt = 0;
+  }
+
+  /** Forget the last reading (after space was freed or used outside this guard). */
+  invalidate(): void {
+    this.readAt = 0;
+  }
+}
