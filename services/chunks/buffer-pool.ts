@@ -2,21 +2,25 @@
 // we measured (DESIGN §5): a fresh 1 MiB buffer per chunk is ~3 ms of faults, as much as the
 // encryption itself. `reuse: false` allocates fresh buffers every time (the benchmark compares).
 export interface BufferPoolOptions {
-  /** Buffers kept per size; more are dropped on release. */
-  readonly keep: number;
+  /** Bytes of free buffers kept (all sizes together); more are dropped on release. */
+  readonly keepBytes: number;
   readonly reuse?: boolean;
 }
 
 export class BufferPool {
   private readonly free = new Map<number, Buffer[]>();
   private allocated = 0;
+  private kept = 0;
 
   constructor(private readonly options: BufferPoolOptions) {}
 
   acquire(size: number): Buffer {
     if (this.options.reuse !== false) {
       const b = this.free.get(size)?.pop();
-      if (b) return b;
+      if (b) {
+        this.kept -= b.length;
+        return b;
+      }
     }
     this.allocated++;
     // allocUnsafeSlow: its own ArrayBuffer, not a slice of node's shared pool.
@@ -25,11 +29,11 @@ export class BufferPool {
 
   release(buf: Buffer): void {
     if (this.options.reuse === false) return;
+    if (this.kept + buf.length > this.options.keepBytes) return;
     const list = this.free.get(buf.length) ?? [];
-    if (list.length < this.options.keep) {
-      list.push(buf);
-      this.free.set(buf.length, list);
-    }
+    list.push(buf);
+    this.free.set(buf.length, list);
+    this.kept += buf.length;
   }
 
   /** Buffers allocated so far (the benchmark reports it). */
@@ -40,6 +44,7 @@ export class BufferPool {
   /** Drops every kept buffer (e.g. when no upload is running). */
   clear(): void {
     this.free.clear();
+    this.kept = 0;
   }
 }
 

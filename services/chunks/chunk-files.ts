@@ -56,11 +56,9 @@ export class ChunkFiles {
     const handle = await open(tmp, 'wx', 0o600);
     try {
       let written = 0;
-      let parts = chunk.parts.slice();
-      while (written < chunk.storedLength) {
-        const { bytesWritten } = await handle.writev(parts);
+      while (written < chunk.bytes.length) {
+        const { bytesWritten } = await handle.write(chunk.bytes, written, chunk.bytes.length - written);
         written += bytesWritten;
-        parts = remainder(parts, bytesWritten);
       }
       await handle.sync();
     } catch (err) {
@@ -186,15 +184,4 @@ export class ChunkFiles {
     await rm(this.sessionDir(sessionId), { recursive: true, force: true });
     await fsyncDir(this.root).catch(() => {});
   }
-}
-
-function remainder(parts: Buffer[], written: number): Buffer[] {
-  const out: Buffer[] = [];
-  let skip = written;
-  for (const p of parts) {
-    if (skip >= p.length) { skip -= p.length; continue; }
-    out.push(skip > 0 ? p.subarray(skip) : p);
-    skip = 0;
-  }
-  return out;
 }

@@ -12,6 +12,8 @@ import { processChunk, sealTailSegment, openTailSegments, type SealedChunk, type
 import type { SessionContext } from './context.js';
 import type { ChunkRecord, SessionRecord } from './records.js';
 
+const WINDOW_BYTES = 32 * 1024 * 1024;
+
 interface InFlight {
   readonly index: number;
   readonly done: Promise<SealedChunk>;
@@ -38,10 +40,13 @@ export class Appender {
   /** The upload stopped early for a reason that keeps what arrived (quota, client gone, deleted). */
   private stopReason: unknown = null;
   private readonly cs: number;
+  private readonly window: number;
 
   constructor(private readonly ctx: SessionContext, rec: SessionRecord, private readonly crypto: SessionCrypto) {
     this.rec = rec;
     this.cs = rec.chunkSize;
+    // Big chunks get a smaller window: at most ~32 MiB of plaintext in flight per upload.
+    this.window = Math.max(2, Math.min(ctx.window, Math.floor(WINDOW_BYTES / this.cs)));
     this.buf = ctx.pool.acquire(this.cs);
     this.nextIndex = rec.chunkCount;
   }
@@ -88,7 +93,7 @@ export class Appender {
   }
 
   private async dispatch(): Promise<void> {
-    while (this.inFlight.length >= this.ctx.window && this.failure === null) await this.commitReady();
+    while (this.inFlight.length >= this.window && this.failure === null) await this.commitReady();
     if (this.failure !== null) return;
     const buf = this.buf;
     const index = this.nextIndex++;
@@ -100,22 +105,20 @@ export class Appender {
   }
 
   private async process(index: number, plain: Buffer): Promise<SealedChunk> {
+    // A slot covers the CPU work (gzip, AEAD, hash); the write and its fsync wait outside it.
     const release = await this.ctx.slots.acquire();
     const started = performance.now();
+    let sealed: SealedChunk;
     try {
-      let sealed: SealedChunk;
-      try {
-        sealed = await processChunk(this.crypto, index, plain);
-      } finally {
-        this.ctx.pool.release(plain);
-      }
-      await this.ctx.disk.reserve(sealed.storedLength);
-      await this.ctx.files.writeObject(this.rec.id, sealed);
-      this.ctx.onChunk({ sessionId: this.rec.id, index, plainBytes: sealed.plainLength, storedBytes: sealed.storedLength, codec: sealed.codec, ms: performance.now() - started });
-      return sealed;
+      sealed = await processChunk(this.crypto, index, plain);
     } finally {
+      this.ctx.pool.release(plain);
       release();
     }
+    await this.ctx.disk.reserve(sealed.storedLength);
+    await this.ctx.files.writeObject(this.rec.id, sealed);
+    this.ctx.onChunk({ sessionId: this.rec.id, index, plainBytes: sealed.plainLength, storedBytes: sealed.storedLength, codec: sealed.codec, ms: performance.now() - started });
+    return sealed;
   }
 
   /** Waits for the oldest chunk, then commits it and every later one already on disk, in one batch. */

@@ -23,7 +23,7 @@ export const State = Type.Union([
 ]);
 // Keep the schema and the state machine's list in step.
 void (SESSION_STATES satisfies ReadonlyArray<Static<typeof State>>);
-const Labels = Type.Record(Type.String({ pattern: LABEL_KEY_PATTERN }), Type.String({ maxLength: 256 }), { maxProperties: MAX_LABELS });
+const Labels = Type.Record(Type.String({ pattern: LABEL_KEY_PATTERN }), Type.String({ maxLength: 256 }), { maxProperties: MAX_LABELS, additionalProperties: false });
 
 export const CreateBody = Type.Object({
   chunkSize: Type.Optional(Type.Integer({ minimum: MIN_CHUNK_SIZE, maximum: MAX_CHUNK_SIZE, description: 'plaintext bytes per chunk; default 1 MiB' })),

@@ -21,9 +21,6 @@ import { SessionLocks } from './session-lock.js';
 import { SessionRepo, type CompletedItem, type CompletedPage, type ListQuery, type SessionRecord, type VerifyResult } from './records.js';
 import { acceptsData, transition, type ClientAction } from './state-machine.js';
 
-/** Memory an upload may hold in chunk buffers (plaintext, gzip output, ciphertext) before the window shrinks. */
-const WINDOW_BUDGET_BYTES = 48 * 1024 * 1024;
-
 export interface AnchorLookup {
   /** The anchor of a manifest on the chain, once final; null before. Filled by the ledger. */
   lookup(manifestHash: string): Promise<Record<string, unknown> | null>;
@@ -39,7 +36,7 @@ export interface SessionServiceDeps {
   /** Free space the chunk store leaves on its file system. */
   readonly reserveBytes: number;
   readonly defaultCipher: CipherName;
-  /** Chunks processed at once across all uploads; default: cores + 1. */
+  /** Chunks compressed/encrypted at once across all uploads; default: the CPU cores. */
   readonly concurrency?: number;
   /** Reuse chunk buffers (default true); the benchmark compares with fresh buffers. */
   readonly reuseBuffers?: boolean;
@@ -79,10 +76,11 @@ export class SessionService implements Lifecycle {
     await files.init();
     const disk = new DiskGuard({ dir: files.root, reserveBytes: this.deps.reserveBytes });
     if (!(await disk.ensureBallast())) this.log.warn('no room for the disk ballast: the disk is full');
-    const slots = this.deps.concurrency ?? this.cores + 1;
+    const slots = this.deps.concurrency ?? this.cores;
+    const window = slots + 2;
     this.ctx = {
-      repo: this.repo, files, disk, slots: new Semaphore(slots), window: slots,
-      pool: new BufferPool({ keep: slots + 2, reuse: this.deps.reuseBuffers ?? true }),
+      repo: this.repo, files, disk, slots: new Semaphore(slots), window,
+      pool: new BufferPool({ keepBytes: 32 * 1024 * 1024, reuse: this.deps.reuseBuffers ?? true }),
       keys: new KeyRing(master), log: this.log, onChunk: this.deps.onChunk ?? (() => {}),
     };
     await this.recover();
