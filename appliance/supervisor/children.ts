@@ -28,6 +28,8 @@ export interface ChildTableOptions {
   /** Folder holding the built entries (core.mjs, …). */
   readonly entriesDir: string;
   readonly heartbeatMs: number;
+  /** The environment children inherit: a variable set there wins over CORE_ENV's tuning (benchmarks compare). */
+  readonly inheritedEnv?: Readonly<Record<string, string | undefined>>;
   readonly extra: ReadonlyArray<{
     name: string; entry: string; critical?: boolean; restart?: RestartPolicy; after?: readonly string[]; env?: Readonly<Record<string, string>>;
   }>;
@@ -37,8 +39,9 @@ export interface ChildTableOptions {
  * Core runs the chunk pipeline. glibc's default malloc returns freed multi-MiB blocks to the
  * kernel and page-faults them back on the next chunk (~11 µs per 4 KiB page here, DESIGN §5),
  * which made node:crypto on 1 MiB chunks ~6× slower; these thresholds keep such blocks in the
- * heap. The libuv pool is shared by gzip, file I/O and LevelDB: 8 threads keep fsyncs and store
- * writes from queueing behind cores + 1 compressions. Measured in `./build.sh bench pipeline`.
+ * heap. The libuv pool is shared by gzip, WebCrypto, file I/O and LevelDB: 8 threads keep fsyncs
+ * and store writes from queueing behind the compressions. Measured in `./build.sh bench pipeline`.
+ * A variable already set in the supervisor's environment wins.
  */
 export const CORE_ENV: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: '33554432',
@@ -54,7 +57,7 @@ export function childTable(options: ChildTableOptions): ChildSpec[] {
       critical: true,
       restart: 'always',
       after: [],
-      env: CORE_ENV,
+      env: Object.fromEntries(Object.entries(CORE_ENV).filter(([k]) => options.inheritedEnv?.[k] === undefined)),
       subscribe: true,
       heartbeatMs: options.heartbeatMs,
       readyTimeoutMs: 30_000,

@@ -27,6 +27,7 @@ export interface RequestOptions {
 export interface Api {
   get<T>(path: string, options?: RequestOptions): Promise<T>;
   post<T>(path: string, body: unknown, options?: RequestOptions): Promise<T>;
+  del<T>(path: string, options?: RequestOptions): Promise<T>;
   /**
    * Device clock minus browser clock in ms, from the last response's Date header. A Pi has no
    * RTC, so before NTP its clock can be far off; only skews over 2 s are reported (the header
@@ -96,6 +97,7 @@ export function createApi(baseUrl = '', defaultTimeoutMs = 5000): Api {
   return {
     get: (path, options) => request('GET', path, undefined, options),
     post: (path, body, options) => request('POST', path, body, options),
+    del: (path, options) => request('DELETE', path, undefined, options),
     clockSkewMs: () => skew,
   };
 }

@@ -3,7 +3,11 @@
 // (see ../README.md).
 import type { Page } from '../page.js';
 import { statusPage } from './status.js';
+import { sessionsPage } from './sessions.js';
+import { sessionDetailPage } from './session-detail.js';
 
 export const pages: readonly Page[] = [
   statusPage,
+  sessionsPage,
+  sessionDetailPage,
 ];
