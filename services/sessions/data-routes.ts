@@ -45,19 +45,15 @@ export const dataRoutes = (deps: SessionRoutesDeps): FastifyPluginAsync => async
       tags: ['sessions'], summary: 'Append bytes at an offset (idempotent; resume from `received`)', consumes: [OCTETS],
       params: IdParams, querystring: DataQuery, response: { 200: AckView, ...errors },
     },
-  }, async (request, reply) => {
+  }, async (request) => {
     const { id } = request.params as { id: string };
     const { offset } = request.query as { offset: number };
-    const body = (request.body ?? nothing()) as AsyncIterable<Buffer> & { readableEnded?: boolean };
-    try {
-      const rec = await ownedSession(service, request, id);
-      const out = await service.append(rec.id, offset, body, contentLength(request));
-      return { received: out.received, chunkCount: out.chunkCount, state: out.state };
-    } catch (err) {
-      // Unread body left on the socket: close the connection after the answer instead of draining it.
-      if (body.readableEnded === false) void reply.header('connection', 'close');
-      throw err;
-    }
+    const body = (request.body ?? nothing()) as AsyncIterable<Buffer>;
+    // On an early error the unread rest of the body is drained and dropped by node after the
+    // answer (not cut off): a client still writing would otherwise see EPIPE, not our error code.
+    const rec = await ownedSession(service, request, id);
+    const out = await service.append(rec.id, offset, body, contentLength(request));
+    return { received: out.received, chunkCount: out.chunkCount, state: out.state };
   });
 
   app.get('/api/v1/sessions/:id/content', {

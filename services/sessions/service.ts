@@ -139,7 +139,10 @@ export class SessionService implements Lifecycle {
       if (action === 'resume' && rec.pausedReason === 'storage-full') {
         this.ctx.disk.invalidate();
         if (!(await this.ctx.disk.ensureBallast())) throw new LucidError('SESS_ERR_STORAGE_FULL', 'the disk is still full', { received: rec.received });
-        await this.ctx.disk.reserve(0);
+        // Room for at least one more chunk beyond the reserve, or the next upload fails at once.
+        await this.ctx.disk.reserve(rec.chunkSize).catch((err: unknown) => {
+          throw new LucidError('SESS_ERR_STORAGE_FULL', 'the disk is still full', { received: rec.received }, { cause: err });
+        });
       }
       const now = new Date().toISOString();
       const next: SessionRecord = {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 export interface PutResult { status: number; body: any }
 
 /** PUT `data` at `offset`. With `cutAfter`, the socket is destroyed after that many body bytes. */
-export function putData(baseUrl: string, id: string, offset: number, data: Buffer | Iterable<Buffer>, options: { cutAfter?: number; length?: number } = {}): Promise<PutResult | 'cut'> {
+export function putData(baseUrl: string, id: string, offset: number, data: Buffer | Iterable<Buffer>, options: { cutAfter?: number; length?: number; onSent?: (bytes: number) => void } = {}): Promise<PutResult | 'cut'> {
   const pieces = Buffer.isBuffer(data) ? [data] : data;
   const length = options.length ?? (Buffer.isBuffer(data) ? data.length : undefined);
   return new Promise((resolve, reject) => {
@@ -14,9 +14,11 @@ export function putData(baseUrl: string, id: string, offset: number, data: Buffe
       method: 'PUT',
       headers: { 'content-type': 'application/octet-stream', ...(length !== undefined ? { 'content-length': String(length) } : {}) },
     }, (res) => {
+      answered = true;
       const parts: Buffer[] = [];
       res.on('data', (d: Buffer) => parts.push(d));
       res.on('end', () => {
+        if (!req.writableFinished) req.destroy(); // answered before the whole body went out
         const text = Buffer.concat(parts).toString();
         let body: unknown = text;
         try { body = JSON.parse(text); } catch { /* not JSON */ }
@@ -25,7 +27,9 @@ export function putData(baseUrl: string, id: string, offset: number, data: Buffe
       res.on('error', reject);
     });
     let cut = false;
-    req.on('error', (err) => (cut ? resolve('cut') : reject(err)));
+    let answered = false;
+    // A server may answer early (an error) and close while the body is still being written.
+    req.on('error', (err) => (cut ? resolve('cut') : answered ? undefined : reject(err)));
     void (async () => {
       let sent = 0;
       for (const piece of pieces) {
@@ -40,8 +44,14 @@ export function putData(baseUrl: string, id: string, offset: number, data: Buffe
           resolve('cut');
           return;
         }
-        sent += p.length;
-        if (!req.write(p)) await new Promise((r) => req.once('drain', r));
+        // 256 KiB writes, so that progress (and a test's kill) can land anywhere in the body.
+        for (let at = 0; at < p.length; at += 256 * 1024) {
+          const part = p.subarray(at, at + 256 * 1024);
+          if (answered || req.destroyed) return;
+          if (!req.write(part)) await new Promise((r) => { req.once('drain', r); req.once('close', r); });
+          sent += part.length;
+          options.onSent?.(sent);
+        }
       }
       req.end();
     })().catch(reject);
