@@ -45,8 +45,9 @@ export class DiskGuard {
     return Number(s.bavail) * Number(s.bsize);
   }
 
-  /** Throws SESS_ERR_STORAGE_FULL when writing `bytes` more would eat into the reserve. */
+  /** Throws SESS_ERR_STORAGE_FULL when writing `bytes` more would eat into the reserve. A reserve of 0 turns the check off (ENOSPC decides). */
   async reserve(bytes: number): Promise<void> {
+    if (this.deps.reserveBytes === 0) return;
     const stale = this.now() - this.readAt > 1000 || this.usedSince + bytes > (this.free - this.deps.reserveBytes) / 2;
     if (stale) {
       this.free = await this.available();

@@ -140,9 +140,9 @@ export class SessionService implements Lifecycle {
         this.ctx.disk.invalidate();
         if (!(await this.ctx.disk.ensureBallast())) throw new LucidError('SESS_ERR_STORAGE_FULL', 'the disk is still full', { received: rec.received });
         // Room for at least one more chunk beyond the reserve, or the next upload fails at once.
-        await this.ctx.disk.reserve(rec.chunkSize).catch((err: unknown) => {
-          throw new LucidError('SESS_ERR_STORAGE_FULL', 'the disk is still full', { received: rec.received }, { cause: err });
-        });
+        if ((await this.ctx.disk.available()) < rec.chunkSize + this.deps.reserveBytes) {
+          throw new LucidError('SESS_ERR_STORAGE_FULL', 'the disk is still full', { received: rec.received });
+        }
       }
       const now = new Date().toISOString();
       const next: SessionRecord = {
