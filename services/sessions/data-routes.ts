@@ -12,7 +12,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { LucidError } from '../common/errors.js';
 import { ErrorSchema } from '../api/index.js';
 import { parseRange } from './range.js';
-import { ownedSession, type SessionRoutesDeps } from './routes.js';
+import { ownedSession } from './access.js';
+import type { SessionRoutesDeps } from './routes.js';
 import { AckView, ChunkParams, DataQuery, IdParams, ProofView } from './schemas.js';
 
 const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 410: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 416: ErrorSchema, 500: ErrorSchema, 507: ErrorSchema };

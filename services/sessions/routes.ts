@@ -10,6 +10,7 @@ import type { SessionService } from './service.js';
 import { CLIENT_ACTIONS, type ClientAction } from './state-machine.js';
 import { toView } from './view.js';
 import { dataRoutes } from './data-routes.js';
+import { ownedSession } from './access.js';
 
 export interface SessionRoutesDeps {
   readonly service: SessionService;
@@ -18,13 +19,6 @@ export interface SessionRoutesDeps {
 }
 
 const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 410: ErrorSchema, 500: ErrorSchema, 507: ErrorSchema };
-
-/** The session if the caller may see it; SESS_ERR_NOT_FOUND otherwise (no existence leak). */
-export async function ownedSession(service: SessionService, request: FastifyRequest, id: string): Promise<SessionRecord> {
-  const rec = await service.get(id);
-  if (!canAccessOwned(request.principal, rec.owner)) throw new LucidError('SESS_ERR_NOT_FOUND', `no session ${id}`, { sessionId: id });
-  return rec;
-}
 
 function parseLabel(label: string | undefined): { key: string; value?: string } | undefined {
   if (label === undefined) return undefined;

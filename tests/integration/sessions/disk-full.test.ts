@@ -63,12 +63,16 @@ async function fillAndRecover(reserveBytes: number): Promise<Record<string, unkn
   expect((await api(app.url, 'POST', `/api/v1/sessions/${id}/verify`)).json).toMatchObject({ ok: true, bad: [] });
   // While full: more data is refused (paused), resume is refused with 507, the rest of the API works.
   expect((await putData(app.url, id, received, data.subarray(received, received + MiB))) as object).toMatchObject({ status: 409, body: { code: 'SESS_ERR_INVALID_STATE' } });
+  // Eat whatever the pause freed (the ballast, the dropped uncommitted chunks): still full.
+  const crumbs = join(mount, 'crumbs');
+  try { writeFileSync(crumbs, Buffer.alloc(16 * MiB)); } catch { /* ENOSPC: the disk is full, as wanted */ }
   const stillFull = await api(app.url, 'POST', `/api/v1/sessions/${id}/resume`);
   expect(stillFull.json).toMatchObject({ statusCode: 507, code: 'SESS_ERR_STORAGE_FULL' });
   expect((await api(app.url, 'GET', '/api/v1/sessions')).status).toBe(200);
 
   // Free the space; resume; continue from the acknowledged length.
   unlinkSync(filler);
+  unlinkSync(crumbs);
   const resumed = await api(app.url, 'POST', `/api/v1/sessions/${id}/resume`);
   expect(resumed.json).toMatchObject({ state: 'recording', pausedReason: null, received });
   expect(await putData(app.url, id, received, data.subarray(received))).toMatchObject({ status: 200, body: { received: data.length } });
