@@ -5,7 +5,7 @@
 // before the final batch.
 import { LucidError, isLucidError } from '../common/errors.js';
 import {
-  manifestHash, manifestText, merkleRoot, processChunk, signManifest, MANIFEST_FORMAT, MERKLE_SCHEME, type ManifestBody,
+  isDiskFull, manifestHash, manifestText, merkleRoot, processChunk, signManifest, MANIFEST_FORMAT, MERKLE_SCHEME, type ManifestBody,
 } from '../chunks/index.js';
 import type { SessionContext } from './context.js';
 import { toRecord } from './ingest.js';
@@ -77,6 +77,7 @@ export async function finalizeSession(ctx: SessionContext, start: SessionRecord,
       failure: { code: isLucidError(err) ? err.code : 'API_ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) },
     };
     ctx.log.error({ err, sessionId: rec.id }, 'finalize failed');
+    if (isDiskFull(err)) await ctx.disk.releaseBallast(); // room for the store to record it
     await ctx.repo.save(failed);
     return { record: failed, cursor: null };
   }

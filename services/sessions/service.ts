@@ -12,14 +12,14 @@ import {
   DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, type CipherName,
 } from '../chunks/index.js';
 import { KeyRing, type ChunkEvent, type SessionContext } from './context.js';
-import { Appender } from './ingest.js';
-import { checkOverlap } from './overlap.js';
+import { appendBody, checkAppend } from './append.js';
+import { recoverSessions } from './recovery.js';
 import { readPlain, verifySession } from './reader.js';
 import { finalizeSession, type ManifestIdentity } from './finalize.js';
 import { newSessionId } from './ids.js';
 import { SessionLocks } from './session-lock.js';
 import { SessionRepo, type CompletedItem, type CompletedPage, type ListQuery, type SessionRecord, type VerifyResult } from './records.js';
-import { acceptsData, transition, type ClientAction } from './state-machine.js';
+import { transition, type ClientAction } from './state-machine.js';
 
 export interface AnchorLookup {
   /** The anchor of a manifest on the chain, once final; null before. Filled by the ledger. */
@@ -167,68 +167,19 @@ export class SessionService implements Lifecycle {
    */
   async append(id: string, offset: number, body: AsyncIterable<Buffer>, contentLength: number | null): Promise<SessionRecord> {
     const pre = await this.get(id);
-    this.checkAppend(pre, offset, contentLength);
+    checkAppend(pre, offset, contentLength);
     const release = await this.lock(id);
     const abort = new AbortController();
     this.active.set(id, abort);
     try {
       const rec = await this.get(id);
-      this.checkAppend(rec, offset, contentLength);
-      const crypto = this.ctx.keys.cryptoFor(rec);
-      const it = body[Symbol.asyncIterator]();
-      let piece: Buffer | null = null;
-      if (offset < rec.received) {
-        const overlap = await checkOverlap(this.ctx, rec, crypto, it, offset);
-        if (overlap.ended) return rec;
-        piece = overlap.leftover;
-      }
-      const app = new Appender(this.ctx, rec, crypto);
-      await app.loadTail();
-      while (!app.stopped) {
-        if (piece === null) {
-          let n: IteratorResult<Buffer>;
-          try {
-            n = await it.next();
-          } catch (err) {
-            // The body broke off (client gone, bad framing): keep what arrived, like a shorter upload.
-            app.stop(new LucidError('API_ERR_BAD_REQUEST', `the upload body ended abnormally: ${(err as Error).message}`));
-            break;
-          }
-          if (n.done) break;
-          piece = n.value;
-        }
-        if (abort.signal.aborted) {
-          app.stop(new LucidError('SESS_ERR_BUSY', 'the upload was interrupted (session deleted or appliance stopping)'));
-          break;
-        }
-        const room = rec.quotaBytes - app.position;
-        if (piece.length > room) {
-          await app.push(piece.subarray(0, room));
-          app.stop(new LucidError('SESS_ERR_QUOTA', `the session quota of ${rec.quotaBytes} bytes is reached`, { quotaBytes: rec.quotaBytes }));
-          break;
-        }
-        await app.push(piece);
-        piece = null;
-      }
-      const out = await app.finish();
+      checkAppend(rec, offset, contentLength);
+      const out = await appendBody(this.ctx, rec, offset, body, abort.signal);
       if (out.error !== null) await this.failAppend(out.record, out.error);
       return out.record;
     } finally {
       this.active.delete(id);
       release();
-    }
-  }
-
-  private checkAppend(rec: SessionRecord, offset: number, contentLength: number | null): void {
-    if (rec.state === 'deleted') throw new LucidError('SESS_ERR_DELETED', undefined, { sessionId: rec.id });
-    if (!acceptsData(rec.state)) {
-      throw new LucidError('SESS_ERR_INVALID_STATE', `a ${rec.state} session takes no data; it must be recording`, { state: rec.state, received: rec.received, pausedReason: rec.pausedReason });
-    }
-    if (offset > rec.received) {
-      throw new LucidError('SESS_ERR_OFFSET_GAP', `offset ${offset} is past the acknowledged ${rec.received} bytes`, { offset, received: rec.received });
-    }
-    if (contentLength !== null && offset + contentLength > rec.quotaBytes) {
-      throw new LucidError('SESS_ERR_QUOTA', `the upload would end at ${offset + contentLength} bytes, past the quota of ${rec.quotaBytes}`, { quotaBytes: rec.quotaBytes, received: rec.received });
     }
   }
 
@@ -381,31 +332,7 @@ export class SessionService implements Lifecycle {
     return this.locks.acquire(id, this.deps.lockTimeoutMs ?? 30_000);
   }
 
-  /**
-   * After a crash: every open session's folder is cut back to its record (objects past the
-   * committed count, temp files and stale tails deleted, the tail truncated to its durable
-   * length), and sessions caught in `processing` are finalized. One readdir per open session.
-   */
   private async recover(): Promise<void> {
-    const started = performance.now();
-    let cleaned = 0;
-    let finalized = 0;
-    for (const id of await this.repo.openIds()) {
-      const rec = await this.repo.get(id);
-      if (!rec) continue;
-      const r = await this.ctx.files.recover(id, rec.chunkCount, rec.tail.index, rec.tail.fileBytes);
-      if (r.removedObjects + r.removedTemp + r.removedTails > 0 || r.tailTruncated) {
-        cleaned++;
-        this.log.info({ sessionId: id, ...r, received: rec.received }, 'recovered session files');
-      }
-      if (rec.chunkCount > 0 && (await this.ctx.files.objectSize(id, rec.chunkCount - 1)) === null) {
-        this.log.error({ sessionId: id, index: rec.chunkCount - 1 }, 'a committed chunk is missing (verify will name every bad chunk)');
-      }
-      if (rec.state === 'processing') {
-        await this.runFinalize(rec);
-        finalized++;
-      }
-    }
-    this.log.info({ ms: Math.round(performance.now() - started), cleaned, finalized }, 'session recovery done');
+    await recoverSessions(this.ctx, (rec) => this.runFinalize(rec));
   }
 }
