@@ -33,7 +33,8 @@ async function killTree(a: RunningAppliance, corePid?: number): Promise<void> {
   for (const pid of treePids(a.pid)) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
   }
-  const until = Date.now() + 10_000;
+  // A process killed in the middle of an fsync dies when the I/O returns: wait for it.
+  const until = Date.now() + 30_000;
   while ((isRunning(a.pid) || (corePid !== undefined && isRunning(corePid))) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
 }
 
@@ -48,7 +49,13 @@ describe(`kill -9 during upload and finalize (seed ${SEED})`, () => {
 
     for (let point = 0; point <= POINTS; point++) {
       app = await startAppliance({ dataDir, env: { LUCID_LOG_LEVEL: 'warn' } });
-      await app.waitHealthy(60_000);
+      try {
+        await app.waitHealthy(90_000);
+      } catch (err) {
+        // Say why: the core's own errors (a recovery failure would show here), not just a timeout.
+        const errors = app.output().split('\n').filter((l) => /"level":(50|60)/.test(l));
+        throw new Error(`restart ${point} (seed ${SEED}, phases ${phases.join(',')}) did not come up:\n${errors.slice(-10).join('\n')}\n${(err as Error).message}`);
+      }
       const url = app.url;
       if (id === null) {
         const c = await api(url, 'POST', '/api/v1/sessions', { chunkSize: 256 * 1024, labels: { test: 'crash' } });
