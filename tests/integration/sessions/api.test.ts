@@ -129,6 +129,20 @@ describe('uploads', () => {
     expect(none.res.headers['content-range']).toBe(`bytes */${data.length}`);
   });
 
+  it('runs an XChaCha20-Poly1305 session end to end (the default on CPUs without AES)', async () => {
+    const id = await recording({ cipher: 'xchacha20-poly1305' });
+    const data = Buffer.concat([corpus('screen', 150 * KiB), randomBytes(20 * KiB)]);
+    await put(id, 0, data.subarray(0, 70_000));
+    await put(id, 70_000, data.subarray(70_000));
+    await call('POST', `/api/v1/sessions/${id}/stop`);
+    const fin = await call('POST', `/api/v1/sessions/${id}/finalize`);
+    expect(fin.json).toMatchObject({ state: 'completed', cipher: 'xchacha20-poly1305', chunkCount: 3 });
+    const raw = await call('GET', `/api/v1/sessions/${id}/chunks/0`);
+    expect(raw.res.rawPayload[5]).toBe(2); // cipher id in the object header
+    expect((await call('GET', `/api/v1/sessions/${id}/content`)).res.rawPayload.equals(data)).toBe(true);
+    expect((await call('POST', `/api/v1/sessions/${id}/verify`)).json).toMatchObject({ ok: true, rootMatches: true });
+  });
+
   it('takes data only while recording; rejects other content types; enforces the quota with 413', async () => {
     const created = (await call('POST', '/api/v1/sessions', { chunkSize: 64 * KiB, quotaBytes: 200_000 })).json['id'] as string;
     const notYet = await put(created, 0, Buffer.alloc(10));
