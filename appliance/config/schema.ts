@@ -82,7 +82,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'sessionQuotaBytes', env: 'LUCID_SESSION_QUOTA_BYTES', kind: 'int', default: () => 32 * 1024 ** 3,
     doc: 'Largest session in plaintext bytes (the default and the maximum of a session\'s own `quotaBytes`). 32 GiB.' },
   { key: 'diskReserveBytes', env: 'LUCID_DISK_RESERVE_BYTES', kind: 'int', default: (p) => (p === 'device' ? 256 * 1024 ** 2 : 64 * 1024 ** 2),
-    doc: 'Free space the chunk store always leaves on its disk; an upload that would eat into it is paused with 507 (`0`: no check, a real ENOSPC pauses it). 256 MiB on a device, 64 MiB in dev.' },
+    doc: 'Free space the chunk store always leaves on its disk; an upload that would eat into it is paused with 507 (at least 1 MiB; `0`: no check, only a real ENOSPC stops an upload). 256 MiB on a device, 64 MiB in dev.' },
   { key: 'sessionCipher', env: 'LUCID_SESSION_CIPHER', kind: 'enum', default: () => 'auto',
     doc: 'Default cipher of new sessions: `auto` (AES-256-GCM where the CPU has AES instructions, else XChaCha20-Poly1305), `aes-256-gcm` or `xchacha20-poly1305`.' },
   { key: 'chunkConcurrency', env: 'LUCID_CHUNK_CONCURRENCY', kind: 'int', default: () => 0,

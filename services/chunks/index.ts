@@ -12,7 +12,7 @@ export {
   sealObject, sealObjectAsync, processChunk, openObject, decodeObject, sealTailSegment, openTailSegments, type SessionCrypto, type SealedChunk,
 } from './chunk-object.js';
 export { ChunkFiles, type RecoveryResult } from './chunk-files.js';
-export { DiskGuard, isDiskFull, BALLAST_BYTES } from './disk-guard.js';
+export { DiskGuard, isDiskFull, BALLAST_BYTES, FLOOR_BYTES } from './disk-guard.js';
 export { BufferPool, Semaphore } from './buffer-pool.js';
 export {
   signManifest, verifyManifest, manifestHash, manifestBytes, manifestText, ed25519PublicKey, MANIFEST_FORMAT, MERKLE_SCHEME,

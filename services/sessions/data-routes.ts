@@ -50,11 +50,21 @@ export const dataRoutes = (deps: SessionRoutesDeps): FastifyPluginAsync => async
     const { id } = request.params as { id: string };
     const { offset } = request.query as { offset: number };
     const body = (request.body ?? nothing()) as AsyncIterable<Buffer>;
-    // On an early error the unread rest of the body is drained and dropped by node after the
-    // answer (not cut off): a client still writing would otherwise see EPIPE, not our error code.
-    const rec = await ownedSession(service, request, id);
-    const out = await service.append(rec.id, offset, body, contentLength(request));
-    return { received: out.received, chunkCount: out.chunkCount, state: out.state };
+    try {
+      const rec = await ownedSession(service, request, id);
+      const out = await service.append(rec.id, offset, body, contentLength(request));
+      return { received: out.received, chunkCount: out.chunkCount, state: out.state };
+    } catch (err) {
+      // An early error leaves the rest of the body unread. Drain and drop it rather than close
+      // the connection: a client still writing would see a reset instead of our error code.
+      const raw = request.raw;
+      if (!raw.readableEnded && !raw.destroyed) {
+        raw.removeAllListeners('readable');
+        raw.on('data', () => {});
+        raw.resume();
+      }
+      throw err;
+    }
   });
 
   app.get('/api/v1/sessions/:id/content', {

@@ -211,6 +211,7 @@ export class Appender {
         this.rec = { ...this.rec, tail: { index, plain: this.fill, fileBytes: at + segment.length }, received: index * this.cs + this.fill, updatedAt: new Date().toISOString() };
         this.durable = this.fill;
       }
+      await this.ctx.disk.headroom();
       await this.ctx.repo.save(this.rec, { sync: true });
     } catch (err) {
       this.fail(err);
