@@ -11,6 +11,7 @@ import { CLIENT_ACTIONS, type ClientAction } from './state-machine.js';
 import { toView } from './view.js';
 import { dataRoutes } from './data-routes.js';
 import { ownedSession } from './access.js';
+import { sharedSerializerCompiler } from './serializers.js';
 
 export interface SessionRoutesDeps {
   readonly service: SessionService;
@@ -28,6 +29,7 @@ function parseLabel(label: string | undefined): { key: string; value?: string } 
 
 export const sessionRoutes = (deps: SessionRoutesDeps): FastifyPluginAsync => async (app) => {
   const { service } = deps;
+  app.setSerializerCompiler(sharedSerializerCompiler());
   const view = async (rec: SessionRecord) => toView(rec, await service.anchorOf(rec));
   const idOf = (request: FastifyRequest): string => (request.params as { id: string }).id;
 
