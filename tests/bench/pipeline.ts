@@ -21,7 +21,7 @@ import { api, putData } from '../helpers/upload.js';
 import { MiB, rawGzipLimit } from './_pipeline-lib.js';
 
 const CHILD = fileURLToPath(new URL('./_pipeline-child.ts', import.meta.url));
-const TUNED = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '268435456', UV_THREADPOOL_SIZE: '8' };
+const TUNED = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '33554432', MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '8' };
 const STOCK = { UV_THREADPOOL_SIZE: '8' };
 const MIB = Number(process.env['BENCH_PIPELINE_MIB'] ?? 64);
 const BIG_GIB = Number(process.env['BENCH_PIPELINE_BIG_GIB'] ?? 2);
@@ -75,7 +75,7 @@ async function upload(app: RunningAppliance, kind: string, source: Buffer, total
 export async function run(): Promise<void> {
   const cores = availableParallelism();
   emit({ metric: 'machine', cores, cpu: cpus()[0]?.model, node: process.version, loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),
-    malloc: 'children run with MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=268435456 UV_THREADPOOL_SIZE=8 (the core process settings) unless stated' });
+    malloc: 'children run with MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=33554432 MALLOC_ARENA_MAX=2 UV_THREADPOOL_SIZE=8 (the core process settings) unless stated' });
 
   // 1. Per corpus, in-process.
   for (const kind of CORPORA) {
