@@ -87,11 +87,16 @@ export async function run(): Promise<void> {
   const xc = await child({ mode: 'corpus', kind: 'random', mib: MIB, rounds: 1, cipher: 'xchacha20-poly1305' }, TUNED);
   emit({ metric: 'pipeline_in_process', corpus: 'random', cipher: 'xchacha20-poly1305', note: 'synchronous on the main thread (no WebCrypto ChaCha in Node 20)', ...xc });
 
-  // 2. Buffer reuse vs fresh buffers × malloc.
+  // 2. Buffer reuse vs fresh buffers × malloc: 3 alternating rounds, medians (a shared machine is noisy).
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const [mallocName, env] of [['tuned', TUNED], ['stock', STOCK]] as const) {
-    for (const reuse of [true, false]) {
-      const r = await child({ mode: 'reuse', kind: 'random', mib: MIB, reuse }, env);
-      emit({ metric: 'buffer_reuse', corpus: 'random', malloc: mallocName, reuseBuffers: reuse, ...r });
+    const runs = new Map<boolean, Array<{ mbps: number; minorFaultsPerChunk: number; peakRssMB: number }>>([[true, []], [false, []]]);
+    for (let round = 0; round < 3; round++) {
+      for (const reuse of round % 2 === 0 ? [true, false] : [false, true]) runs.get(reuse)!.push(await child({ mode: 'reuse', kind: 'random', mib: MIB, reuse }, env));
+    }
+    for (const [reuse, rs] of runs) {
+      emit({ metric: 'buffer_reuse', corpus: 'random', malloc: mallocName, reuseBuffers: reuse, mbps: med(rs.map((r) => r.mbps)), mbpsRuns: rs.map((r) => r.mbps),
+        minorFaultsPerChunk: med(rs.map((r) => r.minorFaultsPerChunk)), peakRssMB: med(rs.map((r) => r.peakRssMB)) });
     }
   }
 
