@@ -58,10 +58,20 @@ export async function sealObjectAsync(ctx: SessionCrypto, index: number, codec: 
   return done(index, plainLength, codec, buf, leaf);
 }
 
-/** Compresses (on the thread pool), encrypts and hashes one chunk of plaintext. */
+/** Payloads up to this size are sealed on the main thread: two thread-pool trips would cost more. */
+const SYNC_SEAL_BYTES = 256 * 1024;
+
+/**
+ * Compresses (on the thread pool), encrypts and hashes one chunk of plaintext. A gzipped chunk
+ * is a few hundred KiB, sealed synchronously in well under a millisecond; a raw one is sealed on
+ * the thread pool. Every trip through the pool leaves a core idle while the main thread takes the
+ * result and queues the next step, which cost throughput with one chunk per core in flight.
+ */
 export async function processChunk(ctx: SessionCrypto, index: number, plain: Buffer): Promise<SealedChunk> {
   const encoded = await encodeChunk(plain);
-  return sealObjectAsync(ctx, index, encoded.codec, plain.length, encoded.payload);
+  return encoded.payload.length <= SYNC_SEAL_BYTES
+    ? sealObject(ctx, index, encoded.codec, plain.length, encoded.payload)
+    : sealObjectAsync(ctx, index, encoded.codec, plain.length, encoded.payload);
 }
 
 const corrupt = (index: number, reason: string, cause?: unknown): LucidError =>

@@ -11,13 +11,12 @@
 // in full and then judged by the 97 % rule. The cost of the heuristic is that a chunk whose
 // sampled slices are all incompressible but which holds a compressible region between them is
 // stored raw: it stays correct, only less compact.
-import { deflateRaw, gunzip, gzip } from 'node:zlib';
+import { deflateRawSync, gunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { CodecName } from './object-format.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
-const deflateRawAsync = promisify(deflateRaw);
 
 export const GZIP_LEVEL = 6;
 /** A chunk is stored raw when its gzip output is at least this share of its input. */
@@ -27,13 +26,15 @@ const SAMPLE_SLICE_BYTES = 1024;
 const SAMPLE_THRESHOLD = 0.98;
 
 /** True when a level-1 deflate of evenly spread slices does not shrink them: skip the full gzip. */
-export async function looksIncompressible(plain: Uint8Array): Promise<boolean> {
+export function looksIncompressible(plain: Uint8Array): boolean {
   const slice = Math.min(SAMPLE_SLICE_BYTES, Math.floor(plain.length / (SAMPLE_SLICES * 2)));
   if (slice < 256) return false;
   const sample = Buffer.allocUnsafe(slice * SAMPLE_SLICES);
   const stride = Math.floor((plain.length - slice) / (SAMPLE_SLICES - 1));
   for (let i = 0; i < SAMPLE_SLICES; i++) sample.set(plain.subarray(i * stride, i * stride + slice), i * slice);
-  const packed = await deflateRawAsync(sample, { level: 1 });
+  // Synchronous: ~30 µs on text, ~130 µs on incompressible bytes; a trip through the thread pool
+  // would cost more in latency than it saves.
+  const packed = deflateRawSync(sample, { level: 1 });
   return packed.length >= sample.length * SAMPLE_THRESHOLD;
 }
 
@@ -46,7 +47,7 @@ export interface Encoded {
 }
 
 export async function encodeChunk(plain: Buffer): Promise<Encoded> {
-  if (plain.length === 0 || (await looksIncompressible(plain))) return { codec: 'raw', payload: plain, compressed: false };
+  if (plain.length === 0 || looksIncompressible(plain)) return { codec: 'raw', payload: plain, compressed: false };
   const packed = await gzipAsync(plain, { level: GZIP_LEVEL, chunkSize: 64 * 1024 });
   if (packed.length >= plain.length * RAW_THRESHOLD) return { codec: 'raw', payload: plain, compressed: true };
   return { codec: 'gzip', payload: packed, compressed: true };

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { corpus, type CorpusKind } from '../helpers/corpora.js';
 import { MiB, percentile, rawGzip, rawGzipLimit, runPipeline } from './_pipeline-lib.js';
 
-interface Args { mode: 'corpus' | 'reuse' | 'workers'; kind: CorpusKind; mib: number; rounds?: number; reuse?: boolean; chunkSize?: number; cipher?: 'aes-256-gcm' | 'xchacha20-poly1305' }
+interface Args { mode: 'corpus' | 'reuse' | 'workers'; kind: CorpusKind; mib: number; rounds?: number; reuse?: boolean; chunkSize?: number; cipher?: 'aes-256-gcm' | 'xchacha20-poly1305'; concurrency?: number }
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 const cores = availableParallelism();
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -80,7 +80,7 @@ async function main(): Promise<object> {
   for (let i = 0; i < (args.rounds ?? 3); i++) {
     // Interleaved, so that both see the same background load on a shared machine.
     const before = await rawLimit(data, chunkSize);
-    const run = await runPipeline(data, { chunkSize, ...(args.cipher ? { cipher: args.cipher } : {}) });
+    const run = await runPipeline(data, { chunkSize, ...(args.cipher ? { cipher: args.cipher } : {}), ...(args.concurrency ? { concurrency: args.concurrency } : {}) });
     const after = await rawLimit(data, chunkSize);
     const best = Math.max(before.mbps, after.mbps);
     const cpu = Math.min(before.cpuMsPerMB, after.cpuMsPerMB);
