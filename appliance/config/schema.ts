@@ -86,7 +86,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'sessionCipher', env: 'LUCID_SESSION_CIPHER', kind: 'enum', default: () => 'auto',
     doc: 'Default cipher of new sessions: `auto` (AES-256-GCM where the CPU has AES instructions, else XChaCha20-Poly1305), `aes-256-gcm` or `xchacha20-poly1305`.' },
   { key: 'chunkConcurrency', env: 'LUCID_CHUNK_CONCURRENCY', kind: 'int', default: () => 0,
-    doc: 'Chunks compressed and encrypted at once across all uploads (each upload also keeps 2 more being written); `0` = the CPU cores.' },
+    doc: 'Chunks compressed and encrypted at once across all uploads (each upload also keeps 2 more being written); `0` = the CPU cores + 1.' },
 ];
 
 export const CONFIG_FILE_ENV = 'LUCID_CONFIG';
