@@ -23,6 +23,9 @@ export function checkAppend(rec: SessionRecord, offset: number, contentLength: n
   }
 }
 
+const interrupted = (): LucidError =>
+  new LucidError('SESS_ERR_BUSY', 'the upload was interrupted by a pause, stop or delete of the session, or the appliance stopping');
+
 export async function appendBody(ctx: SessionContext, rec: SessionRecord, offset: number, body: AsyncIterable<Buffer>, signal: AbortSignal): Promise<AppendOutcome> {
   const crypto = ctx.keys.cryptoFor(rec);
   const it = body[Symbol.asyncIterator]();
@@ -34,21 +37,30 @@ export async function appendBody(ctx: SessionContext, rec: SessionRecord, offset
   }
   const app = new Appender(ctx, rec, crypto);
   await app.loadTail();
+  // A pause, stop or delete must not wait for a slow client's next bytes.
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (signal.aborted) resolve('aborted');
+    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
   while (!app.stopped) {
     if (piece === null) {
-      let n: IteratorResult<Buffer>;
+      let n: IteratorResult<Buffer> | 'aborted';
       try {
-        n = await it.next();
+        n = await Promise.race([it.next(), aborted]);
       } catch (err) {
         // The body broke off (client gone, bad framing): keep what arrived, like a shorter upload.
         app.stop(new LucidError('API_ERR_BAD_REQUEST', `the upload body ended abnormally: ${(err as Error).message}`));
+        break;
+      }
+      if (n === 'aborted') {
+        app.stop(interrupted());
         break;
       }
       if (n.done) break;
       piece = n.value;
     }
     if (signal.aborted) {
-      app.stop(new LucidError('SESS_ERR_BUSY', 'the upload was interrupted (session deleted or appliance stopping)'));
+      app.stop(interrupted());
       break;
     }
     const room = rec.quotaBytes - app.position;

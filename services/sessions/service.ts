@@ -134,6 +134,9 @@ export class SessionService implements Lifecycle {
 
   /** start, pause, resume, stop. Resuming after a full disk first checks that there is room again. */
   async act(id: string, action: ClientAction): Promise<SessionRecord> {
+    // Pausing or stopping a session that is receiving data ends that upload (what arrived is kept
+    // and acknowledged) instead of waiting for it.
+    if (action === 'pause' || action === 'stop') this.active.get(id)?.abort();
     const release = await this.lock(id);
     try {
       const rec = await this.get(id);
@@ -300,7 +303,6 @@ export class SessionService implements Lifecycle {
     for (const id of await this.repo.openIds()) {
       const rec = await this.repo.get(id);
       if (rec && (rec.state === 'recording' || rec.state === 'paused')) {
-        this.active.get(id)?.abort();
         await this.act(id, 'stop').then(() => n++, (err: unknown) => this.log.warn({ err, sessionId: id }, 'stop failed'));
       }
     }

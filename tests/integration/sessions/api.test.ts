@@ -143,6 +143,33 @@ describe('uploads', () => {
     expect((await call('POST', `/api/v1/sessions/${id}/verify`)).json).toMatchObject({ ok: true, rootMatches: true });
   });
 
+  it('a pause during an upload ends it at once, keeps what arrived, and pauses the session', async () => {
+    const id = await recording();
+    const { PassThrough } = await import('node:stream');
+    const body = new PassThrough();
+    const upload = api.app.inject({
+      method: 'PUT', url: `/api/v1/sessions/${id}/data?offset=0`,
+      headers: { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }, payload: body,
+    });
+    const first = randomBytes(100_000);
+    body.write(first);
+    // The client then goes quiet; the pause must not wait for it.
+    await new Promise((r) => setTimeout(r, 300));
+    const t = Date.now();
+    const paused = await call('POST', `/api/v1/sessions/${id}/pause`);
+    expect(Date.now() - t).toBeLessThan(5000);
+    expect(paused.json).toMatchObject({ state: 'paused', received: 100_000 });
+    body.end();
+    const res = await upload;
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ code: 'SESS_ERR_BUSY', details: { received: 100_000 } });
+    await call('POST', `/api/v1/sessions/${id}/resume`);
+    await put(id, 100_000, Buffer.alloc(10, 1));
+    await call('POST', `/api/v1/sessions/${id}/stop`);
+    await call('POST', `/api/v1/sessions/${id}/finalize`);
+    expect((await call('GET', `/api/v1/sessions/${id}/content`)).res.rawPayload.equals(Buffer.concat([first, Buffer.alloc(10, 1)]))).toBe(true);
+  });
+
   it('takes data only while recording; rejects other content types; enforces the quota with 413', async () => {
     const created = (await call('POST', '/api/v1/sessions', { chunkSize: 64 * KiB, quotaBytes: 200_000 })).json['id'] as string;
     const notYet = await put(created, 0, Buffer.alloc(10));
