@@ -26,6 +26,23 @@ export function checkAppend(rec: SessionRecord, offset: number, contentLength: n
 const interrupted = (): LucidError =>
   new LucidError('SESS_ERR_BUSY', 'the upload was interrupted by a pause, stop or delete of the session, or the appliance stopping');
 
+/**
+ * The body's next piece, or 'aborted' as soon as the signal fires: a pause, stop or delete must
+ * not wait for a slow client's next bytes. (Not Promise.race against one long-lived promise:
+ * every race would leave a reaction on it holding its piece — a whole upload kept in memory.)
+ */
+function nextOrAbort(it: AsyncIterator<Buffer>, signal: AbortSignal): Promise<IteratorResult<Buffer> | 'aborted'> {
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    it.next().then(
+      (r) => { signal.removeEventListener('abort', onAbort); resolve(r); },
+      (err: unknown) => { signal.removeEventListener('abort', onAbort); reject(err); },
+    );
+  });
+}
+
 export async function appendBody(ctx: SessionContext, rec: SessionRecord, offset: number, body: AsyncIterable<Buffer>, signal: AbortSignal): Promise<AppendOutcome> {
   const crypto = ctx.keys.cryptoFor(rec);
   const it = body[Symbol.asyncIterator]();
@@ -37,16 +54,11 @@ export async function appendBody(ctx: SessionContext, rec: SessionRecord, offset
   }
   const app = new Appender(ctx, rec, crypto);
   await app.loadTail();
-  // A pause, stop or delete must not wait for a slow client's next bytes.
-  const aborted = new Promise<'aborted'>((resolve) => {
-    if (signal.aborted) resolve('aborted');
-    else signal.addEventListener('abort', () => resolve('aborted'), { once: true });
-  });
   while (!app.stopped) {
     if (piece === null) {
       let n: IteratorResult<Buffer> | 'aborted';
       try {
-        n = await Promise.race([it.next(), aborted]);
+        n = await nextOrAbort(it, signal);
       } catch (err) {
         // The body broke off (client gone, bad framing): keep what arrived, like a shorter upload.
         app.stop(new LucidError('API_ERR_BAD_REQUEST', `the upload body ended abnormally: ${(err as Error).message}`));

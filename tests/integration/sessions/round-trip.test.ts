@@ -36,8 +36,9 @@ describe('a 256 MiB session over HTTP', () => {
     const data = corpus('mixed', TOTAL, 42);
     const id = await newRecording({ labels: { test: 'round-trip' } });
     const t0 = performance.now();
-    // Pieces of uneven sizes; the third is cut off after 20 MiB as if the network dropped.
-    const bounds = [0, 37 * MiB + 12345, 100 * MiB + 1, 171 * MiB - 7, TOTAL];
+    // Pieces of uneven sizes; the third is cut off after 20 MiB as if the network dropped. The
+    // first is 150 MiB in one request: memory must not grow with a request's size.
+    const bounds = [0, 150 * MiB + 12345, 200 * MiB + 1, 233 * MiB - 7, TOTAL];
     for (let p = 0; p + 1 < bounds.length; p++) {
       const [from, to] = [bounds[p]!, bounds[p + 1]!];
       if (p === 2) {
