@@ -1,6 +1,8 @@
-// Chunk-sized plaintext buffers, reused. Page faults cost ~11 µs per 4 KiB page on the machines
-// we measured (DESIGN §5): a fresh 1 MiB buffer per chunk is ~3 ms of faults, as much as the
-// encryption itself. `reuse: false` allocates fresh buffers every time (the benchmark compares).
+// Chunk-sized plaintext buffers, optionally reused. Page faults cost ~11 µs per 4 KiB page on the
+// machines we measured (DESIGN §5): with glibc's default settings a fresh 1 MiB buffer per chunk
+// is ~3 ms of faults. The core's malloc settings (appliance/supervisor/children.ts) make fresh
+// buffers as cheap, so the service allocates fresh by default (`reuse: false`); the benchmark
+// compares both.
 export interface BufferPoolOptions {
   /** Bytes of free buffers kept (all sizes together); more are dropped on release. */
   readonly keepBytes: number;

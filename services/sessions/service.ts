@@ -38,7 +38,12 @@ export interface SessionServiceDeps {
   readonly defaultCipher: CipherName;
   /** Chunks compressed/encrypted at once across all uploads; default: the CPU cores + 1. */
   readonly concurrency?: number;
-  /** Reuse chunk buffers (default true); the benchmark compares with fresh buffers. */
+  /**
+   * Reuse chunk buffers from a pool (default false). With the core's malloc settings glibc
+   * already hands a freed 1 MiB block back for the next chunk without a page fault; the pool
+   * only kept 32 MiB more resident and measured no faster (`./build.sh bench pipeline`,
+   * buffer_reuse). Without those settings it helps.
+   */
   readonly reuseBuffers?: boolean;
   readonly lockTimeoutMs?: number;
   readonly anchors?: AnchorLookup;
@@ -82,7 +87,7 @@ export class SessionService implements Lifecycle {
     const window = slots + 2;
     this.ctx = {
       repo: this.repo, files, disk, slots: new Semaphore(slots), window,
-      pool: new BufferPool({ keepBytes: 32 * 1024 * 1024, reuse: this.deps.reuseBuffers ?? true }),
+      pool: new BufferPool({ keepBytes: 32 * 1024 * 1024, reuse: this.deps.reuseBuffers ?? false }),
       keys: new KeyRing(master), log: this.log, onChunk: this.deps.onChunk ?? (() => {}),
     };
     await this.recover();

@@ -61,9 +61,9 @@ async function main(): Promise<object> {
     return { libuvAsyncMBps: r1(median(libuv)), workerThreadsMBps: r1(median(workers)) };
   }
   if (args.mode === 'reuse') {
-    await runPipeline(data.subarray(0, 16 * MiB), { chunkSize, reuseBuffers: args.reuse ?? true }); // warm-up
+    await runPipeline(data.subarray(0, 16 * MiB), { chunkSize, reuseBuffers: args.reuse ?? false }); // warm-up
     const before = process.resourceUsage().minorPageFault;
-    const run = await runPipeline(data, { chunkSize, reuseBuffers: args.reuse ?? true, repeat: 2 });
+    const run = await runPipeline(data, { chunkSize, reuseBuffers: args.reuse ?? false, repeat: 2 });
     const faults = process.resourceUsage().minorPageFault - before;
     return { mbps: r1(run.mbps), minorFaultsPerChunk: Math.round(faults / run.chunkMs.length), peakRssMB: Math.round(vmHwmMB()) };
   }

@@ -64,7 +64,7 @@ export async function runPipeline(data: Buffer, options: { chunkSize: number; co
     identity: { nodeId: 'bench', publicKeyHex: Buffer.from(pub, 'base64url').toString('hex'), sign: (m) => sign(null, m, privateKey) },
     defaultCipher: options.cipher ?? 'aes-256-gcm',
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-    reuseBuffers: options.reuseBuffers ?? true,
+    reuseBuffers: options.reuseBuffers ?? false,
     onChunk: (e) => events.push(e),
   });
   try {
