@@ -39,6 +39,10 @@ export const ConfigSchema = Type.Object({
   slotMs: Type.Integer({ minimum: 100, maximum: 600000 }),
   genesis: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
   mdns: Type.Union([Type.Literal('on'), Type.Literal('off')]),
+  sessionQuotaBytes: Type.Integer({ minimum: 65536, maximum: Number.MAX_SAFE_INTEGER }),
+  diskReserveBytes: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  sessionCipher: Type.Union([Type.Literal('auto'), Type.Literal('aes-256-gcm'), Type.Literal('xchacha20-poly1305')]),
+  chunkConcurrency: Type.Integer({ minimum: 0, maximum: 64 }),
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -99,6 +103,14 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Path of the chain\'s genesis JSON (made by `./build.sh genesis`). `none`: a standalone one-validator chain made on first boot.' },
   { key: 'mdns', env: 'LUCID_MDNS', kind: 'enum', default: () => 'on',
     doc: '`on` or `off`: find peers of the same chain on the LAN with mDNS (only with `LUCID_GENESIS`).' },
+  { key: 'sessionQuotaBytes', env: 'LUCID_SESSION_QUOTA_BYTES', kind: 'int', default: () => 32 * 1024 ** 3,
+    doc: 'Largest session in plaintext bytes (the default and the maximum of a session\'s own `quotaBytes`). 32 GiB.' },
+  { key: 'diskReserveBytes', env: 'LUCID_DISK_RESERVE_BYTES', kind: 'int', default: (p) => (p === 'device' ? 256 * 1024 ** 2 : 64 * 1024 ** 2),
+    doc: 'Free space the chunk store always leaves on its disk; an upload that would eat into it is paused with 507 (at least 1 MiB; `0`: no check, only a real ENOSPC stops an upload). 256 MiB on a device, 64 MiB in dev.' },
+  { key: 'sessionCipher', env: 'LUCID_SESSION_CIPHER', kind: 'enum', default: () => 'auto',
+    doc: 'Default cipher of new sessions: `auto` (AES-256-GCM where the CPU has AES instructions, else XChaCha20-Poly1305), `aes-256-gcm` or `xchacha20-poly1305`.' },
+  { key: 'chunkConcurrency', env: 'LUCID_CHUNK_CONCURRENCY', kind: 'int', default: () => 0,
+    doc: 'Chunks compressed and encrypted at once across all uploads (each upload also keeps 2 more being written); `0` = the CPU cores + 1.' },
 ];
 
 export const CONFIG_FILE_ENV = 'LUCID_CONFIG';

@@ -1,7 +1,9 @@
-// Composition root of the core process: the only LevelDB owner, the node identity and the LAN
-// API. Started by the supervisor (or alone, for development); exits when its supervisor goes.
+// Composition root of the core process: the only LevelDB owner, the node identity, auth,
+// sessions and their chunk store, the PoOT ledger and the LAN API. Started by the supervisor
+// (or alone, for development); exits when its supervisor goes.
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createPrivateKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '../config/index.js';
@@ -15,6 +17,8 @@ import { loadOrCreateNodeIdentity, NODE_KEY_FILE } from '../../services/identity
 import { LedgerService, ledgerRoutes, type LevelPort } from '../../services/ledger/index.js';
 import { buildApi } from '../../services/api/index.js';
 import { AuthService, authRoutePlugins, loadOrCreateJwtKey } from '../../services/auth/index.js';
+import { SessionService, sessionRoutes, chunkMetrics } from '../../services/sessions/index.js';
+import { defaultCipherFor } from '../../services/chunks/index.js';
 import { createProcSystemInfo } from '../../hal/index.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
 import { createCoreWallet, walletBroker } from './shared/core-wallet.js';
@@ -52,9 +56,33 @@ async function main(): Promise<void> {
     if (e.kind === 'button' && e.action === 'long') auth.onLongPress();
   });
   const metrics = new MetricsRegistry();
-  // The PoOT chain. Anchors come from completed sessions: pass the sessions service's feed of
-  // completed manifests as `anchorSource` (services/ledger/anchors/source.ts) once it exists.
-  const ledger = new LedgerService({
+
+  // Sessions and the ledger need each other: the ledger anchors the sessions' completed
+  // manifests, and a session's detail shows its anchor once final.
+  let ledger: LedgerService | null = null;
+  const cpuinfo = await readFile(join(config.sysRoot, 'proc/cpuinfo'), 'utf8').catch(() => null);
+  const sessions = await stack.start('sessions', new SessionService({
+    store,
+    dataDir: config.dataDir,
+    log,
+    identity,
+    quotaBytes: config.sessionQuotaBytes,
+    reserveBytes: config.diskReserveBytes,
+    defaultCipher: config.sessionCipher === 'auto' ? defaultCipherFor(cpuinfo) : config.sessionCipher,
+    ...(config.chunkConcurrency > 0 ? { concurrency: config.chunkConcurrency } : {}),
+    onChunk: chunkMetrics(metrics),
+    mayCreate: () => auth.emergency.newSessionsAllowed,
+    anchors: {
+      lookup: async (manifestHash) => {
+        const proof = ledger ? await ledger.anchorProof(manifestHash) : null;
+        return proof ? { height: proof.height, txIndex: proof.txIndex, txCount: proof.txCount, manifestHash } : null;
+      },
+    },
+  }));
+  // The emergency "stop all sessions" control (two admins) stops every recording.
+  auth.registerSessionStopper(() => sessions.stopAll());
+
+  ledger = new LedgerService({
     log,
     db: store as unknown as LevelPort,
     dataDir: config.dataDir,
@@ -67,6 +95,7 @@ async function main(): Promise<void> {
     },
     config: { slotMs: config.slotMs, p2pHost: config.host, p2pPort: config.p2pPort, peers: config.peers, genesisPath: config.genesis, mdns: config.mdns === 'on' },
     metrics,
+    anchorSource: sessions,
   });
   const app = await buildApi({
     log,
@@ -78,7 +107,7 @@ async function main(): Promise<void> {
     metrics,
     webRoot: fileURLToPath(new URL('../web/', import.meta.url)),
     auth: { identify: (header, ctx) => auth.identify(header, ctx), restrict: (p, permission) => auth.restrict(p, permission) },
-    routes: [...authRoutePlugins(auth), ledgerRoutes(ledger)],
+    routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger)],
   });
   await stack.start('api', { start: async () => { await app.listen({ host: config.host, port: config.port }); }, stop: async () => { await app.close(); } });
   log.info({ url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`, nodeId: identity.nodeId }, 'core ready');

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const supervisor = new Supervisor({
     log,
     version: buildInfo.version,
-    children: childTable({ entriesDir: dirname(fileURLToPath(import.meta.url)), heartbeatMs: config.heartbeatMs, extra: config.extraChildren }),
+    children: childTable({ entriesDir: dirname(fileURLToPath(import.meta.url)), heartbeatMs: config.heartbeatMs, extra: config.extraChildren, inheritedEnv: inherited }),
     childEnv: { ...inherited, ...configToEnv(config) },
     led: { show: (state) => hal.statusLed.show(state), view: () => hal.ledView() },
     notifier,

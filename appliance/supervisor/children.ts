@@ -28,10 +28,30 @@ export interface ChildTableOptions {
   /** Folder holding the built entries (core.mjs, …). */
   readonly entriesDir: string;
   readonly heartbeatMs: number;
+  /** The environment children inherit: a variable set there wins over CORE_ENV's tuning (benchmarks compare). */
+  readonly inheritedEnv?: Readonly<Record<string, string | undefined>>;
   readonly extra: ReadonlyArray<{
     name: string; entry: string; critical?: boolean; restart?: RestartPolicy; after?: readonly string[]; env?: Readonly<Record<string, string>>;
   }>;
 }
+
+/**
+ * Core runs the chunk pipeline. glibc's default malloc returns freed multi-MiB blocks to the
+ * kernel and page-faults them back on the next chunk (~11 µs per 4 KiB page here, DESIGN §5),
+ * which made node:crypto on 1 MiB chunks several times slower: the mmap and trim thresholds keep
+ * such blocks in the heap (32 MiB measured as fast as the 256 MiB of DESIGN §5, and it holds less
+ * after a peak). Two malloc arenas instead of one per thread keep the thread pool's freed memory
+ * reusable (a 1 GiB upload peaked at 134 MB RSS instead of 160). The libuv pool is shared by
+ * gzip, WebCrypto, file I/O and LevelDB: 8 threads keep fsyncs and store writes from queueing
+ * behind the compressions. Measured in `./build.sh bench pipeline`. A variable already set in
+ * the supervisor's environment wins.
+ */
+export const CORE_ENV: Readonly<Record<string, string>> = {
+  MALLOC_MMAP_THRESHOLD_: '33554432',
+  MALLOC_TRIM_THRESHOLD_: '33554432',
+  MALLOC_ARENA_MAX: '2',
+  UV_THREADPOOL_SIZE: '8',
+};
 
 export function childTable(options: ChildTableOptions): ChildSpec[] {
   const base: ChildSpec[] = [
@@ -41,7 +61,7 @@ export function childTable(options: ChildTableOptions): ChildSpec[] {
       critical: true,
       restart: 'always',
       after: [],
-      env: {},
+      env: Object.fromEntries(Object.entries(CORE_ENV).filter(([k]) => options.inheritedEnv?.[k] === undefined)),
       subscribe: true,
       heartbeatMs: options.heartbeatMs,
       readyTimeoutMs: 30_000,

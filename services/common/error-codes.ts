@@ -87,6 +87,26 @@ export const ERROR_CATALOGUE = {
   LEDGER_ERR_BLOCK_NOT_FOUND: { status: 404, message: 'no block at that height' },
   LEDGER_ERR_SIGN_GUARD: { status: 500, message: 'the double-sign guard file is unreadable' },
   LEDGER_ERR_NOT_READY: { status: 503, message: 'the ledger is not running' },
+
+  // Sessions
+  SESS_ERR_CREATION_DISABLED: { status: 503, message: 'new sessions are disabled by an emergency control' },
+  SESS_ERR_NOT_FOUND: { status: 404, message: 'no such session' },
+  SESS_ERR_INVALID_TRANSITION: { status: 409, message: 'the session cannot make this transition from its current state' },
+  SESS_ERR_INVALID_STATE: { status: 409, message: 'the session is not in a state that allows this' },
+  SESS_ERR_OFFSET_GAP: { status: 409, message: 'the upload offset is past the acknowledged end of the session' },
+  SESS_ERR_OFFSET_MISMATCH: { status: 409, message: 'the re-sent bytes differ from the bytes already stored at that offset' },
+  SESS_ERR_BUSY: { status: 409, message: 'another operation on this session is in progress' },
+  SESS_ERR_BAD_OPTION: { status: 400, message: 'invalid session option' },
+  SESS_ERR_QUOTA: { status: 413, message: 'the upload would exceed the session quota' },
+  SESS_ERR_RANGE: { status: 416, message: 'the requested range is not satisfiable' },
+  SESS_ERR_DELETED: { status: 410, message: 'the session was deleted and its data destroyed' },
+  SESS_ERR_STORAGE_FULL: { status: 507, message: 'not enough free storage; the session was paused' },
+
+  // Chunks
+  CHUNK_ERR_NOT_FOUND: { status: 404, message: 'no such chunk' },
+  CHUNK_ERR_CORRUPT: { status: 500, message: 'a stored chunk failed its integrity check' },
+  CHUNK_ERR_KEY_INVALID: { status: 500, message: 'the session data key cannot be unwrapped' },
+  CHUNK_ERR_MASTER_KEY: { status: 500, message: 'the master key file is unreadable or malformed' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -69,11 +69,9 @@ export function ledgerRoutes(ledger: LedgerService): FastifyPluginAsync {
       },
     }, async (request) => {
       const hash = (request.params as { manifestHash: string }).manifestHash.toLowerCase();
-      const a = await ledger.chain.anchor(hash);
-      if (!a) throw new LucidError('LEDGER_ERR_ANCHOR_NOT_FOUND', `manifest ${hash} is not anchored in a final block (yet)`, { manifestHash: hash });
-      const [block, commit] = await Promise.all([ledger.chain.block(a.height), ledger.chain.commit(a.height)]);
-      if (!block || !commit) throw new LucidError('LEDGER_ERR_ANCHOR_NOT_FOUND', `block ${a.height} is missing`, { manifestHash: hash });
-      return anchorProof(block, commit, a.txIndex);
+      const proof = await ledger.anchorProof(hash);
+      if (!proof) throw new LucidError('LEDGER_ERR_ANCHOR_NOT_FOUND', `manifest ${hash} is not anchored in a final block (yet)`, { manifestHash: hash });
+      return proof;
     });
 
     app.get('/api/v1/ledger/status', {

@@ -25,6 +25,7 @@ import { Mempool } from './mempool.js';
 import { ChainStore, type LevelPort } from './store/chain-store.js';
 import { AnchorFeeder } from './anchors/feeder.js';
 import type { AnchorSource } from './anchors/source.js';
+import { anchorProof, type AnchorProof } from './anchors/proof.js';
 import type { Transport } from './p2p/transport.js';
 import type { MdnsDiscovery } from './p2p/mdns.js';
 
@@ -355,6 +356,14 @@ export class LedgerService implements Lifecycle {
   private need(): Engine {
     if (!this.engine || this.stopped) throw new LucidError('LEDGER_ERR_NOT_READY');
     return this.engine;
+  }
+
+  /** The offline-verifiable proof of a final anchor (what GET /api/v1/anchors/:hash answers), or null. */
+  async anchorProof(manifestHash: string): Promise<AnchorProof | null> {
+    const a = await this.chain.anchor(manifestHash.toLowerCase());
+    if (!a) return null;
+    const [block, commit] = await Promise.all([this.chain.block(a.height), this.chain.commit(a.height)]);
+    return block && commit ? anchorProof(block, commit, a.txIndex) : null;
   }
 
   status() {

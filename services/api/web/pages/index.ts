@@ -3,6 +3,8 @@
 // (see ../README.md).
 import type { Page } from '../page.js';
 import { statusPage } from './status.js';
+import { sessionsPage } from './sessions.js';
+import { sessionDetailPage } from './session-detail.js';
 import { chainPage, anchorPage } from './chain.js';
 import { loginPage } from './login.js';
 import { usersPage } from './users.js';
@@ -11,6 +13,8 @@ import { emergencyPage } from './emergency.js';
 
 export const pages: readonly Page[] = [
   statusPage,
+  sessionsPage,
+  sessionDetailPage,
   chainPage,
   usersPage,
   auditPage,

@@ -1,0 +1,187 @@
+// The chunk file store: <root>/<session id>/ holds one file per committed chunk object
+// (`0000000042.lck`), the encrypted tail of the chunk being filled (`tail-0000000043`) and
+// nothing else that survives recovery. Fsync policy (README.md "Durability"):
+// - an object is written to a temp file, fsynced, renamed into place; the directory is fsynced
+//   once per group of renames, before the store records those chunks as committed;
+// - a tail segment is written at its recorded offset and fsynced (plus the directory when the
+//   file is new) before the store records the new tail length;
+// - the store's record is the truth: on start, objects at or past the committed count, temp files
+//   and stale tails are deleted, and the tail is cut to its recorded length.
+import { open, readdir, readFile, rename, rm, stat, truncate, unlink, mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { errnoCode } from '../common/errors.js';
+import { fsyncDir, mkdirDurable } from '../common/fs-atomic.js';
+import type { SealedChunk } from './chunk-object.js';
+
+const pad = (n: number): string => n.toString().padStart(10, '0');
+const OBJECT_RE = /^(\d{10})\.lck$/;
+const TAIL_RE = /^tail-(\d{10})$/;
+
+export interface RecoveryResult {
+  readonly removedObjects: number;
+  readonly removedTemp: number;
+  readonly removedTails: number;
+  readonly tailTruncated: boolean;
+}
+
+export class ChunkFiles {
+  constructor(readonly root: string) {}
+
+  sessionDir(sessionId: string): string {
+    return join(this.root, sessionId);
+  }
+
+  objectPath(sessionId: string, index: number): string {
+    return join(this.root, sessionId, `${pad(index)}.lck`);
+  }
+
+  tailPath(sessionId: string, index: number): string {
+    return join(this.root, sessionId, `tail-${pad(index)}`);
+  }
+
+  async init(): Promise<void> {
+    await mkdirDurable(this.root, 0o700);
+  }
+
+  async createSession(sessionId: string): Promise<void> {
+    await mkdirDurable(this.sessionDir(sessionId), 0o700);
+  }
+
+  /** Writes one object durably under its final name (temp, fsync, rename); the caller fsyncs the directory. */
+  async writeObject(sessionId: string, chunk: SealedChunk): Promise<void> {
+    const final = this.objectPath(sessionId, chunk.index);
+    const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
+    const handle = await open(tmp, 'wx', 0o600);
+    try {
+      let written = 0;
+      while (written < chunk.bytes.length) {
+        const { bytesWritten } = await handle.write(chunk.bytes, written, chunk.bytes.length - written);
+        written += bytesWritten;
+      }
+      await handle.sync();
+    } catch (err) {
+      await handle.close().catch(() => {});
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    await handle.close();
+    try {
+      await rename(tmp, final);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+  }
+
+  async syncSession(sessionId: string): Promise<void> {
+    await fsyncDir(this.sessionDir(sessionId));
+  }
+
+  readObject(sessionId: string, index: number): Promise<Buffer> {
+    return readFile(this.objectPath(sessionId, index));
+  }
+
+  async objectSize(sessionId: string, index: number): Promise<number | null> {
+    try {
+      return (await stat(this.objectPath(sessionId, index))).size;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** Writes a sealed tail segment at byte `at` of the tail file and makes it durable. */
+  async appendTail(sessionId: string, index: number, at: number, segment: Buffer): Promise<void> {
+    const path = this.tailPath(sessionId, index);
+    const handle = await open(path, constants.O_WRONLY | constants.O_CREAT, 0o600);
+    try {
+      let written = 0;
+      while (written < segment.length) {
+        const { bytesWritten } = await handle.write(segment, written, segment.length - written, at + written);
+        written += bytesWritten;
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (at === 0) await this.syncSession(sessionId);
+  }
+
+  /** The first `bytes` bytes of a tail file (its durable part). */
+  async readTail(sessionId: string, index: number, bytes: number): Promise<Buffer> {
+    if (bytes === 0) return Buffer.alloc(0);
+    const handle = await open(this.tailPath(sessionId, index), 'r');
+    try {
+      const buf = Buffer.allocUnsafe(bytes);
+      let got = 0;
+      while (got < bytes) {
+        const { bytesRead } = await handle.read(buf, got, bytes - got, got);
+        if (bytesRead === 0) throw new Error(`tail of chunk ${index} is shorter than its recorded ${bytes} bytes`);
+        got += bytesRead;
+      }
+      return buf;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async removeTail(sessionId: string, index: number): Promise<void> {
+    await unlink(this.tailPath(sessionId, index)).catch((err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    });
+  }
+
+  async removeObject(sessionId: string, index: number): Promise<void> {
+    await unlink(this.objectPath(sessionId, index)).catch((err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    });
+  }
+
+  /**
+   * Brings a session folder in line with its record: `committed` objects stay, everything past
+   * them (written but never committed), temp files and tails other than `tailIndex` go, and that
+   * tail is cut to `tailBytes`. Costs one readdir and one unlink per stray file.
+   */
+  async recover(sessionId: string, committed: number, tailIndex: number, tailBytes: number): Promise<RecoveryResult> {
+    const dir = this.sessionDir(sessionId);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      names = [];
+    }
+    let removedObjects = 0;
+    let removedTemp = 0;
+    let removedTails = 0;
+    let tailTruncated = false;
+    let tailSeen = false;
+    for (const name of names) {
+      const obj = OBJECT_RE.exec(name);
+      const tail = TAIL_RE.exec(name);
+      if (obj) {
+        if (Number(obj[1]) >= committed) { await unlink(join(dir, name)); removedObjects++; }
+      } else if (tail) {
+        if (Number(tail[1]) !== tailIndex || tailBytes === 0) { await unlink(join(dir, name)); removedTails++; continue; }
+        tailSeen = true;
+        const size = (await stat(join(dir, name))).size;
+        if (size < tailBytes) throw new Error(`tail of chunk ${tailIndex} holds ${size} bytes, its record says ${tailBytes}`);
+        if (size > tailBytes) { await truncate(join(dir, name), tailBytes); tailTruncated = true; }
+      } else if (name.endsWith('.tmp')) {
+        await unlink(join(dir, name));
+        removedTemp++;
+      }
+    }
+    if (tailBytes > 0 && !tailSeen) throw new Error(`tail of chunk ${tailIndex} is missing (record says ${tailBytes} bytes)`);
+    if (removedObjects + removedTemp + removedTails > 0 || tailTruncated) await fsyncDir(dir);
+    return { removedObjects, removedTemp, removedTails, tailTruncated };
+  }
+
+  async removeSession(sessionId: string): Promise<void> {
+    await rm(this.sessionDir(sessionId), { recursive: true, force: true });
+    await fsyncDir(this.root).catch(() => {});
+  }
+}

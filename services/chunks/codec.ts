@@ -1,0 +1,67 @@
+// Chunk codec (DESIGN §2): gzip level 6, and raw when gzip does not shrink the chunk below 97 %.
+// gzip runs on libuv's thread pool (node:zlib async), so chunks compress in parallel on every
+// core while the main thread encrypts, hashes and writes (DESIGN §5: ~2× on 2 cores).
+//
+// Incompressible chunks (video, archives, encrypted data) are detected before the full gzip by
+// deflating an 8 KiB sample (8 slices of 1 KiB spread over the chunk) at level 1 (deflate runs at
+// ~60 MB/s on incompressible input, so a bigger sample costs real time): if even the sample does
+// not shrink below 98 %, the chunk is stored raw without spending ~20 ms of CPU per MiB on a
+// gzip pass whose output would be thrown away. That is what lets incompressible data flow at
+// several times gzip's speed (issue #3: ≥ 5×). A chunk whose sample shrinks is always gzipped
+// in full and then judged by the 97 % rule. The cost of the heuristic is that a chunk whose
+// sampled slices are all incompressible but which holds a compressible region between them is
+// stored raw: it stays correct, only less compact.
+import { deflateRawSync, gunzip, gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import type { CodecName } from './object-format.js';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+export const GZIP_LEVEL = 6;
+/** A chunk is stored raw when its gzip output is at least this share of its input. */
+export const RAW_THRESHOLD = 0.97;
+const SAMPLE_SLICES = 8;
+const SAMPLE_SLICE_BYTES = 1024;
+const SAMPLE_THRESHOLD = 0.98;
+
+/** True when a level-1 deflate of evenly spread slices does not shrink them: skip the full gzip. */
+export function looksIncompressible(plain: Uint8Array): boolean {
+  const slice = Math.min(SAMPLE_SLICE_BYTES, Math.floor(plain.length / (SAMPLE_SLICES * 2)));
+  if (slice < 256) return false;
+  const sample = Buffer.allocUnsafe(slice * SAMPLE_SLICES);
+  const stride = Math.floor((plain.length - slice) / (SAMPLE_SLICES - 1));
+  for (let i = 0; i < SAMPLE_SLICES; i++) sample.set(plain.subarray(i * stride, i * stride + slice), i * slice);
+  // Synchronous: ~30 µs on text, ~130 µs on incompressible bytes; a trip through the thread pool
+  // would cost more in latency than it saves.
+  const packed = deflateRawSync(sample, { level: 1 });
+  return packed.length >= sample.length * SAMPLE_THRESHOLD;
+}
+
+export interface Encoded {
+  readonly codec: CodecName;
+  /** The bytes to encrypt: the gzip stream, or the plaintext itself when raw. */
+  readonly payload: Buffer;
+  /** Whether the full gzip pass ran (false: the sample said incompressible). */
+  readonly compressed: boolean;
+}
+
+export async function encodeChunk(plain: Buffer): Promise<Encoded> {
+  if (plain.length === 0 || looksIncompressible(plain)) return { codec: 'raw', payload: plain, compressed: false };
+  // An output buffer the whole result fits in: zlib then compresses the chunk in one trip through
+  // the thread pool instead of one per 64 KiB of output (measured: ~8 % more throughput on text).
+  const packed = await gzipAsync(plain, { level: GZIP_LEVEL, chunkSize: plain.length + 64 * 1024 });
+  if (packed.length >= plain.length * RAW_THRESHOLD) return { codec: 'raw', payload: plain, compressed: true };
+  return { codec: 'gzip', payload: packed, compressed: true };
+}
+
+/** Decodes a payload; the output must be exactly `plainLength` bytes (a gzip bomb stops there). */
+export async function decodeChunk(codec: CodecName, payload: Buffer, plainLength: number): Promise<Buffer> {
+  if (codec === 'raw') {
+    if (payload.length !== plainLength) throw new Error(`raw payload is ${payload.length} bytes, header says ${plainLength}`);
+    return payload;
+  }
+  const plain = await gunzipAsync(payload, { maxOutputLength: Math.max(1, plainLength), chunkSize: Math.min(Math.max(plainLength, 1024), 1024 * 1024) });
+  if (plain.length !== plainLength) throw new Error(`gzip payload inflates to ${plain.length} bytes, header says ${plainLength}`);
+  return plain;
+}

@@ -1,0 +1,98 @@
+// Reading a session back: plaintext ranges (downloads, and the overlap check of a resumed
+// upload) and the verify pass. Every byte handed out has been authenticated first: a chunk is
+// decrypted whole (AEAD) before any of it is yielded, so a damaged chunk ends the stream with
+// CHUNK_ERR_CORRUPT and nothing of it leaves. Two chunks are decoded ahead to keep gunzip busy.
+import { LucidError, errnoCode, isLucidError } from '../common/errors.js';
+import { decodeObject, leafHash, merkleRoot, openTailSegments, type SessionCrypto } from '../chunks/index.js';
+import type { SessionContext } from './context.js';
+import type { SessionRecord, VerifyResult } from './records.js';
+
+const READ_AHEAD = 2;
+
+async function chunkPlain(ctx: SessionContext, rec: SessionRecord, crypto: SessionCrypto, index: number): Promise<Buffer> {
+  if (index < rec.chunkCount) {
+    let bytes: Buffer;
+    try {
+      bytes = await ctx.files.readObject(rec.id, index);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new LucidError('CHUNK_ERR_CORRUPT', `chunk ${index} is missing`, { index, reason: 'missing' });
+      throw err;
+    }
+    return decodeObject(crypto, bytes, index);
+  }
+  if (index === rec.tail.index && rec.tail.plain > 0) {
+    const file = await ctx.files.readTail(rec.id, index, rec.tail.fileBytes);
+    const into = Buffer.allocUnsafe(rec.tail.plain);
+    const n = openTailSegments(crypto, index, file, into);
+    if (n !== rec.tail.plain) throw new LucidError('CHUNK_ERR_CORRUPT', `tail of chunk ${index} holds ${n} bytes, not ${rec.tail.plain}`, { index, reason: 'tail-length' });
+    return into;
+  }
+  throw new LucidError('CHUNK_ERR_NOT_FOUND', `no chunk ${index}`, { index });
+}
+
+/** Plaintext bytes [from, to) of a session, as authenticated pieces (one per chunk). */
+export async function* readPlain(ctx: SessionContext, rec: SessionRecord, crypto: SessionCrypto, from: number, to: number): AsyncGenerator<Buffer> {
+  if (from >= to) return;
+  const cs = rec.chunkSize;
+  const first = Math.floor(from / cs);
+  const last = Math.floor((to - 1) / cs);
+  const queue: Array<Promise<Buffer>> = [];
+  let next = first;
+  const fill = (): void => {
+    while (queue.length < READ_AHEAD && next <= last) {
+      const p = chunkPlain(ctx, rec, crypto, next++);
+      p.catch(() => {}); // observed when its turn comes
+      queue.push(p);
+    }
+  };
+  for (let index = first; index <= last; index++) {
+    fill();
+    const plain = await queue.shift()!;
+    const start = index * cs;
+    const lo = Math.max(from, start) - start;
+    const hi = Math.min(to, start + plain.length) - start;
+    if (hi > lo) yield plain.subarray(lo, hi);
+  }
+}
+
+/** Re-reads every chunk: leaf hash against the record, AEAD, decompression; then the root. */
+export async function verifySession(ctx: SessionContext, rec: SessionRecord, crypto: SessionCrypto): Promise<VerifyResult> {
+  const records = await ctx.repo.chunkRecords(rec.id);
+  const bad: Array<{ index: number; reason: string }> = [];
+  const leaves: Buffer[] = [];
+  for (let index = 0; index < rec.chunkCount; index++) {
+    const want = records[index];
+    let bytes: Buffer;
+    try {
+      bytes = await ctx.files.readObject(rec.id, index);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      bad.push({ index, reason: 'missing' });
+      leaves.push(Buffer.alloc(32));
+      continue;
+    }
+    const leaf = leafHash([bytes]);
+    leaves.push(leaf);
+    if (!want || want.l !== leaf.toString('hex')) {
+      bad.push({ index, reason: 'hash-mismatch' });
+      continue;
+    }
+    try {
+      const plain = await decodeObject(crypto, bytes, index);
+      if (plain.length !== want.p) bad.push({ index, reason: 'length-mismatch' });
+    } catch (err) {
+      if (!isLucidError(err, 'CHUNK_ERR_CORRUPT')) throw err;
+      bad.push({ index, reason: String(err.details?.['reason'] ?? 'corrupt') });
+    }
+  }
+  if (rec.tail.plain > 0 && rec.state !== 'completed') {
+    try {
+      await chunkPlain(ctx, rec, crypto, rec.tail.index);
+    } catch (err) {
+      if (!isLucidError(err)) throw err;
+      bad.push({ index: rec.tail.index, reason: 'tail' });
+    }
+  }
+  const rootMatches = rec.merkleRoot === null ? null : merkleRoot(leaves).toString('hex') === rec.merkleRoot;
+  return { at: new Date().toISOString(), ok: bad.length === 0 && rootMatches !== false, chunkCount: rec.chunkCount, bad, rootMatches };
+}

@@ -1,0 +1,94 @@
+// HTTP helpers for session uploads against a running appliance: streaming PUTs (optionally cut
+// off after N bytes, like a dropped connection), JSON calls, and a streaming SHA-256 download.
+import { request } from 'node:http';
+import { createHash } from 'node:crypto';
+
+export interface PutResult { status: number; body: any }
+
+/** PUT `data` at `offset`. With `cutAfter`, the socket is destroyed after that many body bytes. */
+export function putData(baseUrl: string, id: string, offset: number, data: Buffer | Iterable<Buffer>, options: { cutAfter?: number; length?: number; onSent?: (bytes: number) => void } = {}): Promise<PutResult | 'cut'> {
+  const pieces = Buffer.isBuffer(data) ? [data] : data;
+  const length = options.length ?? (Buffer.isBuffer(data) ? data.length : undefined);
+  return new Promise((resolve, reject) => {
+    const req = request(`${baseUrl}/api/v1/sessions/${id}/data?offset=${offset}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', ...(length !== undefined ? { 'content-length': String(length) } : {}) },
+    }, (res) => {
+      answered = true;
+      const parts: Buffer[] = [];
+      res.on('data', (d: Buffer) => parts.push(d));
+      res.on('end', () => {
+        if (!req.writableFinished) req.destroy(); // answered before the whole body went out
+        const text = Buffer.concat(parts).toString();
+        let body: unknown = text;
+        try { body = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+      res.on('error', reject);
+    });
+    let cut = false;
+    let answered = false;
+    // A server may answer early (an error) and close while the body is still being written.
+    req.on('error', (err) => (cut ? resolve('cut') : answered ? undefined : reject(err)));
+    void (async () => {
+      let sent = 0;
+      for (const piece of pieces) {
+        let p = piece;
+        if (options.cutAfter !== undefined && sent + p.length >= options.cutAfter) {
+          p = p.subarray(0, options.cutAfter - sent);
+          await new Promise<void>((r) => req.write(p, () => r()));
+          // Give the bytes a moment to leave, then drop the connection like a lost network.
+          await new Promise((r) => setTimeout(r, 50));
+          cut = true;
+          req.destroy();
+          resolve('cut');
+          return;
+        }
+        // 256 KiB writes, so that progress (and a test's kill) can land anywhere in the body.
+        for (let at = 0; at < p.length; at += 256 * 1024) {
+          const part = p.subarray(at, at + 256 * 1024);
+          if (answered || req.destroyed) return;
+          if (!req.write(part)) await new Promise((r) => { req.once('drain', r); req.once('close', r); });
+          sent += part.length;
+          options.onSent?.(sent);
+        }
+      }
+      req.end();
+    })().catch(reject);
+  });
+}
+
+export async function api(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+/** Streams a download into SHA-256. `error` is set when the body broke off. */
+export async function hashDownload(url: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; sha256: string; error: string | null; head: Buffer; headers: Headers }> {
+  const res = await fetch(url, { headers });
+  const h = createHash('sha256');
+  let bytes = 0;
+  let error: string | null = null;
+  const head: Buffer[] = [];
+  try {
+    for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) {
+      h.update(piece);
+      if (bytes < 4096) head.push(Buffer.from(piece));
+      bytes += piece.length;
+    }
+  } catch (err) {
+    error = (err as Error).message || String(err);
+  }
+  return { status: res.status, bytes, sha256: h.digest('hex'), error, head: Buffer.concat(head), headers: res.headers };
+}
+
+/** Peak resident memory (VmHWM) of a process, in MB. */
+export async function peakRssMB(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+}
