@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     anchors: {
       lookup: async (manifestHash) => {
         const proof = ledger ? await ledger.anchorProof(manifestHash) : null;
-        return proof ? { height: proof.height, txIndex: proof.txIndex, txCount: proof.txCount, manifestHash } : null;
+        return proof ? { height: proof.height, txIndex: proof.txIndex, txCount: proof.txCount, blockHash: proof.header.hash, manifestHash } : null;
       },
     },
   }));
@@ -106,7 +106,11 @@ async function main(): Promise<void> {
     system,
     metrics,
     webRoot: fileURLToPath(new URL('../web/', import.meta.url)),
-    auth: { identify: (header, ctx) => auth.identify(header, ctx), restrict: (p, permission) => auth.restrict(p, permission) },
+    auth: {
+      identify: (header, ctx) => auth.identify(header, ctx),
+      identifyDownload: (token, path, ctx) => auth.identifyDownload(token, path, ctx),
+      restrict: (p, permission) => auth.restrict(p, permission),
+    },
     routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger)],
   });
   await stack.start('api', { start: async () => { await app.listen({ host: config.host, port: config.port }); }, stop: async () => { await app.close(); } });

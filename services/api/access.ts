@@ -1,6 +1,7 @@
 // Access control for every route, written once here so routes written anywhere are covered:
 //   1. onRequest (app level): identify the caller from `Authorization: Bearer` → request.principal
-//      (never rejects: a bad token on a public route is just anonymous).
+//      (never rejects: a bad token on a public route is just anonymous). Routes that declare
+//      `config.downloadToken` also take a path-scoped 60 s download token as `?token=`.
 //   2. onRequest (route level, @fastify/rate-limit): per-minute limits by tier — public 100 per
 //      IP, user 1000, node_operator 5000, admin 10000 per user (DESIGN §2).
 //   3. preParsing (app level): the route's `config.permission` against the principal's role →
@@ -16,6 +17,8 @@ import { hasRole, type Permission, type Principal, type Role } from './route-per
 export interface AuthPort {
   /** Who is calling; never throws. `error` says why a presented token was not accepted. */
   identify(authorization: string | undefined, ctx: { ip: string; userAgent: string }): { principal: Principal | null; error: ErrorCode | null };
+  /** Who presents a download token for `path` (routes with `config.downloadToken` only). */
+  identifyDownload?(token: string, path: string, ctx: { ip: string; userAgent: string }): { principal: Principal | null; error: ErrorCode | null };
   /** Refusal beyond the role check (emergency lockdown), or null. */
   restrict(principal: Principal, permission: Permission): ErrorCode | null;
 }
@@ -43,6 +46,14 @@ export function installIdentify(app: FastifyInstance, auth: AuthPort | undefined
       const { principal, error } = auth.identify(header, { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? '') });
       request.principal = principal;
       request.authError = error;
+    } else if (auth?.identifyDownload && (request.routeOptions.config as { downloadToken?: boolean } | undefined)?.downloadToken) {
+      const token = (request.query as Record<string, unknown> | undefined)?.['token'];
+      if (typeof token === 'string') {
+        const path = request.url.split('?', 1)[0]!;
+        const { principal, error } = auth.identifyDownload(token, path, { ip: request.ip, userAgent: String(request.headers['user-agent'] ?? '') });
+        request.principal = principal;
+        request.authError = error;
+      }
     }
     done();
   });

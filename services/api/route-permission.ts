@@ -20,6 +20,11 @@ export interface Principal {
 declare module 'fastify' {
   interface FastifyContextConfig {
     permission?: Permission;
+    /**
+     * Also accept a download token (`?token=`, from POST /api/v1/auth/download-token) for this
+     * exact path, for browser links that cannot send `Authorization` (downloads, new tabs).
+     */
+    downloadToken?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;

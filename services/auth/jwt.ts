@@ -31,7 +31,9 @@ export interface BaseClaims {
 }
 export interface AccessClaims extends BaseClaims { readonly typ: 'access'; readonly usr: string; readonly role: Role }
 export interface RefreshClaims extends BaseClaims { readonly typ: 'refresh' }
-export type Claims = AccessClaims | RefreshClaims;
+/** A short-lived token for one URL path, sent as `?token=` where a header cannot be (a browser download). */
+export interface DownloadClaims extends BaseClaims { readonly typ: 'download'; readonly usr: string; readonly role: Role; readonly path: string }
+export type Claims = AccessClaims | RefreshClaims | DownloadClaims;
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'JWT' })).toString('base64url');
 const CACHE_MAX = 4096;

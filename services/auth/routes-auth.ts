@@ -68,6 +68,18 @@ export const authRoutes = (auth: AuthService): FastifyPluginAsync => async (app)
     schema: { tags, summary: 'Rotate a refresh token (single use; a reused one revokes its whole family)', body: S.RefreshBody, response: { 200: S.Tokens, ...errors } },
   }, async (request) => auth.refresh((request.body as { refreshToken: string }).refreshToken, ctxOf(request)));
 
+  app.post('/api/v1/auth/download-token', {
+    config: { permission: 'user' }, bodyLimit: AUTH_BODY_LIMIT,
+    schema: {
+      tags, summary: 'A 60 s token for one download path, for links that cannot send a header (routes that accept it say so)',
+      body: S.DownloadTokenBody, response: { 200: S.DownloadTokenReply, ...errors },
+    },
+  }, async (request) => {
+    const { path } = request.body as { path: string };
+    const t = auth.issueDownloadToken(me(request), path, ctxOf(request));
+    return { ...t, url: `${path}?token=${encodeURIComponent(t.token)}` };
+  });
+
   app.post('/api/v1/auth/logout', {
     config: { permission: 'user' }, bodyLimit: AUTH_BODY_LIMIT,
     schema: { tags, summary: 'Revoke this login session (its access and refresh tokens)', body: S.EmptyBody, response: { 200: S.Ok, ...errors } },

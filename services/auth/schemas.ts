@@ -21,6 +21,13 @@ export const ChallengeBody = Type.Object({ address: Address }, closed);
 export const WalletBody = Type.Object({ address: Address, signature: Signature }, closed);
 export const RefreshBody = Type.Object({ refreshToken: Jwt }, closed);
 export const EmptyBody = Type.Object({}, closed);
+export const DownloadTokenBody = Type.Object({
+  path: Type.String({ pattern: '^/api/v1/[^?#\\s]*$', maxLength: 512, description: 'the URL path (no query) the token opens, e.g. /api/v1/sessions/<id>/content' }),
+}, closed);
+export const DownloadTokenReply = Type.Object({
+  token: Type.String(), expiresIn: Type.Integer({ description: 'seconds the token lives' }),
+  url: Type.String({ description: 'the path with ?token= appended: open it directly (a link, a download)' }),
+});
 
 export const UserRef = Type.Object({ id: Type.String(), username: Type.String(), role: RoleSchema });
 export const Tokens = Type.Object({

@@ -11,7 +11,7 @@ import type { WalletDriver } from '../../hal/wallet/types.js';
 import { AuditLog, RETENTION_MS, type AuditActor, type AuditSigner } from './audit.js';
 import { EmergencyControls } from './emergency.js';
 import { FamilyStore, type Family } from './families.js';
-import { JwtSigner, newId, type AccessClaims, type RefreshClaims } from './jwt.js';
+import { JwtSigner, newId, type AccessClaims, type Claims, type DownloadClaims, type RefreshClaims } from './jwt.js';
 import { LoginLimiter } from './login-limiter.js';
 import { checkPasswordPolicy, dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import { hasRole, type Principal, type Role, type Permission } from './roles.js';
@@ -20,6 +20,8 @@ import { isTronAddress, recoverTip191Address } from './tron-message.js';
 import { UserStore, publicUser, type UserRecord } from './users.js';
 
 export const ACCESS_TTL_S = 15 * 60;
+/** Lifetime of a download token: long enough to start a download, too short to be worth stealing. */
+export const DOWNLOAD_TTL_S = 60;
 export const REFRESH_TTL_S = 7 * 24 * 3600;
 export const LOCK_AFTER = 5;
 export const LOCK_MS = 15 * 60 * 1000;
@@ -148,13 +150,37 @@ export class AuthService {
     return { principal: { userId: claims.sub, username: claims.usr, role: claims.role, sessionId: claims.sid }, error: null };
   }
 
+  /**
+   * A download token: the caller's identity for exactly one path, for DOWNLOAD_TTL_S seconds,
+   * bound like the access token (user agent, IP) and to the same login session (logout ends it).
+   * Only routes that declare `config.downloadToken` accept it, as `?token=`.
+   */
+  issueDownloadToken(principal: Principal, path: string, ctx: ClientContext): { token: string; expiresIn: number } {
+    if (!principal.sessionId) throw new LucidError('AUTH_ERR_UNAUTHENTICATED', 'a download token needs a login session');
+    const iat = Math.floor(this.now() / 1000);
+    const claims: DownloadClaims = {
+      typ: 'download', sub: principal.userId, usr: principal.username, role: principal.role, sid: principal.sessionId, path,
+      jti: newId(), iat, exp: iat + DOWNLOAD_TTL_S, uah: this.uaHash(ctx.userAgent), ...(this.deps.bindIp ? { iph: hash16(ctx.ip) } : {}),
+    };
+    return { token: this.jwt.sign(claims), expiresIn: DOWNLOAD_TTL_S };
+  }
+
+  /** The principal of a download token presented for `path`, or why it is refused. */
+  identifyDownload(token: string, path: string, ctx: ClientContext): { principal: Principal | null; error: ErrorCode | null } {
+    const claims = this.jwt.verify(token);
+    if (!claims || claims.typ !== 'download' || claims.path !== path) return { principal: null, error: 'AUTH_ERR_TOKEN_INVALID' };
+    if (claims.exp * 1000 <= this.now()) return { principal: null, error: 'AUTH_ERR_TOKEN_EXPIRED' };
+    if (!this.bound(claims, ctx) || !this.families.isLive(claims.sid, this.now())) return { principal: null, error: 'AUTH_ERR_TOKEN_INVALID' };
+    return { principal: { userId: claims.sub, username: claims.usr, role: claims.role, sessionId: claims.sid }, error: null };
+  }
+
   /** Refusals beyond the role check: the emergency lockdown lets only admins act. */
   restrict(principal: Principal, permission: Permission): ErrorCode | null {
     if (permission !== 'public' && this.emergency.lockdownActive && !hasRole(principal.role, 'admin')) return 'AUTH_ERR_LOCKDOWN';
     return null;
   }
 
-  private bound(claims: AccessClaims | RefreshClaims, ctx: ClientContext): boolean {
+  private bound(claims: Claims, ctx: ClientContext): boolean {
     if (claims.uah !== this.uaHash(ctx.userAgent)) return false;
     return claims.iph === undefined || claims.iph === hash16(ctx.ip);
   }

@@ -14,7 +14,7 @@ import { ErrorSchema } from '../api/index.js';
 import { parseRange } from './range.js';
 import { ownedSession } from './access.js';
 import type { SessionRoutesDeps } from './routes.js';
-import { AckView, ChunkParams, DataQuery, IdParams, ProofView } from './schemas.js';
+import { AckView, ChunkParams, DataQuery, DownloadQuery, IdParams, ProofView } from './schemas.js';
 
 const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema, 410: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 416: ErrorSchema, 500: ErrorSchema, 507: ErrorSchema };
 const OCTETS = 'application/octet-stream';
@@ -68,10 +68,10 @@ export const dataRoutes = (deps: SessionRoutesDeps): FastifyPluginAsync => async
   });
 
   app.get('/api/v1/sessions/:id/content', {
-    config: { permission: 'user' },
+    config: { permission: 'user', downloadToken: true },
     schema: {
       tags: ['sessions'], summary: 'The plaintext, decrypted and authenticated on the fly (Range supported)', produces: [OCTETS, 'application/json'],
-      params: IdParams, response: { ...errors },
+      params: IdParams, querystring: DownloadQuery, response: { ...errors },
     },
   }, async (request, reply) => {
     const rec = await ownedSession(service, request, (request.params as { id: string }).id);
@@ -106,10 +106,10 @@ export const dataRoutes = (deps: SessionRoutesDeps): FastifyPluginAsync => async
   });
 
   app.get('/api/v1/sessions/:id/chunks/:index', {
-    config: { permission: 'user' },
+    config: { permission: 'user', downloadToken: true },
     schema: {
       tags: ['sessions'], summary: 'A stored chunk object, byte for byte (encrypted; see the chunk format)', produces: [OCTETS, 'application/json'],
-      params: ChunkParams, response: { ...errors },
+      params: ChunkParams, querystring: DownloadQuery, response: { ...errors },
     },
   }, async (request, reply) => {
     const { id, index } = request.params as { id: string; index: number };

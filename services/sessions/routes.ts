@@ -5,7 +5,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ERROR_CATALOGUE, LucidError, type ErrorCode } from '../common/errors.js';
 import { ErrorSchema, canAccessOwned } from '../api/index.js';
 import type { SessionRecord } from './records.js';
-import { CreateBody, IdParams, ListQuery, ManifestView, SessionList, SessionView, VerifyView } from './schemas.js';
+import { CreateBody, DownloadQuery, IdParams, ListQuery, ManifestView, SessionList, SessionView, VerifyView } from './schemas.js';
 import type { SessionService } from './service.js';
 import { CLIENT_ACTIONS, type ClientAction } from './state-machine.js';
 import { toView } from './view.js';
@@ -87,8 +87,8 @@ export const sessionRoutes = (deps: SessionRoutesDeps): FastifyPluginAsync => as
   });
 
   app.get('/api/v1/sessions/:id/manifest', {
-    config: { permission: 'user' },
-    schema: { tags: ['sessions'], summary: 'The signed manifest (canonical JSON bytes, as hashed)', params: IdParams, response: { 200: ManifestView, ...errors } },
+    config: { permission: 'user', downloadToken: true },
+    schema: { tags: ['sessions'], summary: 'The signed manifest (canonical JSON bytes, as hashed)', params: IdParams, querystring: DownloadQuery, response: { 200: ManifestView, ...errors } },
   }, async (request, reply) => {
     const rec = await ownedSession(service, request, idOf(request));
     // The stored canonical text, byte for byte: re-serialising could change what was signed.

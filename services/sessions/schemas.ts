@@ -15,6 +15,10 @@ export const LABEL_KEY_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$';
 export const MAX_LABELS = 32;
 
 export const SessionId = Type.String({ pattern: SESSION_ID_PATTERN, description: 'session id (UUIDv7)' });
+/** Links a browser opens (downloads) carry a download token instead of a header: see routes with `downloadToken`. */
+export const DownloadQuery = Type.Object({
+  token: Type.Optional(Type.String({ maxLength: 2048, description: 'a download token for this path (POST /api/v1/auth/download-token)' })),
+}, { additionalProperties: false });
 export const IdParams = Type.Object({ id: SessionId }, { additionalProperties: false });
 export const ChunkParams = Type.Object({ id: SessionId, index: Type.Integer({ minimum: 0, maximum: 0xffffffff }) }, { additionalProperties: false });
 

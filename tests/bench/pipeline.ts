@@ -45,7 +45,7 @@ function rssMB(pid: number, key: 'VmHWM' | 'VmRSS'): number {
 }
 
 async function corePid(app: RunningAppliance): Promise<number> {
-  const s = await api(app.url, 'GET', '/api/v1/status');
+  const s = await api(app, 'GET', '/api/v1/status');
   return s.json.children.find((c: { name: string }) => c.name === 'core').pid as number;
 }
 
@@ -61,16 +61,16 @@ const histogramCounts = (text: string): Map<number, number> =>
   new Map([...text.matchAll(/^lucid_chunk_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)].map((m) => [m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]));
 
 async function upload(app: RunningAppliance, kind: string, source: Buffer, total: number): Promise<{ mbps: number; id: string; ratio: number }> {
-  const c = await api(app.url, 'POST', '/api/v1/sessions', { labels: { bench: kind } });
-  await api(app.url, 'POST', `/api/v1/sessions/${c.json.id}/start`);
+  const c = await api(app, 'POST', '/api/v1/sessions', { labels: { bench: kind } });
+  await api(app, 'POST', `/api/v1/sessions/${c.json.id}/start`);
   function* body(): Generator<Buffer> {
     for (let sent = 0; sent < total; sent += source.length) yield source.subarray(0, Math.min(source.length, total - sent));
   }
   const t = performance.now();
-  const r = await putData(app.url, c.json.id, 0, body(), { length: total });
+  const r = await putData(app, c.json.id, 0, body(), { length: total });
   const seconds = (performance.now() - t) / 1000;
   if (r === 'cut' || r.status !== 200) throw new Error(`upload failed: ${JSON.stringify(r)}`);
-  const s = await api(app.url, 'GET', `/api/v1/sessions/${c.json.id}`);
+  const s = await api(app, 'GET', `/api/v1/sessions/${c.json.id}`);
   return { mbps: total / 1e6 / seconds, id: c.json.id, ratio: s.json.compressionRatio };
 }
 

@@ -38,11 +38,12 @@ export interface AuthApp {
 }
 
 /** `routes`: other areas' route plugins (e.g. sessions) to test under the real auth and RBAC. */
-export async function buildAuthApp(options: { dataDir?: string; maxSessions?: number; bindIp?: boolean; routes?: FastifyPluginAsync[] } = {}): Promise<AuthApp> {
+/** `store`: share a store the caller owns (it is neither started nor stopped here). */
+export async function buildAuthApp(options: { dataDir?: string; maxSessions?: number; bindIp?: boolean; routes?: FastifyPluginAsync[]; store?: Store } = {}): Promise<AuthApp> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'lucid-auth-'));
   const log = silentLogger();
-  const store = new Store({ location: join(dataDir, 'store'), log });
-  await store.start();
+  const store = options.store ?? new Store({ location: join(dataDir, 'store'), log });
+  if (!options.store) await store.start();
   const identity = await loadOrCreateNodeIdentity(dataDir, log);
   const ledger = createSimLedger({ seed: Uint8Array.from({ length: 32 }, (_, i) => 255 - i) });
   const flags: boolean[] = [];
@@ -61,7 +62,7 @@ export async function buildAuthApp(options: { dataDir?: string; maxSessions?: nu
     system: { read: async () => ({ uptimeSec: 1, loadavg: null, cpuCount: 1, cpuPercent: null, memory: null, temperatureC: null, disk: null, throttled: null }) },
     metrics: new MetricsRegistry(),
     webRoot: null,
-    auth: { identify: (hd, c) => auth.identify(hd, c), restrict: (p, perm) => auth.restrict(p, perm) },
+    auth: { identify: (hd, c) => auth.identify(hd, c), identifyDownload: (t, p, c) => auth.identifyDownload(t, p, c), restrict: (p, perm) => auth.restrict(p, perm) },
     routes: [...authRoutePlugins(auth), ...(options.routes ?? [])],
   });
   let root: TokenPair | null = null;
@@ -100,13 +101,13 @@ export async function buildAuthApp(options: { dataDir?: string; maxSessions?: nu
     async restart() {
       await app.close();
       await auth.stop();
-      await store.stop();
+      if (!options.store) await store.stop();
       return buildAuthApp({ ...options, dataDir });
     },
     async close() {
       await app.close();
       await auth.stop();
-      await store.stop();
+      if (!options.store) await store.stop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

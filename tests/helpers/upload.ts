@@ -1,18 +1,29 @@
 // HTTP helpers for session uploads against a running appliance: streaming PUTs (optionally cut
-// off after N bytes, like a dropped connection), JSON calls, and a streaming SHA-256 download.
+// off after N bytes, like a dropped connection), JSON calls, and a streaming SHA-256 download —
+// all logged in as the appliance helper's test admin (a RunningAppliance is a Target).
 import { request } from 'node:http';
 import { createHash } from 'node:crypto';
+
+/** Where to send requests and the bearer token to send them with. */
+export interface Target { readonly url: string; token(): Promise<string> }
+
+// The user agent fetch() sends, which the token is bound to (it was issued to a fetch() login).
+const FETCH_UA = 'node';
 
 export interface PutResult { status: number; body: any }
 
 /** PUT `data` at `offset`. With `cutAfter`, the socket is destroyed after that many body bytes. */
-export function putData(baseUrl: string, id: string, offset: number, data: Buffer | Iterable<Buffer>, options: { cutAfter?: number; length?: number; onSent?: (bytes: number) => void } = {}): Promise<PutResult | 'cut'> {
+export async function putData(target: Target, id: string, offset: number, data: Buffer | Iterable<Buffer>, options: { cutAfter?: number; length?: number; onSent?: (bytes: number) => void } = {}): Promise<PutResult | 'cut'> {
   const pieces = Buffer.isBuffer(data) ? [data] : data;
   const length = options.length ?? (Buffer.isBuffer(data) ? data.length : undefined);
+  const authorization = `Bearer ${await target.token()}`;
   return new Promise((resolve, reject) => {
-    const req = request(`${baseUrl}/api/v1/sessions/${id}/data?offset=${offset}`, {
+    const req = request(`${target.url}/api/v1/sessions/${id}/data?offset=${offset}`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/octet-stream', ...(length !== undefined ? { 'content-length': String(length) } : {}) },
+      headers: {
+        'content-type': 'application/octet-stream', authorization, 'user-agent': FETCH_UA,
+        ...(length !== undefined ? { 'content-length': String(length) } : {}),
+      },
     }, (res) => {
       answered = true;
       const parts: Buffer[] = [];
@@ -58,18 +69,20 @@ export function putData(baseUrl: string, id: string, offset: number, data: Buffe
   });
 }
 
-export async function api(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${baseUrl}${path}`, {
+export async function api(target: Target, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const authorization = `Bearer ${await target.token()}`;
+  const res = await fetch(`${target.url}${path}`, {
     method,
-    ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+    headers: { authorization, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
 /** Streams a download into SHA-256. `error` is set when the body broke off. */
-export async function hashDownload(url: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; sha256: string; error: string | null; head: Buffer; headers: Headers }> {
-  const res = await fetch(url, { headers });
+export async function hashDownload(target: Target, path: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; sha256: string; error: string | null; head: Buffer; headers: Headers }> {
+  const res = await fetch(`${target.url}${path}`, { headers: { authorization: `Bearer ${await target.token()}`, ...headers } });
   const h = createHash('sha256');
   let bytes = 0;
   let error: string | null = null;

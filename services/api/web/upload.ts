@@ -1,8 +1,10 @@
 // Browser upload of a file into a new session: create, start, PUT the file in 8 MiB pieces with
 // XMLHttpRequest (fetch reports no upload progress), stop, finalize. A failed piece is resumed
 // from the session's acknowledged length (`received`), so a flaky Wi-Fi or an appliance reboot
-// costs at most one piece, never the upload.
+// costs at most one piece, never the upload. Pieces carry the login's bearer token; an expired
+// one fails the piece with 401, and the resume probe (through the api wrapper) refreshes it.
 import { ApiError, type Api } from './api.js';
+import { getSession } from './session.js';
 import type { SessionView } from './types.js';
 
 export const PIECE_BYTES = 8 * 1024 * 1024;
@@ -26,6 +28,9 @@ function putPiece(url: string, body: Blob, onProgress: (loaded: number) => void,
     xhr.open('PUT', url);
     xhr.setRequestHeader('content-type', 'application/octet-stream');
     xhr.setRequestHeader('accept', 'application/json');
+    // Read per piece: the api wrapper may have refreshed the token between pieces.
+    const token = getSession()?.accessToken;
+    if (token) xhr.setRequestHeader('authorization', `Bearer ${token}`);
     xhr.upload.onprogress = (e) => onProgress(e.loaded);
     xhr.onload = () => {
       let data: { received?: number; code?: string; message?: string } = {};

@@ -40,7 +40,7 @@ describe('session lifecycle over the API', () => {
   it('creates with defaults, runs created → recording ⇄ paused → stopped → processing → completed', async () => {
     const c = await call('POST', '/api/v1/sessions');
     expect(c.status).toBe(201);
-    expect(c.json).toMatchObject({ state: 'created', chunkSize: 1024 * KiB, cipher: 'aes-256-gcm', codec: 'gzip-6', received: 0, owner: null, anchor: null, actions: ['start', 'delete'] });
+    expect(c.json).toMatchObject({ state: 'created', chunkSize: 1024 * KiB, cipher: 'aes-256-gcm', codec: 'gzip-6', received: 0, owner: api.rootId, anchor: null, actions: ['start', 'delete'] });
     expect(c.json).not.toHaveProperty('wrappedKey');
     const id = c.json['id'] as string;
     for (const [action, state] of [['start', 'recording'], ['pause', 'paused'], ['resume', 'recording'], ['stop', 'stopped'], ['finalize', 'completed']] as const) {
@@ -238,11 +238,11 @@ describe('listing, ownership, feed, delete', () => {
   });
 
   it('records the owner; a user sees only their own sessions (404 for others), operators see all', async () => {
-    const alice = { 'x-test-principal': 'alice:user' };
-    const bob = { 'x-test-principal': 'bob:user' };
-    const op = { 'x-test-principal': 'olga:node_operator' };
+    const { headers: alice, userId: aliceId } = await api.as('user', 'alice');
+    const { headers: bob } = await api.as('user', 'bob');
+    const { headers: op } = await api.as('node_operator', 'olga');
     const a = await call('POST', '/api/v1/sessions', { labels: { who: 'owner-test' } }, alice);
-    expect(a.json['owner']).toBe('alice');
+    expect(a.json['owner']).toBe(aliceId);
     const id = a.json['id'] as string;
     expect((await call('GET', `/api/v1/sessions/${id}`, undefined, alice)).status).toBe(200);
     for (const [method, url] of [['GET', `/api/v1/sessions/${id}`], ['POST', `/api/v1/sessions/${id}/start`], ['DELETE', `/api/v1/sessions/${id}`], ['GET', `/api/v1/sessions/${id}/content`]]) {
@@ -254,6 +254,82 @@ describe('listing, ownership, feed, delete', () => {
     expect((await call('GET', '/api/v1/sessions?label=who', undefined, alice)).json['sessions']).toHaveLength(1);
     expect((await call('GET', '/api/v1/sessions?label=who', undefined, op)).json['sessions']).toHaveLength(1);
     expect((await call('POST', `/api/v1/sessions/${id}/start`, undefined, op)).json['state']).toBe('recording');
+  });
+
+  it('refuses anonymous callers with 401 on every session route, before reading a body', async () => {
+    const id = await recording();
+    const anon = { authorization: '' };
+    for (const [method, url] of [
+      ['GET', '/api/v1/sessions'], ['POST', '/api/v1/sessions'], ['GET', `/api/v1/sessions/${id}`], ['POST', `/api/v1/sessions/${id}/stop`],
+      ['PUT', `/api/v1/sessions/${id}/data?offset=0`], ['GET', `/api/v1/sessions/${id}/content`], ['GET', `/api/v1/sessions/${id}/manifest`],
+      ['GET', `/api/v1/sessions/${id}/chunks/0`], ['POST', `/api/v1/sessions/${id}/verify`], ['DELETE', `/api/v1/sessions/${id}`],
+    ] as const) {
+      const r = method === 'PUT' ? await put(id, 0, Buffer.alloc(100), anon) : await call(method, url, undefined, anon);
+      expect({ method, url, status: r.status, code: r.json['code'] }).toEqual({ method, url, status: 401, code: 'AUTH_ERR_UNAUTHENTICATED' });
+    }
+    const bad = await call('GET', `/api/v1/sessions/${id}`, undefined, { authorization: 'Bearer not.a.token' });
+    expect(bad.status).toBe(401);
+    // Nothing changed: still recording, nothing received.
+    expect((await call('GET', `/api/v1/sessions/${id}`)).json).toMatchObject({ state: 'recording', received: 0 });
+  });
+
+  it('download tokens: the owner\'s session only, 60 s, ended by logout', async () => {
+    const { headers: carol } = await api.as('user', 'carol');
+    const { headers: dave } = await api.as('user', 'dave');
+    const c = await call('POST', '/api/v1/sessions', { chunkSize: 64 * KiB }, carol);
+    const id = c.json['id'] as string;
+    await call('POST', `/api/v1/sessions/${id}/start`, undefined, carol);
+    const data = randomBytes(70 * KiB);
+    await put(id, 0, data, carol);
+    await call('POST', `/api/v1/sessions/${id}/stop`, undefined, carol);
+    await call('POST', `/api/v1/sessions/${id}/finalize`, undefined, carol);
+    const path = `/api/v1/sessions/${id}/content`;
+    const anon = { authorization: '' };
+    const mine = (await call('POST', '/api/v1/auth/download-token', { path }, carol)).json;
+    const got = await call('GET', mine['url'], undefined, anon);
+    expect(got.status).toBe(200);
+    expect(got.res.rawPayload.equals(data)).toBe(true);
+    // A token of another user for this path gets that user's answer: not found.
+    const theirs = (await call('POST', '/api/v1/auth/download-token', { path }, dave)).json;
+    expect((await call('GET', theirs['url'], undefined, anon)).json['code']).toBe('SESS_ERR_NOT_FOUND');
+    // 61 s later: expired.
+    api.auth.skew = 61_000;
+    try {
+      expect((await call('GET', mine['url'], undefined, anon)).json).toMatchObject({ statusCode: 401, code: 'AUTH_ERR_TOKEN_EXPIRED' });
+    } finally {
+      api.auth.skew = 0;
+    }
+    // Logout ends the login session, and with it its download tokens.
+    const fresh = (await call('POST', '/api/v1/auth/download-token', { path }, carol)).json;
+    expect((await call('POST', '/api/v1/auth/logout', {}, carol)).status).toBe(200);
+    expect((await call('GET', fresh['url'], undefined, anon)).json).toMatchObject({ statusCode: 401, code: 'AUTH_ERR_TOKEN_INVALID' });
+  });
+
+  it('emergency controls: disabled new sessions are a 503; stop-all (two admins) stops recording and paused sessions, keeping their data', async () => {
+    const { headers: second } = await api.as('admin', 'second-admin');
+    const off = await call('POST', '/api/v1/emergency/sessions', { disabled: true });
+    expect(off.status).toBe(200);
+    const refused = await call('POST', '/api/v1/sessions', {});
+    expect({ status: refused.status, code: refused.json['code'] }).toEqual({ status: 503, code: 'SESS_ERR_CREATION_DISABLED' });
+    expect((await call('POST', '/api/v1/emergency/sessions', { disabled: false })).status).toBe(200);
+
+    const rec = await recording();
+    const data = randomBytes(100 * KiB);
+    expect((await put(rec, 0, data)).json['received']).toBe(data.length);
+    const paused = await recording();
+    await call('POST', `/api/v1/sessions/${paused}/pause`);
+    const idle = (await call('POST', '/api/v1/sessions', {})).json['id'] as string;
+    const req = await call('POST', '/api/v1/emergency/requests', { action: 'stop-all-sessions', reason: 'test: suspected breach' }, second);
+    expect(req.status).toBe(201);
+    const done = await call('POST', `/api/v1/emergency/requests/${req.json['id']}/approve`, {});
+    expect(done.status).toBe(200);
+    expect(done.json['result']['stopped']['recordings']).toBeGreaterThanOrEqual(2);
+    for (const id of [rec, paused]) expect((await call('GET', `/api/v1/sessions/${id}`)).json['state']).toBe('stopped');
+    expect((await call('GET', `/api/v1/sessions/${idle}`)).json['state']).toBe('created');
+    expect((await call('GET', `/api/v1/sessions/${rec}`)).json['received']).toBe(data.length);
+    // A stopped session finalizes normally and its content is intact.
+    expect((await call('POST', `/api/v1/sessions/${rec}/finalize`)).json['state']).toBe('completed');
+    expect((await call('GET', `/api/v1/sessions/${rec}/content`)).res.rawPayload.equals(data)).toBe(true);
   });
 
   it('feeds completed manifests to listeners and from a cursor (crash-safe, in order)', async () => {

@@ -56,35 +56,34 @@ describe(`kill -9 during upload and finalize (seed ${SEED})`, () => {
         const errors = app.output().split('\n').filter((l) => /"level":(50|60)/.test(l));
         throw new Error(`restart ${point} (seed ${SEED}, phases ${phases.join(',')}) did not come up:\n${errors.slice(-10).join('\n')}\n${(err as Error).message}`);
       }
-      const url = app.url;
       if (id === null) {
-        const c = await api(url, 'POST', '/api/v1/sessions', { chunkSize: 256 * 1024, labels: { test: 'crash' } });
+        const c = await api(app, 'POST', '/api/v1/sessions', { chunkSize: 256 * 1024, labels: { test: 'crash' } });
         id = c.json.id as string;
-        await api(url, 'POST', `/api/v1/sessions/${id}/start`);
+        await api(app, 'POST', `/api/v1/sessions/${id}/start`);
       }
       // ---- invariants after the restart ----
-      const s = (await api(url, 'GET', `/api/v1/sessions/${id}`)).json;
+      const s = (await api(app, 'GET', `/api/v1/sessions/${id}`)).json;
       const ctx = `point ${point} (seed ${SEED}, phases ${phases.join(',')})`;
       expect(s.received, ctx).toBeGreaterThanOrEqual(lastAck);
       expect(['recording', 'stopped', 'completed'], ctx).toContain(s.state);
-      const verify = await api(url, 'POST', `/api/v1/sessions/${id}/verify`);
+      const verify = await api(app, 'POST', `/api/v1/sessions/${id}/verify`);
       expect(verify.json, ctx).toMatchObject({ ok: true, bad: [] });
-      expect((await fetch(`${url}/api/v1/sessions/${id}/chunks/${s.chunkCount}`)).status, ctx).toBe(404);
+      expect((await app.get(`/api/v1/sessions/${id}/chunks/${s.chunkCount}`)).status, ctx).toBe(404);
       if (s.chunkCount > 0) {
-        const last = new Uint8Array(await (await fetch(`${url}/api/v1/sessions/${id}/chunks/${s.chunkCount - 1}`)).arrayBuffer());
+        const last = new Uint8Array(await (await app.get(`/api/v1/sessions/${id}/chunks/${s.chunkCount - 1}`)).arrayBuffer());
         expect(ind.parseObject(last).index, ctx).toBe(s.chunkCount - 1);
       }
       if (s.state === 'recording' && s.received > 0) {
         // The newest acknowledged bytes: a resend over them must be accepted unchanged.
         const from = Math.max(0, s.received - Math.floor(rnd() * 3 * MiB));
-        const again = await putData(url, id, from, data.subarray(from, s.received));
+        const again = await putData(app, id, from, data.subarray(from, s.received));
         expect(again, ctx).toEqual({ status: 200, body: { received: s.received, chunkCount: s.chunkCount, state: 'recording' } });
       }
       lastAck = s.received;
       if (point === POINTS) break;
 
       // ---- run until the kill: uploads, or stop + finalize once everything is sent ----
-      const corePid = (await api(url, 'GET', '/api/v1/status')).json.children.find((c: { name: string }) => c.name === 'core').pid as number;
+      const corePid = (await api(app, 'GET', '/api/v1/status')).json.children.find((c: { name: string }) => c.name === 'core').pid as number;
       // Kill at a random point of this boot's work: mid-body (by bytes sent), after the body
       // (server committing, fsyncing, answering) or during stop/finalize.
       const fraction = rnd() * 1.25;
@@ -98,13 +97,13 @@ describe(`kill -9 during upload and finalize (seed ${SEED})`, () => {
         if (state === 'recording' && point >= POINTS - 2) {
           // The last points: send the rest, then kill during stop/finalize.
           if (at < TOTAL) {
-            const r = await putData(url, id!, at, data.subarray(at));
+            const r = await putData(app, id!, at, data.subarray(at));
             if (r !== 'cut' && r.status === 200) lastAck = Math.max(lastAck, r.body.received);
           }
           phase = 'finalize';
           setTimeout(fire, Math.floor(extraMs / 3));
-          await api(url, 'POST', `/api/v1/sessions/${id}/stop`);
-          await api(url, 'POST', `/api/v1/sessions/${id}/finalize`);
+          await api(app, 'POST', `/api/v1/sessions/${id}/stop`);
+          await api(app, 'POST', `/api/v1/sessions/${id}/finalize`);
         } else if (state === 'recording' && at < TOTAL) {
           phase = 'upload';
           // Sometimes resume from an older offset than the acknowledged one (a lost answer).
@@ -112,7 +111,7 @@ describe(`kill -9 during upload and finalize (seed ${SEED})`, () => {
           const to = Math.min(TOTAL, at + 1 + Math.floor(rnd() * 4 * MiB));
           const trigger = Math.floor((to - from) * fraction);
           if (trigger === 0) setTimeout(fire, extraMs);
-          const r = await putData(url, id!, from, data.subarray(from, to), { onSent: (n) => { if (n >= trigger) setTimeout(fire, extraMs); } });
+          const r = await putData(app, id!, from, data.subarray(from, to), { onSent: (n) => { if (n >= trigger) setTimeout(fire, extraMs); } });
           if (r !== 'cut' && r.status === 200) {
             lastAck = Math.max(lastAck, r.body.received);
             phase = 'after-ack';
@@ -121,8 +120,8 @@ describe(`kill -9 during upload and finalize (seed ${SEED})`, () => {
         } else if (state === 'recording' || state === 'stopped') {
           phase = 'finalize';
           setTimeout(fire, extraMs);
-          if (state === 'recording') await api(url, 'POST', `/api/v1/sessions/${id}/stop`);
-          await api(url, 'POST', `/api/v1/sessions/${id}/finalize`);
+          if (state === 'recording') await api(app, 'POST', `/api/v1/sessions/${id}/stop`);
+          await api(app, 'POST', `/api/v1/sessions/${id}/finalize`);
         } else {
           setTimeout(fire, extraMs);
         }
@@ -135,16 +134,16 @@ describe(`kill -9 during upload and finalize (seed ${SEED})`, () => {
     }
 
     // ---- the end: finish, download, compare ----
-    const url = app!.url;
-    let s = (await api(url, 'GET', `/api/v1/sessions/${id}`)).json;
+    const last = app!;
+    let s = (await api(last, 'GET', `/api/v1/sessions/${id}`)).json;
     if (s.state === 'recording') {
-      if (s.received < TOTAL) expect(await putData(url, id!, s.received, data.subarray(s.received))).toMatchObject({ status: 200, body: { received: TOTAL } });
-      await api(url, 'POST', `/api/v1/sessions/${id}/stop`);
-      s = (await api(url, 'GET', `/api/v1/sessions/${id}`)).json;
+      if (s.received < TOTAL) expect(await putData(last, id!, s.received, data.subarray(s.received))).toMatchObject({ status: 200, body: { received: TOTAL } });
+      await api(last, 'POST', `/api/v1/sessions/${id}/stop`);
+      s = (await api(last, 'GET', `/api/v1/sessions/${id}`)).json;
     }
-    if (s.state === 'stopped') s = (await api(url, 'POST', `/api/v1/sessions/${id}/finalize`)).json;
+    if (s.state === 'stopped') s = (await api(last, 'POST', `/api/v1/sessions/${id}/finalize`)).json;
     expect(s).toMatchObject({ state: 'completed', received: TOTAL });
-    const down = await hashDownload(`${url}/api/v1/sessions/${id}/content`);
+    const down = await hashDownload(last, `/api/v1/sessions/${id}/content`);
     expect(down).toMatchObject({ status: 200, bytes: TOTAL, error: null, sha256: createHash('sha256').update(data).digest('hex') });
     console.log(JSON.stringify({ test: 'crash', seed: SEED, points: POINTS, phases }));
     expect(phases.filter((p) => p.startsWith('upload')).length).toBeGreaterThanOrEqual(POINTS / 2);

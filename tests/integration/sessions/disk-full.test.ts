@@ -46,11 +46,11 @@ async function fillAndRecover(reserveBytes: number): Promise<Record<string, unkn
   apps.push(app);
   await app.waitHealthy(60_000);
   const data = corpus('random', 30 * MiB, 4);
-  const id = (await api(app.url, 'POST', '/api/v1/sessions', {})).json.id as string;
-  await api(app.url, 'POST', `/api/v1/sessions/${id}/start`);
-  expect(await putData(app.url, id, 0, data.subarray(0, 3 * MiB + 100))).toMatchObject({ status: 200, body: { received: 3 * MiB + 100 } });
+  const id = (await api(app, 'POST', '/api/v1/sessions', {})).json.id as string;
+  await api(app, 'POST', `/api/v1/sessions/${id}/start`);
+  expect(await putData(app, id, 0, data.subarray(0, 3 * MiB + 100))).toMatchObject({ status: 200, body: { received: 3 * MiB + 100 } });
 
-  const full = await putData(app.url, id, 3 * MiB + 100, data.subarray(3 * MiB + 100));
+  const full = await putData(app, id, 3 * MiB + 100, data.subarray(3 * MiB + 100));
   expect(full).toMatchObject({ status: 507, body: { code: 'SESS_ERR_STORAGE_FULL' } });
   const received = (full as { body: { details: { received: number } } }).body.details.received;
   expect(received).toBeGreaterThanOrEqual(3 * MiB + 100);
@@ -58,27 +58,27 @@ async function fillAndRecover(reserveBytes: number): Promise<Record<string, unkn
   // Which wall it hit: the reserve (no ENOSPC at all) or the real full disk.
   await app.waitFor('the pause in the log', async () => app.output().includes('disk full: session paused'));
   expect(/"code":"ENOSPC"/.test(app.output())).toBe(reserveBytes === 0);
-  const paused = (await api(app.url, 'GET', `/api/v1/sessions/${id}`)).json;
+  const paused = (await api(app, 'GET', `/api/v1/sessions/${id}`)).json;
   expect(paused).toMatchObject({ state: 'paused', pausedReason: 'storage-full', received });
-  expect((await api(app.url, 'POST', `/api/v1/sessions/${id}/verify`)).json).toMatchObject({ ok: true, bad: [] });
+  expect((await api(app, 'POST', `/api/v1/sessions/${id}/verify`)).json).toMatchObject({ ok: true, bad: [] });
   // While full: more data is refused (paused), resume is refused with 507, the rest of the API works.
-  expect((await putData(app.url, id, received, data.subarray(received, received + MiB))) as object).toMatchObject({ status: 409, body: { code: 'SESS_ERR_INVALID_STATE' } });
+  expect((await putData(app, id, received, data.subarray(received, received + MiB))) as object).toMatchObject({ status: 409, body: { code: 'SESS_ERR_INVALID_STATE' } });
   // Eat whatever the pause freed (the ballast, the dropped uncommitted chunks): still full.
   const crumbs = join(mount, 'crumbs');
   try { writeFileSync(crumbs, Buffer.alloc(16 * MiB)); } catch { /* ENOSPC: the disk is full, as wanted */ }
-  const stillFull = await api(app.url, 'POST', `/api/v1/sessions/${id}/resume`);
+  const stillFull = await api(app, 'POST', `/api/v1/sessions/${id}/resume`);
   expect(stillFull.json).toMatchObject({ statusCode: 507, code: 'SESS_ERR_STORAGE_FULL' });
-  expect((await api(app.url, 'GET', '/api/v1/sessions')).status).toBe(200);
+  expect((await api(app, 'GET', '/api/v1/sessions')).status).toBe(200);
 
   // Free the space; resume; continue from the acknowledged length.
   unlinkSync(filler);
   unlinkSync(crumbs);
-  const resumed = await api(app.url, 'POST', `/api/v1/sessions/${id}/resume`);
+  const resumed = await api(app, 'POST', `/api/v1/sessions/${id}/resume`);
   expect(resumed.json).toMatchObject({ state: 'recording', pausedReason: null, received });
-  expect(await putData(app.url, id, received, data.subarray(received))).toMatchObject({ status: 200, body: { received: data.length } });
-  await api(app.url, 'POST', `/api/v1/sessions/${id}/stop`);
-  expect((await api(app.url, 'POST', `/api/v1/sessions/${id}/finalize`)).json).toMatchObject({ state: 'completed', received: data.length });
-  const down = await hashDownload(`${app.url}/api/v1/sessions/${id}/content`);
+  expect(await putData(app, id, received, data.subarray(received))).toMatchObject({ status: 200, body: { received: data.length } });
+  await api(app, 'POST', `/api/v1/sessions/${id}/stop`);
+  expect((await api(app, 'POST', `/api/v1/sessions/${id}/finalize`)).json).toMatchObject({ state: 'completed', received: data.length });
+  const down = await hashDownload(app, `/api/v1/sessions/${id}/content`);
   expect(down).toMatchObject({ status: 200, bytes: data.length, error: null, sha256: createHash('sha256').update(data).digest('hex') });
   const s = statfsSync(mount);
   return { reserveBytes, stoppedAt: received, freeAfterMiB: Math.round((s.bavail * s.bsize) / MiB) };

@@ -24,6 +24,21 @@ const FIELDS = [
   ['Merkle root', 'merkle-root'], ['Manifest hash', 'manifest-hash'], ['Anchor', 'anchor'], ['Last verify', 'last-verify'],
 ] as const;
 
+/** "block H, tx i of n", linked to the chain page's offline-verifiable proof of the anchor. */
+function renderAnchor(el: HTMLElement, s: SessionView): void {
+  const a = s.anchor as { height?: unknown; txIndex?: unknown; txCount?: unknown } | null;
+  const key = a ? `${String(a.height)}/${String(a.txIndex)}/${String(a.txCount)}` : s.manifestHash ? 'pending' : 'none';
+  if (el.dataset['key'] === key) return;
+  el.dataset['key'] = key;
+  setAttr(el, 'data-anchored', String(a !== null));
+  if (a && s.manifestHash) {
+    const text = `block ${String(a.height)}, tx ${Number(a.txIndex) + 1} of ${String(a.txCount)}`;
+    el.replaceChildren(h('a', { href: `#/chain/anchor/${s.manifestHash}`, title: `transaction index ${String(a.txIndex)} (0-based) in block ${String(a.height)}`, 'data-testid': 'anchor-link' }, text));
+  } else {
+    el.replaceChildren(s.manifestHash ? 'not anchored yet' : '—');
+  }
+}
+
 function render(root: HTMLElement, ctx: PageContext): void {
   const id = ctx.params['id'] ?? '';
   const base = `/api/v1/sessions/${encodeURIComponent(id)}`;
@@ -35,8 +50,24 @@ function render(root: HTMLElement, ctx: PageContext): void {
   }
   const actions = h('div', { class: 'btn-group', 'data-testid': 'actions' });
   const verifyBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'verify-button' }, 'Verify');
-  const download = h('a', { class: 'btn', 'data-testid': 'download-link', href: `${base}/content`, download: `${id}.bin`, hidden: true }, 'Download');
-  const manifest = h('a', { class: 'btn', 'data-testid': 'manifest-link', href: `${base}/manifest`, target: '_blank', rel: 'noopener', hidden: true }, 'Manifest');
+  // A link cannot send the bearer header: a click asks for a 60 s token for that one path and
+  // opens the path with ?token= (the content and manifest routes accept it, nothing else does).
+  const download = h('button', { type: 'button', class: 'btn', 'data-testid': 'download-link', hidden: true }, 'Download');
+  const manifest = h('button', { type: 'button', class: 'btn', 'data-testid': 'manifest-link', hidden: true }, 'Manifest');
+  const open = async (path: string, attrs: Record<string, string>): Promise<void> => {
+    const t = await ctx.api.post<{ url: string }>('/api/v1/auth/download-token', { path }, { signal: ctx.signal });
+    const a = h('a', { href: t.url, ...attrs, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  };
+  const openFailed = (err: unknown): void => {
+    const e = toApiError(err);
+    setAttr(result, 'data-outcome', 'error');
+    setText(result, `Download failed: ${e.message} [${e.code}]`);
+  };
+  download.addEventListener('click', () => void open(`${base}/content`, { download: `${id}.bin` }).catch(openFailed), { signal: ctx.signal });
+  manifest.addEventListener('click', () => void open(`${base}/manifest`, { target: '_blank', rel: 'noopener' }).catch(openFailed), { signal: ctx.signal });
   const result = h('p', { class: 'small', 'data-testid': 'action-result', 'aria-live': 'polite' });
   const title = h('h1', null, 'Session');
   let current: SessionView | null = null;
@@ -82,8 +113,7 @@ function render(root: HTMLElement, ctx: PageContext): void {
     setText(values['merkle-root']!, s.merkleRoot ?? 'after finalize');
     setText(values['manifest-hash']!, s.manifestHash ?? 'after finalize');
     // The ledger fills `anchor` once the manifest hash is final on the chain.
-    setText(values['anchor']!, s.anchor ? JSON.stringify(s.anchor) : s.manifestHash ? 'not anchored yet' : '—');
-    setAttr(values['anchor']!, 'data-anchored', String(s.anchor !== null));
+    renderAnchor(values['anchor']!, s);
     const lv = s.lastVerify;
     setText(values['last-verify']!, lv ? `${lv.ok ? 'intact' : `bad: ${lv.bad.map((b) => `#${b.index}`).join(', ')}`} (${dateTime(Date.parse(lv.at))})` : 'never');
     download.hidden = manifest.hidden = s.state !== 'completed';
