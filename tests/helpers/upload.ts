@@ -59,7 +59,13 @@ export async function putData(target: Target, id: string, offset: number, data: 
         for (let at = 0; at < p.length; at += 256 * 1024) {
           const part = p.subarray(at, at + 256 * 1024);
           if (answered || req.destroyed) return;
-          if (!req.write(part)) await new Promise((r) => { req.once('drain', r); req.once('close', r); });
+          if (!req.write(part)) {
+            await new Promise<void>((r) => {
+              const done = (): void => { req.off('drain', done); req.off('close', done); r(); };
+              req.on('drain', done);
+              req.on('close', done);
+            });
+          }
           sent += part.length;
           options.onSent?.(sent);
         }

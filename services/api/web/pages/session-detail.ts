@@ -71,6 +71,8 @@ function render(root: HTMLElement, ctx: PageContext): void {
   const result = h('p', { class: 'small', 'data-testid': 'action-result', 'aria-live': 'polite' });
   const title = h('h1', null, 'Session');
   let current: SessionView | null = null;
+  // A settled session (completed or deleted, anchor known) is not polled; an action re-reads it.
+  let changed = false;
 
   const act = (label: string, run: () => Promise<unknown>): void => {
     for (const b of root.querySelectorAll<HTMLButtonElement>('button')) b.disabled = true;
@@ -85,6 +87,7 @@ function render(root: HTMLElement, ctx: PageContext): void {
       setText(result, `${label} failed: ${e.message} [${e.code}]`);
     }).finally(() => {
       for (const b of root.querySelectorAll<HTMLButtonElement>('button')) b.disabled = false;
+      changed = true;
       poller.refresh();
     });
   };
@@ -133,7 +136,8 @@ function render(root: HTMLElement, ctx: PageContext): void {
   };
 
   const poller = poll(async (signal) => {
-    if (current && (current.state === 'completed' || current.state === 'deleted') && current.anchor) return;
+    if (!changed && current && (current.state === 'deleted' || (current.state === 'completed' && current.anchor))) return;
+    changed = false;
     try {
       const s = await ctx.api.get<SessionView>(base, { signal });
       ctx.connection.ok();
