@@ -103,9 +103,9 @@ describe('amd64 image on this machine', () => {
     expect((await fetch(`${url}/`)).status).toBe(200);
 
     // Every byte the appliance wrote is under /data, owned by its user (65532 ↔ our uid here).
-    // (ledger/ holds the chain's genesis and double-sign guard; it appears as the ledger starts,
-    // just after core reports ready.)
-    expect(readdirSync(dataDir).filter((d) => d !== 'ledger').sort()).toEqual(['keys', 'store']);
+    // (chunks/ holds the session chunk objects; ledger/ the chain's genesis and double-sign guard,
+    // and it appears as the ledger starts, just after core reports ready.)
+    expect(readdirSync(dataDir).filter((d) => d !== 'ledger').sort()).toEqual(['chunks', 'keys', 'store']);
     expect(statSync(join(dataDir, 'keys/node-ed25519.pem')).mode & 0o777).toBe(0o600);
     const early: string[] = [];
     while (!early.includes('READY=1\nSTATUS=ready')) early.push(...(await listener.next(1, 10_000)));
