@@ -3,13 +3,13 @@ export {
   OBJECT_MAGIC, TAIL_MAGIC, HEADER_BYTES, TAG_BYTES, NONCE_BYTES, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE, DEFAULT_CHUNK_SIZE,
   decodeHeader, encodeHeader, associatedData, type CipherName, type CodecName, type ObjectHeader,
 } from './object-format.js';
-export { seal, open, sealJoined, openJoined, randomNonce, xchachaSubkey, defaultCipherFor, KEY_BYTES } from './cipher.js';
+export { seal, sealInto, open, randomNonce, xchachaSubkey, defaultCipherFor, KEY_BYTES } from './cipher.js';
 export { encodeChunk, decodeChunk, looksIncompressible, GZIP_LEVEL, RAW_THRESHOLD } from './codec.js';
 export { leafHash, nodeHash, merkleRoot, emptyRoot, inclusionProof, rootFromProof, verifyInclusion } from './merkle.js';
 export { canonicalize, canonicalBytes, type Json } from './canonical-json.js';
 export { loadOrCreateMasterKey, newDataKey, wrapDataKey, unwrapDataKey, MASTER_KEY_FILE, WRAPPED_KEY_BYTES } from './keys.js';
 export {
-  sealObject, sealObjectAsync, processChunk, openObject, decodeObject, sealTailSegment, openTailSegments, type SessionCrypto, type SealedChunk,
+  sealObject, processChunk, openObject, decodeObject, sealTailSegment, openTailSegments, type SessionCrypto, type SealedChunk,
 } from './chunk-object.js';
 export { ChunkFiles, type RecoveryResult } from './chunk-files.js';
 export { DiskGuard, isDiskFull, BALLAST_BYTES, FLOOR_BYTES } from './disk-guard.js';

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import {
   HEADER_BYTES, TAG_BYTES, decodeChunk, decodeHeader, decodeObject, encodeChunk, looksIncompressible, OBJECT_MAGIC,
-  openObject, openTailSegments, processChunk, sealObject, sealObjectAsync, sealTailSegment, type SessionCrypto,
+  openObject, openTailSegments, processChunk, sealObject, sealTailSegment, type SessionCrypto,
 } from '../../../services/chunks/index.js';
 import { corpus } from '../../helpers/corpora.js';
 import { isLucidError } from '../../../services/common/errors.js';
@@ -26,12 +26,12 @@ async function corruptReason(p: Promise<unknown>): Promise<string> {
 
 describe('chunk objects', () => {
   for (const cipher of ['aes-256-gcm', 'xchacha20-poly1305'] as const) {
-    it(`${cipher}: header ‖ nonce ‖ ciphertext ‖ tag, leaf = SHA-256(0x00 ‖ object), sync = async`, async () => {
+    it(`${cipher}: header ‖ nonce ‖ ciphertext ‖ tag, leaf = SHA-256(0x00 ‖ object), deterministic for a nonce`, async () => {
       const ctx = ctxFor(cipher);
       const payload = gzipSync(Buffer.from('hello '.repeat(1000)));
       const nonce = randomBytes(cipher === 'aes-256-gcm' ? 12 : 24);
       const a = sealObject(ctx, 7, 'gzip', 6000, payload, nonce);
-      const b = await sealObjectAsync(ctx, 7, 'gzip', 6000, payload, nonce);
+      const b = sealObject(ctx, 7, 'gzip', 6000, payload, nonce);
       expect(a.bytes.equals(b.bytes)).toBe(true);
       expect(a.leaf.equals(b.leaf)).toBe(true);
       expect(a.storedLength).toBe(HEADER_BYTES + nonce.length + payload.length + TAG_BYTES);
