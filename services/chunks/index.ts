@@ -5,7 +5,7 @@ export {
 } from './object-format.js';
 export { seal, sealInto, open, randomNonce, xchachaSubkey, defaultCipherFor, KEY_BYTES } from './cipher.js';
 export { encodeChunk, decodeChunk, looksIncompressible, GZIP_LEVEL, RAW_THRESHOLD } from './codec.js';
-export { leafHash, nodeHash, merkleRoot, emptyRoot, inclusionProof, rootFromProof, verifyInclusion } from './merkle.js';
+export { leafHash, nodeHash, rootFromLeafHashes, emptyRoot, inclusionPath, rootFromProof, verifyInclusion } from '../common/merkle.js';
 export { canonicalize, canonicalBytes, type Json } from './canonical-json.js';
 export { loadOrCreateMasterKey, newDataKey, wrapDataKey, unwrapDataKey, MASTER_KEY_FILE, WRAPPED_KEY_BYTES } from './keys.js';
 export {

@@ -5,7 +5,7 @@
 // before the final batch.
 import { LucidError, isLucidError } from '../common/errors.js';
 import {
-  isDiskFull, manifestHash, manifestText, merkleRoot, processChunk, signManifest, MANIFEST_FORMAT, MERKLE_SCHEME, type ManifestBody,
+  isDiskFull, manifestHash, manifestText, rootFromLeafHashes, processChunk, signManifest, MANIFEST_FORMAT, MERKLE_SCHEME, type ManifestBody,
 } from '../chunks/index.js';
 import type { SessionContext } from './context.js';
 import { toRecord } from './ingest.js';
@@ -46,7 +46,7 @@ export async function finalizeSession(ctx: SessionContext, start: SessionRecord,
     if (chunks.length !== rec.chunkCount) {
       throw new LucidError('CHUNK_ERR_CORRUPT', `the store holds ${chunks.length} chunk records, the session counts ${rec.chunkCount}`, { reason: 'records' });
     }
-    const root = merkleRoot(chunks.map((c) => Buffer.from(c.l, 'hex'))).toString('hex');
+    const root = rootFromLeafHashes(chunks.map((c) => Buffer.from(c.l, 'hex'))).toString('hex');
     const completedAt = new Date().toISOString();
     const body: ManifestBody = {
       format: MANIFEST_FORMAT,

@@ -3,7 +3,7 @@
 // decrypted whole (AEAD) before any of it is yielded, so a damaged chunk ends the stream with
 // CHUNK_ERR_CORRUPT and nothing of it leaves. Two chunks are decoded ahead to keep gunzip busy.
 import { LucidError, errnoCode, isLucidError } from '../common/errors.js';
-import { decodeObject, leafHash, merkleRoot, openTailSegments, type SessionCrypto } from '../chunks/index.js';
+import { decodeObject, leafHash, rootFromLeafHashes, openTailSegments, type SessionCrypto } from '../chunks/index.js';
 import type { SessionContext } from './context.js';
 import type { SessionRecord, VerifyResult } from './records.js';
 
@@ -71,7 +71,7 @@ export async function verifySession(ctx: SessionContext, rec: SessionRecord, cry
       leaves.push(Buffer.alloc(32));
       continue;
     }
-    const leaf = leafHash([bytes]);
+    const leaf = leafHash(bytes);
     leaves.push(leaf);
     if (!want || want.l !== leaf.toString('hex')) {
       bad.push({ index, reason: 'hash-mismatch' });
@@ -93,6 +93,6 @@ export async function verifySession(ctx: SessionContext, rec: SessionRecord, cry
       bad.push({ index: rec.tail.index, reason: 'tail' });
     }
   }
-  const rootMatches = rec.merkleRoot === null ? null : merkleRoot(leaves).toString('hex') === rec.merkleRoot;
+  const rootMatches = rec.merkleRoot === null ? null : rootFromLeafHashes(leaves).toString('hex') === rec.merkleRoot;
   return { at: new Date().toISOString(), ok: bad.length === 0 && rootMatches !== false, chunkCount: rec.chunkCount, bad, rootMatches };
 }

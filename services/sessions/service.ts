@@ -8,7 +8,7 @@ import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/log.js';
 import type { Store } from '../store/index.js';
 import {
-  BufferPool, ChunkFiles, DiskGuard, Semaphore, inclusionProof, isDiskFull, loadOrCreateMasterKey, newDataKey, wrapDataKey,
+  BufferPool, ChunkFiles, DiskGuard, Semaphore, inclusionPath, isDiskFull, loadOrCreateMasterKey, newDataKey, wrapDataKey,
   DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, type CipherName,
 } from '../chunks/index.js';
 import { KeyRing, type ChunkEvent, type SessionContext } from './context.js';
@@ -268,7 +268,7 @@ export class SessionService implements Lifecycle {
     }
     if (index >= rec.chunkCount) throw new LucidError('CHUNK_ERR_NOT_FOUND', `session ${rec.id} has ${rec.chunkCount} chunks`, { index, chunkCount: rec.chunkCount });
     const leaves = (await this.repo.chunkRecords(rec.id)).map((c) => Buffer.from(c.l, 'hex'));
-    return { index, treeSize: leaves.length, leaf: leaves[index]!.toString('hex'), root: rec.merkleRoot, path: inclusionProof(leaves, index).map((p) => p.toString('hex')) };
+    return { index, treeSize: leaves.length, leaf: leaves[index]!.toString('hex'), root: rec.merkleRoot, path: inclusionPath(leaves, index).map((p) => p.toString('hex')) };
   }
 
   async verify(id: string): Promise<{ record: SessionRecord; result: VerifyResult }> {

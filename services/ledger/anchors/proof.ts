@@ -6,7 +6,7 @@
 //   commit  precommits (validator key, signature) of > 2/3 of the validators' power for that hash;
 //           each signs "lucid/vote/v1" ‖ str8(chainId) ‖ 0x02 ‖ u64 height ‖ u32 round ‖ 0x01 ‖ hash
 import { encodeHeader, blockHash, type Block, type Commit } from '../codec/block.js';
-import { inclusionPath, leafHash } from '../merkle.js';
+import { inclusionPath, leafHash } from '../../common/merkle.js';
 
 export interface AnchorProof {
   readonly height: number;
@@ -27,7 +27,7 @@ export interface AnchorProof {
 
 export function anchorProof(block: Block, commit: Commit, txIndex: number): AnchorProof {
   const h = block.header;
-  const leaves = block.txs.map(leafHash);
+  const leaves = block.txs.map((x) => leafHash(x));
   return {
     height: h.height,
     txIndex,

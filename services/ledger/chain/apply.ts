@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { blockHash, commitHash, decodeBlock, validatorsHash, type Block, type Commit } from '../codec/block.js';
 import { decodeTx, txId, txSignBytes, type Tx } from '../codec/tx.js';
 import { voteSignBytes } from '../codec/vote.js';
-import { merkleRoot, verifyInclusion } from '../merkle.js';
+import { merkleRoot, verifyInclusion } from '../../common/merkle.js';
 import type { Verifier } from '../crypto.js';
 import { proposerFor, proposerOrder } from './ranking.js';
 import {

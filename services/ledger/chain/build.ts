@@ -2,7 +2,7 @@
 // would pass the size limit; one the state rejects is dropped and the rest tried again, so a bad
 // transaction in the mempool cannot stop block production.
 import { commitHash, encodeBlock, encodeCommit, MAX_BLOCK_BYTES, TX_FRAMING_BYTES, type Block, type Commit } from '../codec/block.js';
-import { merkleRoot } from '../merkle.js';
+import { merkleRoot } from '../../common/merkle.js';
 import { checkAndApply, InvalidBlock, validatorSetHash, type ApplyContext, type Applied } from './apply.js';
 import type { ChainState } from './state.js';
 

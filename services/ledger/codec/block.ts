@@ -3,7 +3,7 @@
 // root and to the previous block's commit through its hash, so the header alone (plus a path)
 // proves a transaction, and the header plus a commit proves finality.
 import { CodecError, Reader, Writer } from './bytes.js';
-import { sha256 } from '../merkle.js';
+import { sha256 } from '../../common/merkle.js';
 
 export const BLOCK_VERSION = 1;
 /** 1 MiB: the whole encoded block (header, last commit and transactions). */

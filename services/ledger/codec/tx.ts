@@ -3,7 +3,7 @@
 // "lucid/tx/v1" ‖ str8(chainId) ‖ (all bytes before the signature), so a transaction cannot be
 // replayed on another chain and the signature covers every other byte.
 import { CodecError, Reader, Writer } from './bytes.js';
-import { sha256 } from '../merkle.js';
+import { sha256 } from '../../common/merkle.js';
 
 export const TX_VERSION = 1;
 export const TX_TYPE = { anchor: 1, work: 2, join: 3, leave: 4 } as const;

@@ -11,7 +11,7 @@ import type { AnchorRecord } from '../../../services/ledger/chain/apply.js';
 import { encodeCommit, type Commit } from '../../../services/ledger/codec/block.js';
 import { signTx } from '../../../services/ledger/codec/tx.js';
 import type { WireMessage } from '../../../services/ledger/codec/messages.js';
-import { sha256 } from '../../../services/ledger/merkle.js';
+import { sha256 } from '../../../services/common/merkle.js';
 import type { Signer } from '../../../services/ledger/crypto.js';
 import { fakeSigner, fakeVerifier } from './fake-crypto.js';
 import { Invariants } from './invariants.js';

@@ -9,7 +9,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import * as ind from '../../helpers/independent-verify.js';
 import { importsOf } from '../../helpers/imports.js';
 import {
-  decodeObject, merkleRoot, openObject, sealObject, unwrapDataKey, verifyManifest, manifestHash, type SignedManifest,
+  decodeObject, rootFromLeafHashes, openObject, sealObject, unwrapDataKey, verifyManifest, manifestHash, type SignedManifest,
 } from '../../../services/chunks/index.js';
 
 const FIXTURES = join(__dirname, '../../fixtures/chunks');
@@ -71,7 +71,7 @@ describe('independent check (README + standard libraries only)', () => {
         expect(again.bytes.equals(obj)).toBe(true);
         expect(again.leaf.toString('hex')).toBe(c.leaf);
       }
-      expect(merkleRoot(v.chunks.map((c) => x(c.leaf))).toString('hex')).toBe(v.root);
+      expect(rootFromLeafHashes(v.chunks.map((c) => x(c.leaf))).toString('hex')).toBe(v.root);
       const manifest = JSON.parse(v.manifest) as SignedManifest;
       expect(verifyManifest(manifest, v.nodePublicKey)).toBe(true);
       expect(manifestHash(manifest)).toBe(v.manifestHash);

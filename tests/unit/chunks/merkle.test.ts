@@ -2,7 +2,7 @@
 // MTH and PATH as an oracle for every tree size up to 70, and tampered proofs.
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { emptyRoot, inclusionProof, leafHash, merkleRoot, rootFromProof, verifyInclusion } from '../../../services/chunks/index.js';
+import { emptyRoot, inclusionPath, leafHash, rootFromLeafHashes, rootFromProof, verifyInclusion } from '../../../services/chunks/index.js';
 
 const sha = (...parts: Uint8Array[]): Buffer => { const h = createHash('sha256'); for (const p of parts) h.update(p); return h.digest(); };
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -37,23 +37,23 @@ function path(m: number, leaves: Buffer[]): Buffer[] {
 
 describe('RFC 6962 Merkle tree', () => {
   it('leaf and empty-tree hashes follow the RFC', () => {
-    expect(hex(leafHash([Buffer.from('ab'), Buffer.from('c')]))).toBe(hex(sha(Buffer.from([0]), Buffer.from('abc'))));
+    expect(hex(leafHash(Buffer.from('ab'), Buffer.from('c')))).toBe(hex(sha(Buffer.from([0]), Buffer.from('abc'))));
     expect(hex(emptyRoot())).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-    expect(hex(merkleRoot([]))).toBe(hex(emptyRoot()));
+    expect(hex(rootFromLeafHashes([]))).toBe(hex(emptyRoot()));
   });
 
   it('reproduces the Certificate Transparency roots for trees of 1…8 leaves', () => {
-    const leaves = CT_LEAVES.map((d) => leafHash([d]));
-    for (let n = 1; n <= 8; n++) expect(hex(merkleRoot(leaves.slice(0, n))), `tree of ${n}`).toBe(CT_ROOTS[n - 1]);
+    const leaves = CT_LEAVES.map((d) => leafHash(d));
+    for (let n = 1; n <= 8; n++) expect(hex(rootFromLeafHashes(leaves.slice(0, n))), `tree of ${n}`).toBe(CT_ROOTS[n - 1]);
   });
 
   it('equals the recursive definition, and every audit path verifies, for every size up to 70', () => {
     for (let n = 1; n <= 70; n++) {
-      const leaves = Array.from({ length: n }, (_, i) => leafHash([Buffer.from(`leaf ${i}`)]));
-      const root = merkleRoot(leaves);
+      const leaves = Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+      const root = rootFromLeafHashes(leaves);
       expect(hex(root)).toBe(hex(mth(leaves)));
       for (let m = 0; m < n; m++) {
-        const proof = inclusionProof(leaves, m);
+        const proof = inclusionPath(leaves, m);
         expect(proof.map(hex)).toEqual(path(m, leaves).map(hex));
         expect(verifyInclusion(leaves[m]!, m, n, proof, root)).toBe(true);
       }
@@ -61,9 +61,9 @@ describe('RFC 6962 Merkle tree', () => {
   });
 
   it('rejects a proof with a changed leaf, sibling, index, tree size or length', () => {
-    const leaves = Array.from({ length: 13 }, (_, i) => leafHash([Buffer.from([i])]));
-    const root = merkleRoot(leaves);
-    const proof = inclusionProof(leaves, 6);
+    const leaves = Array.from({ length: 13 }, (_, i) => leafHash(Buffer.from([i])));
+    const root = rootFromLeafHashes(leaves);
+    const proof = inclusionPath(leaves, 6);
     expect(verifyInclusion(leaves[6]!, 6, 13, proof, root)).toBe(true);
     expect(verifyInclusion(leaves[7]!, 6, 13, proof, root)).toBe(false);
     const flipped = proof.map((p) => Buffer.from(p));
@@ -74,6 +74,6 @@ describe('RFC 6962 Merkle tree', () => {
     expect(verifyInclusion(leaves[6]!, 6, 13, proof.slice(0, -1), root)).toBe(false);
     expect(verifyInclusion(leaves[6]!, 6, 13, [...proof, root], root)).toBe(false);
     expect(rootFromProof(leaves[0]!, 13, 13, proof)).toBeNull();
-    expect(() => inclusionProof(leaves, 13)).toThrow(RangeError);
+    expect(() => inclusionPath(leaves, 13)).toThrow(RangeError);
   });
 });

@@ -6,7 +6,7 @@ import { credits, scoreOf, epochOf } from '../../../services/ledger/chain/state.
 import { parseGenesis, genesisHash, makeGenesis, canonicalJson } from '../../../services/ledger/chain/genesis.js';
 import { decodeBlock, encodeBlock, MAX_BLOCK_BYTES } from '../../../services/ledger/codec/block.js';
 import { signTx, type TxBody } from '../../../services/ledger/codec/tx.js';
-import { inclusionPath, leafHash, rootFromLeafHashes, sha256 } from '../../../services/ledger/merkle.js';
+import { inclusionPath, leafHash, rootFromLeafHashes, sha256 } from '../../../services/common/merkle.js';
 import { isLucidError } from '../../../services/common/errors.js';
 import { TestChain, commitFor, keys, verifier, type Key } from './chain-kit.js';
 
