@@ -7,12 +7,11 @@
 //   file is new) before the store records the new tail length;
 // - the store's record is the truth: on start, objects at or past the committed count, temp files
 //   and stale tails are deleted, and the tail is cut to its recorded length.
-import { open, readdir, readFile, rename, rm, stat, truncate, unlink, mkdir } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat, truncate, unlink, mkdir } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { errnoCode } from '../common/errors.js';
-import { fsyncDir, mkdirDurable } from '../common/fs-atomic.js';
+import { fsyncDir, mkdirDurable, writeFileAtomic } from '../common/fs-atomic.js';
 import type { SealedChunk } from './chunk-object.js';
 
 const pad = (n: number): string => n.toString().padStart(10, '0');
@@ -51,28 +50,7 @@ export class ChunkFiles {
 
   /** Writes one object durably under its final name (temp, fsync, rename); the caller fsyncs the directory. */
   async writeObject(sessionId: string, chunk: SealedChunk): Promise<void> {
-    const final = this.objectPath(sessionId, chunk.index);
-    const tmp = `${final}.${randomBytes(4).toString('hex')}.tmp`;
-    const handle = await open(tmp, 'wx', 0o600);
-    try {
-      let written = 0;
-      while (written < chunk.bytes.length) {
-        const { bytesWritten } = await handle.write(chunk.bytes, written, chunk.bytes.length - written);
-        written += bytesWritten;
-      }
-      await handle.sync();
-    } catch (err) {
-      await handle.close().catch(() => {});
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
-    await handle.close();
-    try {
-      await rename(tmp, final);
-    } catch (err) {
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
+    await writeFileAtomic(this.objectPath(sessionId, chunk.index), chunk.bytes, { mode: 0o600, syncDir: false, mkdir: false });
   }
 
   async syncSession(sessionId: string): Promise<void> {

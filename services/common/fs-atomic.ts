@@ -18,15 +18,19 @@ export interface AtomicWriteOptions {
   readonly mode?: number;
   /** Skip the directory fsync when the caller syncs the directory once for many files. */
   readonly syncDir?: boolean;
+  /** Skip creating the directory when the caller knows it exists (one file-system call less on a hot path). */
+  readonly mkdir?: boolean;
 }
 
 export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
+  if (options.mkdir !== false) await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(tmp, 'wx', options.mode ?? 0o644);
   try {
-    await handle.writeFile(data);
+    // One write call for the whole buffer (FileHandle.writeFile cuts it into 512 KiB calls).
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let written = 0; written < bytes.length;) written += (await handle.write(bytes, written, bytes.length - written)).bytesWritten;
     await handle.sync();
   } catch (err) {
     await handle.close().catch(() => {});
