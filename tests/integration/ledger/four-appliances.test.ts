@@ -50,7 +50,11 @@ function kill(i: number): void {
 
 async function status(i: number): Promise<{ height: number; headHash: string; consensus: { height: number; round: number; step: string } } | null> {
   try {
-    const r = await fetch(`http://127.0.0.1:${nodes[i]!.apiPort}/api/v1/ledger/status`, { signal: AbortSignal.timeout(2000) });
+    // Logged in: the route is public, but public callers get 100 requests a minute per IP, and
+    // these polls (10/s per node) would use that up and then be refused the test's own login.
+    const app = nodes[i]!.app;
+    if (!app) return null;
+    const r = await app.get('/api/v1/ledger/status', { signal: AbortSignal.timeout(2000) });
     return r.ok ? await r.json() as never : null;
   } catch {
     return null;
