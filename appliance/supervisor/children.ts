@@ -42,7 +42,7 @@ export interface ChildTableOptions {
  * such blocks in the heap (32 MiB measured as fast as the 256 MiB of DESIGN §5, and it holds less
  * after a peak). Two malloc arenas instead of one per thread keep the thread pool's freed memory
  * reusable (a 1 GiB upload peaked at 134 MB RSS instead of 160). The libuv pool is shared by
- * gzip, WebCrypto, file I/O and LevelDB: 8 threads keep fsyncs and store writes from queueing
+ * gzip, file I/O and LevelDB: 8 threads keep fsyncs and store writes from queueing
  * behind the compressions. Measured in `./build.sh bench pipeline`. A variable already set in
  * the supervisor's environment wins.
  */
