@@ -6,11 +6,8 @@
 // Verified access tokens are cached (bounded, keyed by the whole token) so a hot client costs a
 // Map lookup instead of a signature check: that is what keeps an authenticated read at the speed
 // of an anonymous one. Revocation and expiry are still checked on every request.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { chmod, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { LucidError, errnoCode } from '../common/errors.js';
-import { mkdirDurable, writeFileAtomic } from '../common/fs-atomic.js';
+import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { ed25519FromPem, loadOrCreateKeyFile } from '../common/key-file.js';
 import type { Logger } from '../common/log.js';
 import type { Role } from './roles.js';
 
@@ -81,22 +78,7 @@ export function newId(bytes = 16): string {
 }
 
 export async function loadOrCreateJwtKey(dataDir: string, log: Logger): Promise<KeyObject> {
-  const path = join(dataDir, JWT_KEY_FILE);
-  try {
-    const info = await stat(path);
-    if ((info.mode & 0o077) !== 0) {
-      log.warn({ path, mode: (info.mode & 0o777).toString(8) }, 'JWT key had unsafe permissions; set to 0600');
-      await chmod(path, 0o600);
-    }
-    const key = createPrivateKey(await readFile(path, 'utf8'));
-    if (key.asymmetricKeyType !== 'ed25519') throw new LucidError('ID_ERR_KEY_INVALID', `${path} is not an Ed25519 key`, { path });
-    return key;
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
-  const { privateKey } = generateKeyPairSync('ed25519');
-  await mkdirDurable(join(dataDir, 'keys'), 0o700);
-  await writeFileAtomic(path, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
-  log.info({ path }, 'created JWT signing key');
-  return privateKey;
+  const file = await loadOrCreateKeyFile(dataDir, JWT_KEY_FILE, 'JWT key', () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, log);
+  if (file.created) log.info({ path: file.path }, 'created JWT signing key');
+  return ed25519FromPem(file.bytes, file.path);
 }

@@ -5,10 +5,8 @@
 //   0x01 ‖ nonce(12) ‖ AES-256-GCM(master, nonce, aad = "lucid-data-key-v1:" ‖ session id)(key) ‖ tag(16)
 //   = 61 bytes. Destroying the wrapped key (crypto-shredding) makes the session's chunks unreadable.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { LucidError, errnoCode } from '../common/errors.js';
-import { mkdirDurable, writeFileAtomic } from '../common/fs-atomic.js';
+import { LucidError } from '../common/errors.js';
+import { loadOrCreateKeyFile } from '../common/key-file.js';
 import type { Logger } from '../common/log.js';
 import { open, seal, KEY_BYTES } from './cipher.js';
 
@@ -19,23 +17,9 @@ export const WRAPPED_KEY_BYTES = 1 + 12 + KEY_BYTES + 16;
 const wrapAad = (sessionId: string): Buffer => Buffer.from(`lucid-data-key-v1:${sessionId}`, 'utf8');
 
 export async function loadOrCreateMasterKey(dataDir: string, log: Logger): Promise<Buffer> {
-  const path = join(dataDir, MASTER_KEY_FILE);
-  try {
-    const info = await stat(path);
-    if ((info.mode & 0o077) !== 0) {
-      log.warn({ path, mode: (info.mode & 0o777).toString(8) }, 'master key had unsafe permissions; set to 0600');
-      await chmod(path, 0o600);
-    }
-    const key = await readFile(path);
-    if (key.length !== KEY_BYTES) throw new LucidError('CHUNK_ERR_MASTER_KEY', `${path} is not a 32-byte key`, { path, length: key.length });
-    return key;
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
-  const key = randomBytes(KEY_BYTES);
-  await mkdirDurable(join(dataDir, 'keys'), 0o700);
-  await writeFileAtomic(path, key, { mode: 0o600 });
-  log.info({ path }, 'created master key');
+  const { path, bytes: key, created } = await loadOrCreateKeyFile(dataDir, MASTER_KEY_FILE, 'master key', () => randomBytes(KEY_BYTES), log);
+  if (key.length !== KEY_BYTES) throw new LucidError('CHUNK_ERR_MASTER_KEY', `${path} is not a 32-byte key`, { path, length: key.length });
+  if (created) log.info({ path }, 'created master key');
   return key;
 }
 

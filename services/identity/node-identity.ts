@@ -1,11 +1,8 @@
 // The appliance's Ed25519 node identity, made on first boot. The private key lives in
 // <data>/keys/node-ed25519.pem with mode 0600 (directory 0700), written atomically so a power
 // cut during first boot leaves either no key (made again) or a whole one.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmod, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { LucidError, errnoCode } from '../common/errors.js';
-import { mkdirDurable, writeFileAtomic } from '../common/fs-atomic.js';
+import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { ed25519FromPem, loadOrCreateKeyFile } from '../common/key-file.js';
 import type { Logger } from '../common/log.js';
 
 export interface NodeIdentity {
@@ -42,35 +39,8 @@ function identityFrom(privateKey: KeyObject): NodeIdentity {
 }
 
 export async function loadOrCreateNodeIdentity(dataDir: string, log: Logger): Promise<NodeIdentity> {
-  const path = join(dataDir, NODE_KEY_FILE);
-  let pem: string | null = null;
-  try {
-    const info = await stat(path);
-    if ((info.mode & 0o077) !== 0) {
-      // Someone widened the mode (a backup restore, a copy). Narrow it and say so loudly.
-      log.warn({ path, mode: (info.mode & 0o777).toString(8) }, 'node key had unsafe permissions; set to 0600');
-      await chmod(path, 0o600);
-    }
-    pem = await readFile(path, 'utf8');
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
-  if (pem !== null) {
-    let key: KeyObject;
-    try {
-      key = createPrivateKey(pem);
-    } catch (err) {
-      throw new LucidError('ID_ERR_KEY_INVALID', `${path} is not a readable private key`, { path }, { cause: err });
-    }
-    if (key.asymmetricKeyType !== 'ed25519') {
-      throw new LucidError('ID_ERR_KEY_INVALID', `${path} holds a ${key.asymmetricKeyType} key, not Ed25519`, { path });
-    }
-    return identityFrom(key);
-  }
-  const { privateKey } = generateKeyPairSync('ed25519');
-  await mkdirDurable(join(dataDir, 'keys'), 0o700);
-  await writeFileAtomic(path, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
-  const identity = identityFrom(privateKey);
-  log.info({ nodeId: identity.nodeId }, 'created node identity');
+  const file = await loadOrCreateKeyFile(dataDir, NODE_KEY_FILE, 'node key', () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, log);
+  const identity = identityFrom(ed25519FromPem(file.bytes, file.path));
+  if (file.created) log.info({ nodeId: identity.nodeId }, 'created node identity');
   return identity;
 }
