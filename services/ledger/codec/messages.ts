@@ -72,3 +72,21 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
   r.end();
   return m;
 }
+
+/** Transactions packed into `txs` messages of at most `limit` bytes each (4 bytes of length per transaction). */
+export function txMessages(txs: readonly Buffer[], limit = 512 * 1024): WireMessage[] {
+  const out: WireMessage[] = [];
+  let chunk: Buffer[] = [];
+  let size = 0;
+  for (const tx of txs) {
+    if (size + tx.length > limit && chunk.length > 0) {
+      out.push({ t: 'txs', txs: chunk });
+      chunk = [];
+      size = 0;
+    }
+    chunk.push(tx);
+    size += tx.length + 4;
+  }
+  if (chunk.length > 0) out.push({ t: 'txs', txs: chunk });
+  return out;
+}

@@ -3,70 +3,22 @@
 // commits, sync from peers, gossip and evidence of equivocation. Inputs are messages, the clock
 // (`now` on every call) and persistence acknowledgements; outputs are messages to send and
 // blocks to persist. Production (service.ts) and the simulator drive this same class.
-import { blockHash, decodeBlock, decodeCommit, type Block, type Commit, type CommitSig } from '../codec/block.js';
+import { blockHash, decodeBlock, decodeCommit, type Commit, type CommitSig } from '../codec/block.js';
 import { txId } from '../codec/tx.js';
-import type { WireMessage } from '../codec/messages.js';
+import { txMessages, type WireMessage } from '../codec/messages.js';
 import { parseVoteSignBytes, proposalSignBytes, voteSignBytes, type VoteType } from '../codec/vote.js';
-import { checkAndApply, verifyCommit, type AnchorRecord, type Applied } from '../chain/apply.js';
+import { checkAndApply, verifyCommit, type Applied } from '../chain/apply.js';
 import { buildBlock } from '../chain/build.js';
 import { proposerFor, proposerOrder } from '../chain/ranking.js';
-import type { RecentAnchorIndex } from '../chain/recent-anchors.js';
 import { powerOf, totalPower, type ChainState } from '../chain/state.js';
-import type { Signer, Verifier } from '../crypto.js';
 import type { Mempool } from '../mempool.js';
 import { HeightMachine, type MachineOutput, type MachineRestore, type Step, type Timeouts } from './height-machine.js';
-import { SIGN_STEP, type SignGuard } from './sign-guard.js';
+import { SIGN_STEP } from './sign-guard.js';
+import { EquivocationLog } from './equivocation.js';
 import { timeoutsFor } from './timeouts.js';
 
-export interface Value {
-  readonly id: string;
-  readonly hash: Buffer;
-  readonly bytes: Buffer;
-}
-
-export interface VoteEnvelope {
-  readonly validator: Buffer;
-  readonly signature: Buffer;
-}
-
-export interface EngineConfig {
-  readonly slotMs: number;
-  readonly timeouts?: Timeouts;
-  /** Status and re-send interval (default slot / 10, at least 20 ms). */
-  readonly gossipMs?: number;
-  /** How long local transactions wait to be gossiped together (default min(50 ms, gossip)). */
-  readonly txBatchMs?: number;
-  readonly syncBatch?: number;
-  /** TEST ONLY (simulator): prevote ignoring the lock. */
-  readonly injectLockBug?: boolean;
-}
-
-export interface EngineDeps {
-  readonly signer: Signer;
-  readonly verifier: Verifier;
-  readonly guard: SignGuard;
-  readonly mempool: Mempool;
-  readonly recentAnchors: RecentAnchorIndex;
-  readonly config: EngineConfig;
-}
-
-export interface Evidence {
-  readonly validator: string;
-  readonly height: number;
-  readonly round: number;
-  readonly kind: 'prevote' | 'precommit' | 'proposal';
-  readonly first: string;
-  readonly second: string;
-}
-
-export type EngineOutput =
-  | { readonly kind: 'broadcast'; readonly msg: WireMessage }
-  | { readonly kind: 'send'; readonly to: string; readonly msg: WireMessage }
-  | {
-    readonly kind: 'commit'; readonly height: number; readonly hash: Buffer; readonly bytes: Buffer; readonly block: Block;
-    readonly commit: Commit; readonly state: ChainState; readonly anchors: readonly AnchorRecord[]; readonly via: 'consensus' | 'sync'; readonly at: number;
-  }
-  | { readonly kind: 'evidence'; readonly evidence: Evidence };
+import type { EngineDeps, EngineOutput, Evidence, Value, VoteEnvelope } from './engine-types.js';
+export type { Value, VoteEnvelope, EngineConfig, EngineDeps, Evidence, EngineOutput } from './engine-types.js';
 
 type Timer =
   | { readonly at: number; readonly kind: 'timeout'; readonly height: number; readonly step: Step; readonly round: number }
@@ -76,7 +28,7 @@ export class Engine {
   state: ChainState;
   headCommit: Commit | null;
   persistedHeight: number;
-  readonly evidence: Evidence[] = [];
+  private readonly equivocations = new EquivocationLog();
 
   private machine: HeightMachine<Value, VoteEnvelope> | null = null;
   private machineHeight = 0;
@@ -93,7 +45,6 @@ export class Engine {
   private readonly proposalResent = new Map<string, number>();
   private readonly peerHeights = new Map<string, number>();
   private syncing: { peer: string; until: number } | null = null;
-  private readonly voteLog = new Map<string, string>();
   private outbox: Buffer[] = [];
   private flushAt: number | null = null;
   private nextGossipAt: number;
@@ -204,6 +155,8 @@ export class Engine {
 
   // ---- views ---------------------------------------------------------------------------------
 
+  /** Equivocations seen (newest last, at most 1000). */
+  get evidence(): readonly Evidence[] { return this.equivocations.evidence; }
   get selfKey(): string { return this.self; }
   get height(): number { return this.machineHeight; }
   get round(): number { return this.machine?.round ?? 0; }
@@ -261,7 +214,7 @@ export class Engine {
       const f = parseVoteSignBytes(r.signBytes);
       const msg: WireMessage = { t: 'vote', type: f.type, height: h, round: f.round, value: f.value, validator: this.deps.signer.publicKey, signature: r.signature };
       this.ownVotes.set(`${f.round}:${f.type}`, msg);
-      this.voteLog.set(`${h}:${f.round}:${f.type}:${this.self}`, f.value ? f.value.toString('hex') : 'nil');
+      this.equivocations.record(EquivocationLog.key(h, f.round, f.type, this.self), f.value ? f.value.toString('hex') : 'nil');
       this.machine.onVote({ type: f.type, round: f.round, valueId: f.value ? f.value.toString('hex') : null, from: this.self, envelope: { validator: this.deps.signer.publicKey, signature: r.signature } });
     }
   }
@@ -392,7 +345,7 @@ export class Engine {
     this.deps.recentAnchors.add(applied.anchors);
     this.deps.recentAnchors.prune(this.state);
     this.deps.mempool.removeCommitted(applied.block.txs, applied.anchors.map((a) => a.manifestHash));
-    for (const k of this.voteLog.keys()) if (Number(k.split(':')[0]) < this.state.height - 10) this.voteLog.delete(k);
+    this.equivocations.prune(this.state.height);
     this.out.push({ kind: 'commit', height: applied.block.header.height, hash: applied.hash, bytes, block: applied.block, commit, state: applied.state, anchors: applied.anchors, via, at: now });
     // One block per slot, timed from the block's own time, so every node starts the next height
     // together (within their clocks' skew) however late each one learned of the decision. A node
@@ -430,17 +383,8 @@ export class Engine {
   // ---- incoming consensus messages -----------------------------------------------------------
 
   private noteEvidence(key: string, value: string, e: Omit<Evidence, 'first' | 'second'>): void {
-    const seen = this.voteLog.get(key);
-    if (seen === undefined) {
-      this.voteLog.set(key, value);
-    } else if (seen !== value) {
-      const evidence: Evidence = { ...e, first: seen, second: value };
-      if (!this.evidence.some((x) => x.validator === e.validator && x.height === e.height && x.round === e.round && x.kind === e.kind)) {
-        this.evidence.push(evidence);
-        if (this.evidence.length > 1000) this.evidence.shift();
-        this.out.push({ kind: 'evidence', evidence });
-      }
-    }
+    const evidence = this.equivocations.note(key, value, e);
+    if (evidence) this.out.push({ kind: 'evidence', evidence });
   }
 
   private onProposal(from: string, m: Extract<WireMessage, { t: 'proposal' }>, now: number): void {
@@ -462,17 +406,17 @@ export class Engine {
 
   private onVote(from: string, m: Extract<WireMessage, { t: 'vote' }>, now: number): void {
     const validator = m.validator.toString('hex');
-    const key = `${m.height}:${m.round}:${m.type}:${validator}`;
+    const key = EquivocationLog.key(m.height, m.round, m.type, validator);
     const valueKey = m.value ? m.value.toString('hex') : 'nil';
     if (m.height !== this.machineHeight || !this.machine) {
       if (m.height > this.state.height + 1) this.peerHeights.set(from, Math.max(this.peerHeights.get(from) ?? 0, m.height - 1));
       // A vote for a past height only matters as evidence of equivocation.
-      const seen = this.voteLog.get(key);
+      const seen = this.equivocations.seen(key);
       if (seen !== undefined && seen !== valueKey && this.voteSigned(m)) this.noteEvidence(key, valueKey, { validator, height: m.height, round: m.round, kind: m.type });
       return;
     }
     if (powerOf(this.state.validators, validator) === 0) return;
-    if (this.voteLog.get(key) === valueKey) {
+    if (this.equivocations.seen(key) === valueKey) {
       // Same vote again (gossip): nothing new, unless the machine never saw it (it did: logged after feeding).
       return;
     }
@@ -547,22 +491,7 @@ export class Engine {
 
   /** Transactions in messages of at most 512 KiB, to everyone or to one peer. */
   private broadcastTxs(txs: Buffer[], to?: string): void {
-    let chunk: Buffer[] = [];
-    let size = 0;
-    const emit = (): void => {
-      const msg: WireMessage = { t: 'txs', txs: chunk };
-      this.out.push(to === undefined ? { kind: 'broadcast', msg } : { kind: 'send', to, msg });
-    };
-    for (const tx of txs) {
-      if (size + tx.length > 512 * 1024 && chunk.length > 0) {
-        emit();
-        chunk = [];
-        size = 0;
-      }
-      chunk.push(tx);
-      size += tx.length + 4;
-    }
-    if (chunk.length > 0) emit();
+    for (const msg of txMessages(txs)) this.out.push(to === undefined ? { kind: 'broadcast', msg } : { kind: 'send', to, msg });
   }
 
   private flush(): EngineOutput[] {
