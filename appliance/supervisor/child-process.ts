@@ -29,7 +29,7 @@ export const spawnChild: SpawnFn = (spec, env, handlers) => {
       // stdout/stderr are shared: every process logs pino JSON lines carrying its own name.
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
-      execArgv: [],
+      execArgv: [...spec.nodeArgs],
       ...(spec.uid !== undefined ? { uid: spec.uid } : {}),
       ...(spec.gid !== undefined ? { gid: spec.gid } : {}),
     });

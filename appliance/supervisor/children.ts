@@ -15,6 +15,8 @@ export interface ChildSpec {
   /** Names of children that must be ready before this one starts (and stop after it). */
   readonly after: readonly string[];
   readonly env: Readonly<Record<string, string>>;
+  /** V8/node options the child starts with (`fork`'s execArgv). */
+  readonly nodeArgs: readonly string[];
   /** Receives supervisor snapshots and HAL events (the API process needs them). */
   readonly subscribe: boolean;
   readonly heartbeatMs: number;
@@ -53,6 +55,16 @@ export const CORE_ENV: Readonly<Record<string, string>> = {
   UV_THREADPOOL_SIZE: '8',
 };
 
+/**
+ * Core's V8 options. Measured (`./build.sh bench pipeline`, metric `v8_old_space`): once core
+ * has gzipped a few chunks, its old generation (~15 MB used) sits under V8's initial allocation
+ * limit (~38 MB) and V8 then starts an incremental mark-compact every few MiB of ingest
+ * (`--trace-incremental-marking`: "Start (task)", 15 MB / 38 MB), costing incompressible uploads
+ * about half their speed (~7 instead of ~3 ms of CPU per MB). A 64 MB initial limit reserves
+ * nothing; it only lets the old generation grow to 64 MB before V8 starts marking.
+ */
+export const CORE_NODE_ARGS: readonly string[] = ['--initial-old-space-size=64'];
+
 export function childTable(options: ChildTableOptions): ChildSpec[] {
   const base: ChildSpec[] = [
     {
@@ -62,6 +74,7 @@ export function childTable(options: ChildTableOptions): ChildSpec[] {
       restart: 'always',
       after: [],
       env: Object.fromEntries(Object.entries(CORE_ENV).filter(([k]) => options.inheritedEnv?.[k] === undefined)),
+      nodeArgs: CORE_NODE_ARGS,
       subscribe: true,
       heartbeatMs: options.heartbeatMs,
       readyTimeoutMs: 30_000,
@@ -74,6 +87,7 @@ export function childTable(options: ChildTableOptions): ChildSpec[] {
     restart: c.restart ?? 'always',
     after: c.after ?? [],
     env: c.env ?? {},
+    nodeArgs: [],
     subscribe: false,
     heartbeatMs: options.heartbeatMs,
     readyTimeoutMs: 30_000,

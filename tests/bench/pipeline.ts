@@ -5,6 +5,7 @@
 //    (SessionService.append: gzip-6 on the thread pool, AEAD, SHA-256 leaves, object files with
 //    fsync, LevelDB commits) against the raw limit — parallel zlib gzip-6 alone on the same data
 //    and core count — measured in interleaved rounds; compression ratio; per-chunk latency p50/p99.
+//    And core's V8 option (CORE_NODE_ARGS) against V8's defaults on incompressible data.
 // 2. Buffer reuse vs fresh buffers, with the tuned and the stock glibc malloc.
 // 3. gzip-6 parallelism: libuv's pool (node:zlib async) vs worker threads (gzipSync).
 // 4. End to end over HTTP on loopback against the real appliance, per corpus.
@@ -19,9 +20,10 @@ import { corpus, CORPORA, type CorpusKind } from '../helpers/corpora.js';
 import { startAppliance, type RunningAppliance } from '../helpers/appliance.js';
 import { api, putData } from '../helpers/upload.js';
 import { MiB, rawGzipLimit } from './_pipeline-lib.js';
+import { CORE_ENV, CORE_NODE_ARGS } from '../../appliance/supervisor/children.js';
 
 const CHILD = fileURLToPath(new URL('./_pipeline-child.ts', import.meta.url));
-const TUNED = { MALLOC_MMAP_THRESHOLD_: '33554432', MALLOC_TRIM_THRESHOLD_: '33554432', MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: '8' };
+const TUNED = CORE_ENV;
 const STOCK = { UV_THREADPOOL_SIZE: '8' };
 const MIB = Number(process.env['BENCH_PIPELINE_MIB'] ?? 64);
 const BIG_GIB = Number(process.env['BENCH_PIPELINE_BIG_GIB'] ?? 2);
@@ -30,10 +32,11 @@ const ROUNDS = Number(process.env['BENCH_PIPELINE_ROUNDS'] ?? 5);
 const emit = (o: object): void => console.log(JSON.stringify({ bench: 'pipeline', ...o }));
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
-function child(args: object, env: Record<string, string>): Promise<any> {
+/** One measurement in a fresh node process with core's V8 options (`nodeArgs`) and the given environment. */
+function child(args: object, env: Readonly<Record<string, string>>, nodeArgs: readonly string[] = CORE_NODE_ARGS): Promise<any> {
   return new Promise((resolve, reject) => {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_') && k !== 'UV_THREADPOOL_SIZE'));
-    const p = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(args)], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CHILD, JSON.stringify(args)], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`bench child failed (${code})`))));
@@ -77,7 +80,7 @@ async function upload(app: RunningAppliance, kind: string, source: Buffer, total
 export async function run(): Promise<void> {
   const cores = availableParallelism();
   emit({ metric: 'machine', cores, cpu: cpus()[0]?.model, node: process.version, loadavg: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),
-    malloc: 'children run with MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=33554432 MALLOC_ARENA_MAX=2 UV_THREADPOOL_SIZE=8 (the core process settings) unless stated' });
+    coreSettings: `children run with ${Object.entries(CORE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} ${CORE_NODE_ARGS.join(' ')} (the core process settings) unless stated` });
 
   // 1. Per corpus, in-process.
   for (const kind of CORPORA) {
@@ -89,6 +92,13 @@ export async function run(): Promise<void> {
   }
   const xc = await child({ mode: 'corpus', kind: 'random', mib: MIB, rounds: 1, cipher: 'xchacha20-poly1305' }, TUNED);
   emit({ metric: 'pipeline_in_process', corpus: 'random', cipher: 'xchacha20-poly1305', note: 'synchronous on the main thread (no WebCrypto ChaCha in Node 20)', ...xc });
+
+  // 1b. Core's V8 option (appliance/supervisor/children.ts CORE_NODE_ARGS) against V8's defaults,
+  // on incompressible data after gzip work (the raw-limit rounds): CPU per MB is the robust figure.
+  for (const [name, nodeArgs] of [['core', CORE_NODE_ARGS], ['v8-default', []]] as const) {
+    const r = await child({ mode: 'corpus', kind: 'random', mib: MIB, rounds: 3 }, TUNED, nodeArgs);
+    emit({ metric: 'v8_old_space', corpus: 'random', nodeArgs: name === 'core' ? nodeArgs.join(' ') : '(none)', pipelineMBps: r.pipelineMBps, rawGzip6MBps: r.rawGzip6MBps, ratioToRaw: r.ratioToRaw, cpuMsPerMB: r.cpuMsPerMB.pipeline });
+  }
 
   // 2. Buffer reuse vs fresh buffers × malloc: 3 alternating rounds, medians (a shared machine is noisy).
   const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { startAppliance, isRunning, treePids, ROOT, type RunningAppliance } from '../helpers/appliance.js';
+import { CORE_ENV, CORE_NODE_ARGS } from '../../appliance/supervisor/children.js';
 
 const fixture = (name: string): string => join(ROOT, 'tests/fixtures/children', `${name}.mjs`);
 const extra = (children: object[]): Record<string, string> => ({ LUCID_EXTRA_CHILDREN: JSON.stringify(children) });
@@ -25,6 +26,10 @@ describe('the supervised tree', () => {
     const core = status.children.find((c: { name: string }) => c.name === 'core');
     expect(core).toMatchObject({ state: 'ready', critical: true, restarts: 0 });
     expect(core.pid).toBeGreaterThan(0);
+    // Core runs with its tuning (children.ts): the malloc environment and the V8 options.
+    const environ = readFileSync(`/proc/${core.pid}/environ`, 'utf8').split('\0');
+    for (const [k, v] of Object.entries(CORE_ENV)) expect(environ).toContain(`${k}=${v}`);
+    expect(readFileSync(`/proc/${core.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([...CORE_NODE_ARGS]));
     expect(status.led.state).toBe('ready');
     expect(status.led.steps.length).toBeGreaterThan(0);
     expect(status.hal.mode).toBe('sim');

@@ -4,7 +4,7 @@ import { backoffDelay, DEFAULT_TUNING, isCrashLoop } from '../../../appliance/su
 import { startOrder, validateTable, type ChildSpec } from '../../../appliance/supervisor/children.js';
 
 const spec = (name: string, over: Partial<ChildSpec> = {}): ChildSpec => ({
-  name, entry: `/x/${name}.mjs`, critical: true, restart: 'always', after: [], env: {}, subscribe: false,
+  name, entry: `/x/${name}.mjs`, critical: true, restart: 'always', after: [], env: {}, nodeArgs: [], subscribe: false,
   heartbeatMs: 1000, readyTimeoutMs: 30_000, ...over,
 });
 const state = (s: ChildSpec, over: Partial<ChildState> = {}): ChildState => ({
