@@ -1,11 +1,12 @@
 // Appending an upload body to a session: the body is cut into chunk-sized buffers; each full
-// buffer is compressed, encrypted, hashed and written (temp file, fsync, rename) in parallel with
+// buffer is compressed, encrypted, hashed and written (fsync) in parallel with
 // the next ones, up to `window` chunks being processed at once. Reading the body waits while the
 // window is full, so a fast client is slowed to the pipeline's pace (TCP backpressure) and memory
 // stays at ~window × 2 × chunk size.
 //
 // Written chunks are committed to the store in index order and in groups (every COMMIT_EVERY
-// chunks or COMMIT_MS): one directory fsync and one LevelDB batch per group, since a directory
+// chunks or COMMIT_MS, in the background while the next chunks are processed): one directory
+// fsync and one LevelDB batch per group, since a directory
 // fsync forces a journal commit and costs as much CPU as encrypting a MiB (measured). At the end
 // the rest is committed, the bytes of the unfinished last chunk are sealed as a tail segment and
 // fsynced, and one synced store write records the new length: that is the acknowledgement. Tail
@@ -54,8 +55,10 @@ export class Appender {
   private nextIndex: number;
   /** Being processed or written, in index order. */
   private readonly inFlight: InFlight[] = [];
-  /** Written and renamed, not yet committed, in index order. */
+  /** Written, not yet committed, in index order. */
   private written: Written[] = [];
+  /** The group commit running in the background, if any. */
+  private committing: Promise<void> | null = null;
   private lastCommit = performance.now();
   /** Tail files whose bytes are now in committed chunks: removed after the synced write. */
   private readonly obsoleteTails: number[] = [];
@@ -159,13 +162,29 @@ export class Appender {
       this.inFlight.shift();
       this.written.push(await e.done);
     }
-    if (this.written.length >= COMMIT_EVERY || performance.now() - this.lastCommit >= COMMIT_MS) await this.commit();
+    if (this.written.length >= COMMIT_EVERY || performance.now() - this.lastCommit >= COMMIT_MS) this.startCommit();
   }
 
-  /** One directory fsync (the renames are durable), then one batch recording the written chunks. */
+  /**
+   * Starts committing the written chunks in the background: chunks go on being dispatched while
+   * the directory fsync and the batch run (waiting for them stalled the window every 8 chunks).
+   * One commit at a time, so groups are recorded in index order; the next drain starts the next.
+   */
+  private startCommit(): void {
+    if (this.committing !== null || this.written.length === 0 || this.failure !== null) return;
+    this.committing = this.commit().catch((err: unknown) => this.fail(err)).finally(() => { this.committing = null; });
+  }
+
+  /** Waits for the background commit, then commits whatever is written. */
+  private async commitAll(): Promise<void> {
+    if (this.committing !== null) await this.committing;
+    await this.commit();
+  }
+
+  /** One directory fsync (the new entries are durable), then one batch recording the written chunks. */
   private async commit(): Promise<void> {
     if (this.written.length === 0 || this.failure !== null) return;
-    const group = this.written;
+    const group = this.written.splice(0);
     const before = this.rec;
     const count = before.chunkCount + group.length;
     const next: SessionRecord = {
@@ -180,10 +199,10 @@ export class Appender {
       await this.ctx.files.syncSession(before.id);
       await this.ctx.repo.commitChunks(next, group.map((c) => ({ index: c.index, record: c.record })));
     } catch (err) {
-      this.fail(err); // the group stays in `written`: removed with the rest
+      this.written.unshift(...group); // removed with the rest
+      this.fail(err);
       return;
     }
-    this.written = [];
     this.rec = next;
     this.lastCommit = performance.now();
     if (before.tail.fileBytes > 0) this.obsoleteTails.push(before.tail.index);
@@ -195,7 +214,7 @@ export class Appender {
    */
   async finish(): Promise<AppendOutcome> {
     while (this.inFlight.length > 0 && this.failure === null) await this.drain();
-    await this.commit();
+    await this.commitAll();
     if (this.failure !== null) {
       await this.discardUncommitted();
       this.ctx.pool.release(this.buf);
