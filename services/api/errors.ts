@@ -53,8 +53,8 @@ export function installErrorHandlers(app: FastifyInstance): void {
     const retryAfter = body.details?.['retryAfter'];
     if (body.statusCode === 429 && typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     if (body.statusCode === 401) void reply.header('www-authenticate', 'Bearer');
-    if (body.statusCode >= 500) request.log.error({ err }, 'request failed');
-    else request.log.info({ code: body.code, statusCode: body.statusCode }, 'request rejected');
+    if (body.statusCode >= 500) request.log.error({ reqId: request.id, err }, 'request failed');
+    else request.log.info({ reqId: request.id, code: body.code, statusCode: body.statusCode }, 'request rejected');
     void reply.code(body.statusCode).type('application/json').send(body);
   });
   app.setNotFoundHandler((request, reply) => {

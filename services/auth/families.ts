@@ -24,6 +24,8 @@ export interface Family {
 export class FamilyStore {
   private readonly db: Sublevel<Family>;
   private readonly byId = new Map<string, Family>();
+  /** Family ids per user (a family never changes user): a user's sessions without a scan of all. */
+  private readonly byUser = new Map<string, Set<string>>();
 
   constructor(store: Store) {
     this.db = store.sublevel<Family>('auth-families');
@@ -34,7 +36,7 @@ export class FamilyStore {
     const stale: string[] = [];
     for await (const f of this.db.values()) {
       if (f.expiresAt < now - 24 * 3600 * 1000) stale.push(f.id);
-      else this.byId.set(f.id, f);
+      else this.remember(f);
     }
     if (stale.length > 0) await this.db.batch(stale.map((key) => ({ type: 'del' as const, key })));
   }
@@ -43,9 +45,16 @@ export class FamilyStore {
     return this.byId.get(id);
   }
 
+  /** Every family of a user (live or not). */
+  ofUser(userId: string): Family[] {
+    const out: Family[] = [];
+    for (const id of this.byUser.get(userId) ?? []) out.push(this.byId.get(id)!);
+    return out;
+  }
+
   /** Live (not revoked, not expired) families of a user, oldest first. */
   activeOf(userId: string, now: number): Family[] {
-    return [...this.byId.values()].filter((f) => f.userId === userId && f.revokedAt === null && f.expiresAt > now).sort((a, b) => a.createdAt - b.createdAt);
+    return this.ofUser(userId).filter((f) => f.revokedAt === null && f.expiresAt > now).sort((a, b) => a.createdAt - b.createdAt);
   }
 
   all(): Family[] {
@@ -54,7 +63,14 @@ export class FamilyStore {
 
   async put(f: Family): Promise<void> {
     await this.db.put(f.id, f);
+    this.remember(f);
+  }
+
+  private remember(f: Family): void {
     this.byId.set(f.id, f);
+    let ids = this.byUser.get(f.userId);
+    if (!ids) this.byUser.set(f.userId, (ids = new Set()));
+    ids.add(f.id);
   }
 
   async revoke(id: string, reason: string, now: number): Promise<Family | null> {

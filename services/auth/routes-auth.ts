@@ -113,8 +113,8 @@ export const authRoutes = (auth: AuthService): FastifyPluginAsync => async (app)
     const p = me(request);
     const all = (request.query as { all?: boolean }).all === true && (p.role === 'admin' || p.role === 'super_admin');
     const now = auth.now();
-    const sessions = auth.families.all()
-      .filter((f) => f.revokedAt === null && f.expiresAt > now && (all || f.userId === p.userId))
+    const sessions = (all ? auth.families.all() : auth.families.ofUser(p.userId))
+      .filter((f) => f.revokedAt === null && f.expiresAt > now)
       .map((f) => ({ id: f.id, userId: f.userId, createdAt: f.createdAt, lastUsedAt: f.lastUsedAt, expiresAt: f.expiresAt, method: f.method, ip: f.ip, current: f.id === p.sessionId }));
     return { sessions };
   });

@@ -89,6 +89,15 @@ describe('tokens', () => {
     const sessions = (await h.inject({ method: 'GET', url: '/api/v1/auth/sessions', token: more[2]!.accessToken })).json().sessions;
     expect(sessions).toHaveLength(3);
     expect(sessions.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
+    // Only dave's own; the super_admin (root, logged in by setup) sees everyone's with ?all=true.
+    const daveId = sessions[0].userId;
+    expect(sessions.every((s: { userId: string }) => s.userId === daveId)).toBe(true);
+    const root = await h.setupRoot();
+    const everyone = (await h.inject({ method: 'GET', url: '/api/v1/auth/sessions?all=true', token: root.accessToken })).json().sessions as Array<{ userId: string }>;
+    expect(everyone.filter((s) => s.userId === daveId)).toHaveLength(3);
+    expect(everyone.some((s) => s.userId !== daveId)).toBe(true);
+    const asDaveAll = (await h.inject({ method: 'GET', url: '/api/v1/auth/sessions?all=true', token: more[0]!.accessToken })).json().sessions as Array<{ userId: string }>;
+    expect(asDaveAll.every((s) => s.userId === daveId)).toBe(true);
   });
 });
 
