@@ -2,6 +2,7 @@
 // snapshot (so one scrape of core shows the whole tree).
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './deps.js';
+import type { CounterSeries, HistogramSeries } from '../common/metrics.js';
 
 export function registerProcessMetrics(app: FastifyInstance, deps: ApiDeps): void {
   const m = deps.metrics;
@@ -24,9 +25,21 @@ export function registerProcessMetrics(app: FastifyInstance, deps: ApiDeps): voi
     if (led) set(1, { state: led.state });
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Every request passes here: the labelled series are looked up by one short string (routes,
+  // methods and statuses are few) instead of sorting and escaping two label objects, and the
+  // hook is a callback (no promise). A/B against no hook at all under autocannon: the
+  // difference is inside this machine's ±5 % noise.
+  const series = new Map<string, { count: CounterSeries; time: HistogramSeries }>();
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    duration.observe(reply.elapsedTime / 1000, { route });
+    const key = `${reply.statusCode} ${request.method} ${route}`;
+    let s = series.get(key);
+    if (!s) {
+      s = { count: requests.series({ method: request.method, route, status: String(reply.statusCode) }), time: duration.series({ route }) };
+      series.set(key, s);
+    }
+    s.count.inc();
+    s.time.observe(reply.elapsedTime / 1000);
+    done();
   });
 }

@@ -51,8 +51,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   installErrorHandlers(app);
   registerProcessMetrics(app, deps);
-  // Security headers (helmet's defaults, computed once: security-headers.ts says why not
-  // @fastify/helmet). No CORS plugin: cross-origin reads stay closed.
+  // Security headers, computed once: helmet's for pages, OWASP's REST set for the API
+  // (security-headers.ts says why). No CORS plugin: cross-origin reads stay closed.
   installSecurityHeaders(app);
   installIdentify(app, deps.auth);
   installEnforcement(app, deps.auth);

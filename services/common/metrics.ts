@@ -15,16 +15,25 @@ const labelKey = (labels: Labels): string =>
   Object.keys(labels).sort().map((k) => `${k}="${escapeLabel(labels[k] ?? '')}"`).join(',');
 const fmt = (name: string, key: string, value: number): string => `${name}${key ? `{${key}}` : ''} ${Number.isFinite(value) ? value : 0}`;
 
+/** One labelled series of a counter, for a hot path that would otherwise rebuild its label key. */
+export interface CounterSeries { inc(by?: number): void }
+
 export class Counter implements Metric {
   readonly type = 'counter' as const;
-  private readonly values = new Map<string, number>();
+  private readonly values = new Map<string, { value: number }>();
   constructor(readonly name: string, readonly help: string) {}
   inc(labels: Labels = {}, by = 1): void {
+    this.series(labels).inc(by);
+  }
+  series(labels: Labels = {}): CounterSeries {
     const k = labelKey(labels);
-    this.values.set(k, (this.values.get(k) ?? 0) + by);
+    let cell = this.values.get(k);
+    if (!cell) this.values.set(k, (cell = { value: 0 }));
+    const c = cell;
+    return { inc: (by = 1) => { c.value += by; } };
   }
   render(): string[] {
-    return [...this.values].map(([k, v]) => fmt(this.name, k, v));
+    return [...this.values].map(([k, c]) => fmt(this.name, k, c.value));
   }
 }
 
@@ -44,21 +53,33 @@ export class Gauge implements Metric {
   }
 }
 
+/** One labelled series of a histogram (see CounterSeries). */
+export interface HistogramSeries { observe(value: number): void }
+
 export class Histogram implements Metric {
   readonly type = 'histogram' as const;
-  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  private readonly all = new Map<string, { counts: number[]; sum: number; count: number }>();
   constructor(readonly name: string, readonly help: string, private readonly buckets: readonly number[]) {}
   observe(value: number, labels: Labels = {}): void {
+    this.series(labels).observe(value);
+  }
+  series(labels: Labels = {}): HistogramSeries {
     const k = labelKey(labels);
-    let s = this.series.get(k);
-    if (!s) this.series.set(k, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]! += 1;
-    s.sum += value;
-    s.count += 1;
+    let s = this.all.get(k);
+    if (!s) this.all.set(k, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    const cell = s;
+    const buckets = this.buckets;
+    return {
+      observe: (value) => {
+        for (let i = 0; i < buckets.length; i++) if (value <= buckets[i]!) cell.counts[i]! += 1;
+        cell.sum += value;
+        cell.count += 1;
+      },
+    };
   }
   render(): string[] {
     const lines: string[] = [];
-    for (const [k, s] of this.series) {
+    for (const [k, s] of this.all) {
       const sep = k ? `${k},` : '';
       this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i]}`));
       lines.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);

@@ -39,6 +39,22 @@ describe('auth on the real appliance', () => {
     // CORS stays closed: a preflight from another origin gets no allow headers.
     const preflight = await app.raw('/api/v1/auth/login', { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    // Security headers: helmet's document policy on pages, OWASP's REST set on API answers.
+    const page = await app.raw('/');
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(page.headers.get('strict-transport-security')).toBeNull();
+    for (const res of [await app.raw('/api/v1/node'), await app.raw('/api/v1/status'), await app.get('/api/v1/auth/sessions'), await app.raw('/healthz')]) {
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('cross-origin-resource-policy')).toBe('same-origin');
+      expect(res.headers.get('origin-agent-cluster')).toBeNull();
+    }
   }, 60_000);
 
   it('a long press reprints the setup code while setup is pending; a sibling holding the USB wallet makes hardware login busy', async () => {

@@ -110,8 +110,11 @@ describe(`kill -9 during upload and finalize (seed ${SEED})`, () => {
           const from = rnd() < 0.3 ? Math.max(0, at - Math.floor(rnd() * MiB)) : at;
           const to = Math.min(TOTAL, at + 1 + Math.floor(rnd() * 4 * MiB));
           const trigger = Math.floor((to - from) * fraction);
-          if (trigger === 0) setTimeout(fire, extraMs);
-          const r = await putData(app, id!, from, data.subarray(from, to), { onSent: (n) => { if (n >= trigger) setTimeout(fire, extraMs); } });
+          // Once the trigger byte is sent, the kill follows within ~10 ms: the pipeline takes a
+          // few MiB in that time, and a longer delay turned most mid-body kills into after-ack ones.
+          const bodyMs = Math.floor(extraMs / 6);
+          if (trigger === 0) setTimeout(fire, bodyMs);
+          const r = await putData(app, id!, from, data.subarray(from, to), { onSent: (n) => { if (n >= trigger) setTimeout(fire, bodyMs); } });
           if (r !== 'cut' && r.status === 200) {
             lastAck = Math.max(lastAck, r.body.received);
             phase = 'after-ack';
