@@ -64,7 +64,7 @@ export async function runPipeline(data: Buffer, options: { chunkSize: number; co
     identity: { nodeId: 'bench', publicKeyHex: Buffer.from(pub, 'base64url').toString('hex'), sign: (m) => sign(null, m, privateKey) },
     defaultCipher: options.cipher ?? 'aes-256-gcm',
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
-    reuseBuffers: options.reuseBuffers ?? false,
+    ...(options.reuseBuffers !== undefined ? { reuseBuffers: options.reuseBuffers } : {}), // else the service's default
     onChunk: (e) => events.push(e),
   });
   try {
