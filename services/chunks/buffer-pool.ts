@@ -1,9 +1,9 @@
 // Chunk-sized plaintext buffers, optionally reused. Page faults cost ~11 µs per 4 KiB page on the
 // machines we measured (DESIGN §5): with glibc's default settings a fresh 1 MiB buffer per chunk
 // is ~3 ms of faults. The core's malloc settings (appliance/supervisor/children.ts) make fresh
-// buffers fault-free too, but reuse still measured faster on incompressible data (fewer
-// external-memory scavenges, cache-warm buffers), so the sessions service reuses by default;
-// the benchmark compares both (buffer_reuse).
+// buffers fault-free too, but reuse still measured faster on incompressible data after gzip
+// work (about half the scavenges), so the sessions service reuses by default; the benchmark
+// compares both (buffer_reuse).
 export interface BufferPoolOptions {
   /** Bytes of free buffers kept (all sizes together); more are dropped on release. */
   readonly keepBytes: number;

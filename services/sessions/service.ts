@@ -40,10 +40,10 @@ export interface SessionServiceDeps {
   readonly concurrency?: number;
   /**
    * Reuse chunk buffers from a pool (default true). With the core's malloc settings a fresh
-   * 1 MiB buffer costs no page faults either, but reused ones measured faster on incompressible
-   * data, where buffers are most of the work's memory traffic: 445–466 vs 405–437 MB/s in fresh
-   * processes, 411 vs 324 MB/s (median of 7 interleaved rounds) after gzip work; no difference
-   * on text (`./build.sh bench pipeline`, buffer_reuse). The pool keeps at most 32 MiB.
+   * 1 MiB buffer costs no page faults either, but right after gzip work reused ones measured
+   * faster on incompressible data: 411 vs 324 MB/s (median of 7 interleaved rounds, ~half the
+   * scavenges); in fresh processes and on text the difference is inside the noise
+   * (`./build.sh bench pipeline`, buffer_reuse). The pool keeps at most 32 MiB.
    */
   readonly reuseBuffers?: boolean;
   readonly lockTimeoutMs?: number;
