@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import {
-  HEADER_BYTES, TAG_BYTES, decodeChunk, decodeHeader, decodeObject, encodeChunk, looksIncompressible, OBJECT_MAGIC,
+  HEADER_BYTES, TAG_BYTES, decodeChunk, decodeHeader, decodeObject, encodeChunk, looksIncompressible, sampleRatio, OBJECT_MAGIC,
   openObject, openTailSegments, processChunk, sealObject, sealTailSegment, type SessionCrypto,
 } from '../../../services/chunks/index.js';
 import { corpus } from '../../helpers/corpora.js';
@@ -57,6 +57,26 @@ describe('chunk objects', () => {
     expect(looksIncompressible(mostly)).toBe(false);
     expect(await encodeChunk(mostly)).toMatchObject({ codec: 'raw', compressed: true });
     expect((await encodeChunk(Buffer.alloc(0))).codec).toBe('raw');
+    // Too small to sample (under 4 KiB): gzip is always tried.
+    expect((await encodeChunk(corpus('text', 3000))).codec).toBe('gzip');
+  });
+
+  it("sizes zlib's output buffer from the sample, and a sample that guessed far too low still round-trips", async () => {
+    const text = corpus('text', 1 << 20);
+    const ratio = sampleRatio(text)!;
+    const packed = (await encodeChunk(text)).payload.length / text.length;
+    expect(ratio).toBeGreaterThan(packed); // level 1 on 8 KiB packs worse than level 6 on 1 MiB
+    expect(ratio).toBeLessThan(packed * 2);
+    // The sampled slices (8 × 1 KiB, evenly spread) all zeros, the rest text: the sample says
+    // ~1 %, the gzip stream is ~20 %, so zlib needs several output buffers.
+    const tricky = Buffer.from(text);
+    const stride = Math.floor((tricky.length - 1024) / 7);
+    for (let i = 0; i < 8; i++) tricky.fill(0, i * stride, i * stride + 1024);
+    expect(sampleRatio(tricky)!).toBeLessThan(0.05);
+    const enc = await encodeChunk(tricky);
+    expect(enc.codec).toBe('gzip');
+    expect(enc.payload.length).toBeGreaterThan(100 * 1024);
+    expect((await decodeChunk('gzip', enc.payload, tricky.length)).equals(tricky)).toBe(true);
   });
 
   it('decoding stops a gzip bomb at the declared length and checks raw lengths', async () => {
