@@ -9,7 +9,8 @@
 //   the file is new) before the store records the new tail length;
 // - fdatasync, not fsync: it writes the data and the metadata needed to read it back (size,
 //   block map) and skips only the timestamps, which nothing here reads. Measured on ingest
-//   (`tests/bench` A/B, same process, interleaved): +4 % on incompressible and on text data.
+//   (runPipeline of tests/bench/_pipeline-lib.ts, 5 interleaved rounds in one process): +4 %
+//   on incompressible and on text data.
 // - the store's record is the truth: on start, objects at or past the committed count, temp files
 //   and stale tails are deleted, and the tail is cut to its recorded length.
 import { open, readdir, readFile, rm, stat, truncate, unlink, mkdir } from 'node:fs/promises';
@@ -55,10 +56,11 @@ export class ChunkFiles {
 
   /**
    * Writes one object durably under its final name; the caller fsyncs the directory and commits.
-   * open, write and close run on the main thread and only the fdatasync goes to the thread pool: the
-   * write lands in the page cache (~0.2 ms per MiB, p99 0.3), and each trip through the pool costs more in
-   * latency than that (incompressible ingest ~25 % faster than open/write/fsync/close/rename as
-   * five async calls, `./build.sh bench pipeline`).
+   * open, write and close run on the main thread and only the fdatasync goes to the thread pool:
+   * the write lands in the page cache (~0.2–0.45 ms per MiB), and each trip through the pool
+   * costs more in latency than that (incompressible ingest ~25 % faster than open/write/fsync/
+   * close/rename as five async calls, `./build.sh bench pipeline`; the open and the write on the
+   * pool measured slower again after later changes, services/chunks/README.md).
    */
   async writeObject(sessionId: string, chunk: SealedChunk): Promise<void> {
     const path = this.objectPath(sessionId, chunk.index);
