@@ -41,9 +41,12 @@ export function sampleRatio(plain: Uint8Array): number | null {
   return deflateRawSync(sample, { level: 1 }).length / sample.length;
 }
 
+/** A sample that did not shrink: skip the full gzip. No sample (a small chunk): always try gzip. */
+const skipsGzip = (ratio: number | null): boolean => ratio !== null && ratio >= SAMPLE_THRESHOLD;
+
 /** True when a level-1 deflate of evenly spread slices does not shrink them: skip the full gzip. */
 export function looksIncompressible(plain: Uint8Array): boolean {
-  return (sampleRatio(plain) ?? 0) >= SAMPLE_THRESHOLD;
+  return skipsGzip(sampleRatio(plain));
 }
 
 export interface Encoded {
@@ -56,7 +59,7 @@ export interface Encoded {
 
 export async function encodeChunk(plain: Buffer): Promise<Encoded> {
   const ratio = sampleRatio(plain);
-  if (plain.length === 0 || (ratio !== null && ratio >= SAMPLE_THRESHOLD)) return { codec: 'raw', payload: plain, compressed: false };
+  if (plain.length === 0 || skipsGzip(ratio)) return { codec: 'raw', payload: plain, compressed: false };
   // zlib's output buffer, sized from the sample (its level-1 ratio ran 1.2–1.45× the real
   // gzip-6 ratio on the bench corpora): the gzip stream fits in one buffer, so the chunk
   // compresses in one trip through the thread pool (64 KiB buffers took one trip per 64 KiB of

@@ -1,15 +1,15 @@
 // Appending an upload body to a session: the body is cut into chunk-sized buffers; each full
-// buffer is compressed, encrypted, hashed and written (fsync) in parallel with
-// the next ones, up to `window` chunks being processed at once. Reading the body waits while the
-// window is full, so a fast client is slowed to the pipeline's pace (TCP backpressure) and memory
+// buffer is compressed, encrypted, hashed and written (fdatasync) in parallel with the next
+// ones, up to `window` chunks being processed at once. Reading the body waits while the window
+// is full, so a fast client is slowed to the pipeline's pace (TCP backpressure) and memory
 // stays at ~window × 2 × chunk size.
 //
 // Written chunks are committed to the store in index order and in groups (every COMMIT_EVERY
 // chunks or COMMIT_MS, in the background while the next chunks are processed): one directory
-// fsync and one LevelDB batch per group, since a directory
-// fsync forces a journal commit and costs as much CPU as encrypting a MiB (measured). At the end
-// the rest is committed, the bytes of the unfinished last chunk are sealed as a tail segment and
-// fsynced, and one synced store write records the new length: that is the acknowledgement. Tail
+// fsync and one LevelDB batch per group, since a directory fsync forces a journal commit and
+// costs as much CPU as encrypting a MiB (measured). At the end the rest is committed, the bytes
+// of the unfinished last chunk are sealed as a tail segment and fdatasynced, and one synced
+// store write records the new length: that is the acknowledgement. Tail
 // files made obsolete by committed chunks are removed only after it. A failure (full disk, I/O)
 // drops the uncommitted chunks and keeps the tail as it was; a stop (quota, client gone, delete)
 // keeps and acknowledges everything that arrived.
