@@ -32,11 +32,11 @@ const ROUNDS = Number(process.env['BENCH_PIPELINE_ROUNDS'] ?? 5);
 const emit = (o: object): void => console.log(JSON.stringify({ bench: 'pipeline', ...o }));
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
-/** One measurement in a fresh node process with core's V8 options (`nodeArgs`) and the given environment. */
+/** One measurement in a fresh node process with core's V8 options (`nodeArgs`) and the given environment (and --expose-gc: the child collects garbage between measured runs). */
 function child(args: object, env: Readonly<Record<string, string>>, nodeArgs: readonly string[] = CORE_NODE_ARGS): Promise<any> {
   return new Promise((resolve, reject) => {
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_') && k !== 'UV_THREADPOOL_SIZE'));
-    const p = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CHILD, JSON.stringify(args)], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...nodeArgs, '--expose-gc', '--import', 'tsx', CHILD, JSON.stringify(args)], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`bench child failed (${code})`))));
