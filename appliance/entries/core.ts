@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit } from '../config/index.js';
 import { createRootLogger, type Logger } from '../../services/common/log.js';
 import { SupervisorLink } from '../../services/common/supervisor-link.js';
+import { pinNextTickShape } from '../../services/common/tick-shape.js';
 import { LifecycleStack } from '../../services/common/lifecycle.js';
 import { MetricsRegistry } from '../../services/common/metrics.js';
 import { buildInfo } from '../../services/common/build-info.js';
@@ -22,6 +23,9 @@ import { defaultCipherFor } from '../../services/chunks/index.js';
 import { createProcSystemInfo } from '../../hal/index.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
 import { createCoreWallet, walletBroker } from './shared/core-wallet.js';
+
+// First, before anything can run a full GC (services/common/tick-shape.ts says why).
+void pinNextTickShape();
 
 const config = loadConfigOrExit();
 const name = process.env['LUCID_CHILD_NAME'] ?? 'core';
