@@ -3,7 +3,7 @@
 // import per call. The key lives in <data>/keys/jwt-ed25519.pem (0600, directory 0700), made
 // on first boot, written atomically.
 //
-// Verified access tokens are cached (bounded, keyed by the whole token) so a hot client costs a
+// Verified tokens are cached (bounded, keyed by the whole token or `Authorization` header) so a hot client costs a
 // Map lookup instead of a signature check: that is what keeps an authenticated read at the speed
 // of an anonymous one. Revocation and expiry are still checked on every request.
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
@@ -47,8 +47,36 @@ export class JwtSigner {
 
   /** Signature and structure only (expiry, binding and revocation are the caller's). Null when invalid. */
   verify(token: string): Claims | null {
+    if (!token.startsWith(HEADER)) return null; // also keeps verifyBearer's keys out of reach
     const cached = this.cache.get(token);
     if (cached) return cached;
+    const claims = this.check(token);
+    if (claims) this.remember(token, claims);
+    return claims;
+  }
+
+  /**
+   * `verify` for an `Authorization` header value, cached under the header string as sent (it
+   * cannot collide with a bare token: `verify` only looks up strings that start with the JWT
+   * header, and header keys start with "Bearer "). A cache
+   * keyed by `header.slice(7)` would hash and compare a fresh sliced string on every request,
+   * which V8 does in its C++ runtime: ~1 % of a small authenticated read.
+   */
+  verifyBearer(header: string): Claims | null {
+    const cached = this.cache.get(header);
+    if (cached) return cached;
+    if (!header.startsWith('Bearer ')) return null;
+    const claims = this.check(header.slice(7).trim());
+    if (claims) this.remember(header, claims);
+    return claims;
+  }
+
+  private remember(key: string, claims: Claims): void {
+    if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(key, claims);
+  }
+
+  private check(token: string): Claims | null {
     if (token.length > 2048) return null;
     const dot1 = token.indexOf('.');
     const dot2 = token.lastIndexOf('.');
@@ -63,8 +91,6 @@ export class JwtSigner {
       return null;
     }
     if (typeof claims !== 'object' || claims === null || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') return null;
-    if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(token, claims);
     return claims;
   }
 

@@ -141,8 +141,7 @@ export class AuthService {
 
   identify(authorization: string | undefined, ctx: ClientContext): { principal: Principal | null; error: ErrorCode | null } {
     if (!authorization) return { principal: null, error: null };
-    if (!authorization.startsWith('Bearer ')) return { principal: null, error: 'AUTH_ERR_TOKEN_INVALID' };
-    const claims = this.jwt.verify(authorization.slice(7).trim());
+    const claims = this.jwt.verifyBearer(authorization);
     if (!claims || claims.typ !== 'access') return { principal: null, error: 'AUTH_ERR_TOKEN_INVALID' };
     const now = this.now();
     if (claims.exp * 1000 <= now) return { principal: null, error: 'AUTH_ERR_TOKEN_EXPIRED' };

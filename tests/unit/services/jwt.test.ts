@@ -1,0 +1,40 @@
+// JwtSigner: EdDSA tokens, their verification cache, and the `Authorization` header form.
+import { describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
+import { JwtSigner, type AccessClaims } from '../../../services/auth/jwt.js';
+
+const claims: AccessClaims = { typ: 'access', sub: 'u1', usr: 'alice', role: 'admin', sid: 's1', jti: 'j1', iat: 1, exp: 2_000_000_000, uah: 'h' };
+const signer = (): JwtSigner => new JwtSigner(generateKeyPairSync('ed25519').privateKey);
+
+describe('JwtSigner', () => {
+  it('verifies its own tokens, as a bare token and as a Bearer header', () => {
+    const jwt = signer();
+    const token = jwt.sign(claims);
+    expect(jwt.verify(token)).toEqual(claims);
+    expect(jwt.verifyBearer(`Bearer ${token}`)).toEqual(claims);
+    expect(jwt.verifyBearer(`Bearer ${token}  `)).toEqual(claims); // trailing space trimmed, as before
+    // Cached: the same object comes back without a second signature check.
+    expect(jwt.verifyBearer(`Bearer ${token}`)).toBe(jwt.verifyBearer(`Bearer ${token}`));
+  });
+
+  it('refuses other schemes, tampered tokens and another key\'s tokens', () => {
+    const jwt = signer();
+    const token = jwt.sign(claims);
+    expect(jwt.verifyBearer(`bearer ${token}`)).toBeNull();
+    expect(jwt.verifyBearer(`Basic ${token}`)).toBeNull();
+    expect(jwt.verifyBearer(token)).toBeNull(); // a bare token is not a header
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const forged = Buffer.from(JSON.stringify({ ...claims, role: 'super_admin' })).toString('base64url');
+    expect(jwt.verifyBearer(`Bearer ${h}.${forged}.${s}`)).toBeNull();
+    expect(jwt.verify(`${h}.${p}.${s.slice(0, -2)}AA`)).toBeNull();
+    expect(signer().verifyBearer(`Bearer ${token}`)).toBeNull();
+  });
+
+  it('a header cached as valid does not make a different header valid', () => {
+    const jwt = signer();
+    const token = jwt.sign(claims);
+    expect(jwt.verifyBearer(`Bearer ${token}`)).not.toBeNull();
+    expect(jwt.verifyBearer(`Bearer ${token}x`)).toBeNull();
+    expect(jwt.verify(`Bearer ${token}`)).toBeNull(); // the header key never answers a bare-token lookup as valid
+  });
+});
