@@ -35,6 +35,12 @@ describe('JwtSigner', () => {
     const token = jwt.sign(claims);
     expect(jwt.verifyBearer(`Bearer ${token}`)).not.toBeNull();
     expect(jwt.verifyBearer(`Bearer ${token}x`)).toBeNull();
-    expect(jwt.verify(`Bearer ${token}`)).toBeNull(); // the header key never answers a bare-token lookup as valid
+    // Same signature (the cache key's tail), different claims: checked in full, refused, and
+    // the genuine entry still answers.
+    const [h, , s] = token.split('.') as [string, string, string];
+    const forged = Buffer.from(JSON.stringify({ ...claims, role: 'super_admin' })).toString('base64url');
+    expect(jwt.verifyBearer(`Bearer ${h}.${forged}.${s}`)).toBeNull();
+    expect(jwt.verifyBearer(`Bearer ${token}`)).toEqual(claims);
+    expect(jwt.verify(`Bearer ${token}`)).toBeNull(); // a header is not a bare token
   });
 });
