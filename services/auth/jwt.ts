@@ -52,7 +52,7 @@ export class JwtSigner {
     const cached = this.cache.get(token);
     if (cached) return cached;
     const claims = this.check(token);
-    if (claims) this.remember(token, claims);
+    if (claims) remember(this.cache, token, claims);
     return claims;
   }
 
@@ -69,16 +69,8 @@ export class JwtSigner {
     if (hit !== undefined && hit.header === header) return hit.claims;
     if (!header.startsWith('Bearer ')) return null;
     const claims = this.check(header.slice(7).trim());
-    if (claims) {
-      if (hit === undefined && this.bearers.size >= CACHE_MAX) this.bearers.delete(this.bearers.keys().next().value as string);
-      this.bearers.set(tail, { header, claims });
-    }
+    if (claims) remember(this.bearers, tail, { header, claims });
     return claims;
-  }
-
-  private remember(key: string, claims: Claims): void {
-    if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(key, claims);
   }
 
   private check(token: string): Claims | null {
@@ -102,6 +94,12 @@ export class JwtSigner {
   forget(token: string): void {
     this.cache.delete(token);
   }
+}
+
+/** Sets `key` in a cache bounded at CACHE_MAX entries, dropping the oldest when a new key needs room. */
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (!cache.has(key) && cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  cache.set(key, value);
 }
 
 export function newId(bytes = 16): string {
