@@ -11,7 +11,7 @@
 // in full and then judged by the 97 % rule. The cost of the heuristic is that a chunk whose
 // sampled slices are all incompressible but which holds a compressible region between them is
 // stored raw: it stays correct, only less compact.
-import { deflateRawSync, gunzip, gzip } from 'node:zlib';
+import { constants, deflateRawSync, gunzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { CodecName } from './object-format.js';
 
@@ -67,7 +67,12 @@ export async function encodeChunk(plain: Buffer): Promise<Encoded> {
   // buffer per chunk: screen-like data 0.945 vs 0.900 × raw gzip-6 (6 interleaved rounds, all
   // six faster), text inside the noise. A sample that guessed low costs one more trip.
   const outBytes = Math.min(plain.length + 64 * 1024, Math.max(64 * 1024, Math.ceil(plain.length * (ratio ?? 1)) + 8192));
-  const packed = await gzipAsync(plain, { level: GZIP_LEVEL, chunkSize: outBytes });
+  // `flush: Z_FINISH` from the first call: node's gzip() otherwise deflates the input with
+  // Z_NO_FLUSH and the stream's end in a second call, and joins the two outputs with
+  // Buffer.concat, a fresh ~0.2 MiB copy per MiB of text. With it the gzip stream is one slice of
+  // zlib's output buffer (the bytes are identical; a unit test checks). Text: 0.905 against
+  // 0.888–0.898 × raw gzip-6 and 0.2–0.3 ms less CPU per MB (A/B, 8 interleaved rounds, twice).
+  const packed = await gzipAsync(plain, { level: GZIP_LEVEL, chunkSize: outBytes, flush: constants.Z_FINISH });
   if (packed.length >= plain.length * RAW_THRESHOLD) return { codec: 'raw', payload: plain, compressed: true };
   return { codec: 'gzip', payload: packed, compressed: true };
 }
