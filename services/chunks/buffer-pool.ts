@@ -4,6 +4,8 @@
 // buffers fault-free too, but reuse still measured faster on incompressible data after gzip
 // work (about half the scavenges), so the sessions service reuses by default; the benchmark
 // compares both (buffer_reuse).
+const SIZE_CLASS = 64 * 1024;
+
 export interface BufferPoolOptions {
   /** Bytes of free buffers kept (all sizes together); more are dropped on release. */
   readonly keepBytes: number;
@@ -28,6 +30,14 @@ export class BufferPool {
     this.allocated++;
     // allocUnsafeSlow: its own ArrayBuffer, not a slice of node's shared pool.
     return Buffer.allocUnsafeSlow(size);
+  }
+
+  /**
+   * A buffer of at least `bytes`, its length rounded up to a multiple of 64 KiB so that objects of
+   * nearby sizes (compressed chunks) share a size class. For sealed objects (ingest.ts).
+   */
+  acquireAtLeast(bytes: number): Buffer {
+    return this.acquire(Math.ceil(bytes / SIZE_CLASS) * SIZE_CLASS);
   }
 
   release(buf: Buffer): void {

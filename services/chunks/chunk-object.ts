@@ -27,26 +27,32 @@ export interface SealedChunk {
   readonly storedLength: number;
   /** RFC 6962 leaf hash: SHA-256(0x00 ‖ object). */
   readonly leaf: Buffer;
+  /** The buffer `bytes` lives in (from the caller's allocator): free to reuse once the object is written. */
+  readonly backing: Buffer;
 }
 
-function frame(ctx: SessionCrypto, index: number, codec: CodecName, plainLength: number, payloadLength: number, nonce: Uint8Array): { buf: Buffer; header: Buffer; aad: Buffer } {
+/** Where an object's buffer comes from: at least `bytes` long (a pool may hand out a bigger one). */
+export type ObjectAllocator = (bytes: number) => Buffer;
+const fresh: ObjectAllocator = (bytes) => Buffer.allocUnsafeSlow(bytes);
+
+function frame(ctx: SessionCrypto, index: number, codec: CodecName, plainLength: number, payloadLength: number, nonce: Uint8Array, alloc: ObjectAllocator): { backing: Buffer; buf: Buffer; header: Buffer; aad: Buffer } {
   const header = encodeHeader(OBJECT_MAGIC, { cipher: ctx.cipher, codec, index, plainLength, payloadLength });
-  const buf = Buffer.allocUnsafeSlow(1 + HEADER_BYTES + nonce.length + payloadLength + TAG_BYTES);
+  const length = 1 + HEADER_BYTES + nonce.length + payloadLength + TAG_BYTES;
+  const backing = alloc(length);
+  const buf = backing.subarray(0, length);
   buf[0] = 0x00;
   header.copy(buf, 1);
   buf.set(nonce, 1 + HEADER_BYTES);
-  return { buf, header, aad: associatedData(header, ctx.sessionId) };
+  return { backing, buf, header, aad: associatedData(header, ctx.sessionId) };
 }
 
-const done = (index: number, plainLength: number, codec: CodecName, buf: Buffer, leaf: Buffer): SealedChunk =>
-  ({ index, plainLength, codec, bytes: buf.subarray(1), storedLength: buf.length - 1, leaf });
-
 /** Seals an already-encoded payload, synchronously (deterministic given the nonce: the fixtures use it). */
-export function sealObject(ctx: SessionCrypto, index: number, codec: CodecName, plainLength: number, payload: Uint8Array, nonce: Uint8Array = randomNonce(ctx.cipher)): SealedChunk {
-  const { buf, aad } = frame(ctx, index, codec, plainLength, payload.length, nonce);
+export function sealObject(ctx: SessionCrypto, index: number, codec: CodecName, plainLength: number, payload: Uint8Array, nonce: Uint8Array = randomNonce(ctx.cipher), alloc: ObjectAllocator = fresh): SealedChunk {
+  const { backing, buf, aad } = frame(ctx, index, codec, plainLength, payload.length, nonce, alloc);
   const tag = sealInto(ctx.cipher, ctx.key, nonce, aad, payload, buf, 1 + HEADER_BYTES + nonce.length);
   buf.set(tag, buf.length - TAG_BYTES);
-  return done(index, plainLength, codec, buf, createHash('sha256').update(buf).digest());
+  const leaf = createHash('sha256').update(buf).digest();
+  return { index, plainLength, codec, bytes: buf.subarray(1), storedLength: buf.length - 1, leaf, backing };
 }
 
 /**
@@ -54,9 +60,9 @@ export function sealObject(ctx: SessionCrypto, index: number, codec: CodecName, 
  * thread: ~0.5 ms for AES-256-GCM and ~0.65 ms for SHA-256 per MiB here (SHA and AES
  * instructions). WebCrypto would move both to the pool but runs AES-GCM ~7× slower (cipher.ts).
  */
-export async function processChunk(ctx: SessionCrypto, index: number, plain: Buffer): Promise<SealedChunk> {
+export async function processChunk(ctx: SessionCrypto, index: number, plain: Buffer, alloc: ObjectAllocator = fresh): Promise<SealedChunk> {
   const encoded = await encodeChunk(plain);
-  return sealObject(ctx, index, encoded.codec, plain.length, encoded.payload);
+  return sealObject(ctx, index, encoded.codec, plain.length, encoded.payload, randomNonce(ctx.cipher), alloc);
 }
 
 const corrupt = (index: number, reason: string, cause?: unknown): LucidError =>

@@ -9,7 +9,7 @@ export { leafHash, nodeHash, rootFromLeafHashes, emptyRoot, inclusionPath, rootF
 export { canonicalize, canonicalBytes, type Json } from './canonical-json.js';
 export { loadOrCreateMasterKey, newDataKey, wrapDataKey, unwrapDataKey, MASTER_KEY_FILE, WRAPPED_KEY_BYTES } from './keys.js';
 export {
-  sealObject, processChunk, openObject, decodeObject, sealTailSegment, openTailSegments, type SessionCrypto, type SealedChunk,
+  sealObject, processChunk, openObject, decodeObject, sealTailSegment, openTailSegments, type SessionCrypto, type SealedChunk, type ObjectAllocator,
 } from './chunk-object.js';
 export { ChunkFiles, type RecoveryResult } from './chunk-files.js';
 export { DiskGuard, isDiskFull, BALLAST_BYTES, FLOOR_BYTES } from './disk-guard.js';

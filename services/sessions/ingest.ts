@@ -68,6 +68,8 @@ export class Appender {
   private stopReason: unknown = null;
   private readonly cs: number;
   private readonly window: number;
+  /** Sealed objects are built in pool buffers too, handed back once written (services/chunks/README.md). */
+  private readonly allocObject = (bytes: number): Buffer => this.ctx.pool.acquireAtLeast(bytes);
 
   constructor(private readonly ctx: SessionContext, rec: SessionRecord, private readonly crypto: SessionCrypto) {
     this.rec = rec;
@@ -137,13 +139,15 @@ export class Appender {
     const started = performance.now();
     let sealed: SealedChunk;
     try {
-      sealed = await processChunk(this.crypto, index, plain);
+      sealed = await processChunk(this.crypto, index, plain, this.allocObject);
     } finally {
       this.ctx.pool.release(plain);
       release();
     }
     await this.ctx.disk.reserve(sealed.storedLength);
     await this.ctx.files.writeObject(this.rec.id, sealed);
+    // Written and synced: nothing reads the object's buffer again (the record keeps the leaf).
+    this.ctx.pool.release(sealed.backing);
     this.ctx.onChunk({ sessionId: this.rec.id, index, plainBytes: sealed.plainLength, storedBytes: sealed.storedLength, codec: sealed.codec, ms: performance.now() - started });
     return { index, storedLength: sealed.storedLength, record: toRecord(sealed) };
   }
