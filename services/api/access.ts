@@ -63,7 +63,8 @@ export async function installRateLimit(scope: FastifyInstance): Promise<void> {
   await scope.register(rateLimit, {
     global: true,
     timeWindow: RATE_WINDOW_MS,
-    max: async (request: FastifyRequest) => RATE_LIMITS[request.principal?.role ?? 'public'],
+    // Synchronous: the plugin awaits the value anyway; an async function would add a promise per request.
+    max: (request: FastifyRequest) => RATE_LIMITS[request.principal?.role ?? 'public'],
     keyGenerator: (request: FastifyRequest) => (request.principal ? `u:${request.principal.userId}` : `ip:${request.ip}`),
     enableDraftSpec: true,
     errorResponseBuilder: (_request, context) =>
