@@ -24,7 +24,8 @@ export async function rawGzipLimit(data: Buffer, chunkSize: number, inFlight: nu
   return (await rawGzip(data, chunkSize, inFlight)).mbps;
 }
 
-export async function rawGzip(data: Buffer, chunkSize: number, inFlight: number): Promise<{ mbps: number; cpuMsPerMB: number }> {
+/** Parallel gzip-6 at zlib's defaults (the raw limit); `memLevel` 9 is what the pipeline uses (codec.ts). */
+export async function rawGzip(data: Buffer, chunkSize: number, inFlight: number, memLevel = 8): Promise<{ mbps: number; cpuMsPerMB: number }> {
   const t = performance.now();
   const c = cpuSeconds();
   let next = 0;
@@ -32,7 +33,7 @@ export async function rawGzip(data: Buffer, chunkSize: number, inFlight: number)
   const worker = async (): Promise<void> => {
     while (next < n) {
       const i = next++;
-      await gzipAsync(data.subarray(i * chunkSize, Math.min(data.length, (i + 1) * chunkSize)), { level: 6, chunkSize: 64 * 1024 });
+      await gzipAsync(data.subarray(i * chunkSize, Math.min(data.length, (i + 1) * chunkSize)), { level: 6, memLevel, chunkSize: 64 * 1024 });
     }
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
