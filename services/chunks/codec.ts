@@ -1,4 +1,5 @@
-// Chunk codec (DESIGN §2): gzip level 6 (memLevel 9), and raw when gzip does not shrink the chunk below 97 %.
+// Chunk codec (DESIGN §2): gzip level 6 (memLevel 9), and raw when gzip does not shrink the chunk
+// below 97 %.
 // gzip runs on libuv's thread pool (node:zlib async), so chunks compress in parallel on every
 // core while the main thread encrypts, hashes and writes (DESIGN §5: ~2× on 2 cores).
 //
