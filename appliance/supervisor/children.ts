@@ -1,6 +1,7 @@
 // The one table of supervised children. The supervisor starts each by file path (the built
 // entry under dist/entries) and never imports service code. `payout` and `ota-agent` join here
 // in later issues, each with its own uid and sandbox.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
@@ -45,15 +46,39 @@ export interface ChildTableOptions {
  * after a peak). Two malloc arenas instead of one per thread keep the thread pool's freed memory
  * reusable (a 1 GiB upload peaked at 134 MB RSS instead of 160). The libuv pool is shared by
  * gzip, file I/O and LevelDB: 8 threads keep fsyncs and store writes from queueing
- * behind the compressions. Measured in `./build.sh bench pipeline`. A variable already set in
- * the supervisor's environment wins.
+ * behind the compressions. `hugePageEnv` adds transparent huge pages for the heap where they are
+ * 2 MiB. Measured in `./build.sh bench pipeline`. A variable already set in the supervisor's
+ * environment wins.
  */
 export const CORE_ENV: Readonly<Record<string, string>> = {
   MALLOC_MMAP_THRESHOLD_: '33554432',
   MALLOC_TRIM_THRESHOLD_: '33554432',
   MALLOC_ARENA_MAX: '2',
   UV_THREADPOOL_SIZE: '8',
+  ...hugePageEnv(readPmdBytes()),
 };
+
+/**
+ * `glibc.malloc.hugetlb=1`: glibc madvises its heap, where the chunk buffers live, for
+ * transparent huge pages (one page fault and one TLB entry per 2 MiB instead of 512). Measured
+ * on incompressible ingest, with core's RSS unchanged: services/chunks/README.md "Performance
+ * notes", bench metric `malloc_hugepages`. Only where a huge page is 2 MiB (x86-64, arm64 with
+ * 4 KiB pages): glibc grows the heap in whole huge pages, 32 MiB on a 16 KiB-page kernel (Pi 5's
+ * default) and 512 MiB with 64 KiB pages, too coarse for a 200 MB budget.
+ */
+export function hugePageEnv(pmdBytes: number | null): Readonly<Record<string, string>> {
+  return pmdBytes === 2 * 1024 * 1024 ? { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' } : {};
+}
+
+/** The kernel's transparent huge page size, or null without THP (or without /sys). */
+export function readPmdBytes(path = '/sys/kernel/mm/transparent_hugepage/hpage_pmd_size'): number | null {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Core's V8 options. Measured (`./build.sh bench pipeline`, metric `v8_old_space`): once core

@@ -5,7 +5,8 @@
 //    (SessionService.append: gzip-6 on the thread pool, AEAD, SHA-256 leaves, object files with
 //    fsync, LevelDB commits) against the raw limit — parallel zlib gzip-6 alone on the same data
 //    and core count — measured in interleaved rounds; compression ratio; per-chunk latency p50/p99.
-//    And core's V8 option (CORE_NODE_ARGS) against V8's defaults on incompressible data.
+//    And core's V8 option (CORE_NODE_ARGS) against V8's defaults, and core's huge pages for the
+//    malloc heap against none, on incompressible data.
 // 2. Buffer reuse vs fresh buffers, with the tuned and the stock glibc malloc.
 // 3. gzip-6 parallelism: libuv's pool (node:zlib async) vs worker threads (gzipSync).
 // 4. End to end over HTTP on loopback against the real appliance, per corpus.
@@ -35,7 +36,7 @@ const r1 = (x: number): number => Math.round(x * 10) / 10;
 /** One measurement in a fresh node process with core's V8 options (`nodeArgs`) and the given environment (and --expose-gc: the child collects garbage between measured runs). */
 function child(args: object, env: Readonly<Record<string, string>>, nodeArgs: readonly string[] = CORE_NODE_ARGS): Promise<any> {
   return new Promise((resolve, reject) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_') && k !== 'UV_THREADPOOL_SIZE'));
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MALLOC_') && k !== 'UV_THREADPOOL_SIZE' && k !== 'GLIBC_TUNABLES'));
     const p = spawn(process.execPath, [...nodeArgs, '--expose-gc', '--import', 'tsx', CHILD, JSON.stringify(args)], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
@@ -98,6 +99,20 @@ export async function run(): Promise<void> {
   for (const [name, nodeArgs] of [['core', CORE_NODE_ARGS], ['v8-default', []]] as const) {
     const r = await child({ mode: 'corpus', kind: 'random', mib: MIB, rounds: 3 }, TUNED, nodeArgs);
     emit({ metric: 'v8_old_space', corpus: 'random', nodeArgs: name === 'core' ? nodeArgs.join(' ') : '(none)', pipelineMBps: r.pipelineMBps, rawGzip6MBps: r.rawGzip6MBps, ratioToRaw: r.ratioToRaw, cpuMsPerMB: r.cpuMsPerMB.pipeline });
+  }
+
+  // 1c. Core's huge pages for the malloc heap (CORE_ENV's GLIBC_TUNABLES, where the kernel's huge
+  // pages are 2 MiB) against none, on incompressible data: two alternating pairs of processes.
+  if (TUNED['GLIBC_TUNABLES'] !== undefined) {
+    const { GLIBC_TUNABLES: _tunables, ...noHuge } = TUNED;
+    const runs: Record<'huge' | 'none', Array<{ ratioToRaw: number; pipelineMBps: number; cpuMsPerMB: { pipeline: number } }>> = { huge: [], none: [] };
+    for (let pair = 0; pair < 2; pair++) {
+      for (const v of pair === 0 ? (['huge', 'none'] as const) : (['none', 'huge'] as const)) runs[v].push(await child({ mode: 'corpus', kind: 'random', mib: MIB, rounds: 3 }, v === 'huge' ? TUNED : noHuge));
+    }
+    for (const v of ['huge', 'none'] as const) {
+      emit({ metric: 'malloc_hugepages', corpus: 'random', glibcTunables: v === 'huge' ? TUNED['GLIBC_TUNABLES'] : '(none)',
+        ratioToRaw: runs[v].map((r) => r.ratioToRaw), pipelineMBps: runs[v].map((r) => r.pipelineMBps), cpuMsPerMB: runs[v].map((r) => r.cpuMsPerMB.pipeline) });
+    }
   }
 
   // 2. Buffer reuse vs fresh buffers × malloc: 3 alternating rounds, medians (a shared machine is noisy).
