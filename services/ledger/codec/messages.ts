@@ -3,7 +3,7 @@
 // travels on the TLS channel, which already authenticates the peer's node key.
 import { CodecError, Reader, Writer } from './bytes.js';
 import { MAX_BLOCK_BYTES } from './block.js';
-import type { VoteType } from './vote.js';
+import { parseVoteSignBytes, type VoteType } from './vote.js';
 
 export type WireMessage =
   | { readonly t: 'hello'; readonly chainId: string; readonly genesisHash: Buffer; readonly height: number }
@@ -16,6 +16,14 @@ export type WireMessage =
 
 const TAG = { hello: 0, proposal: 1, vote: 2, txs: 3, status: 4, getBlocks: 5, blocks: 6 } as const;
 const ZERO32 = Buffer.alloc(32);
+export type VoteMessage = Extract<WireMessage, { t: 'vote' }>;
+
+/** The vote a stored sign record stands for (its sign bytes and signature), as `validator` sends it. */
+export function voteFromRecord(record: { readonly signBytes: Buffer; readonly signature: Buffer }, validator: Buffer): VoteMessage {
+  const f = parseVoteSignBytes(record.signBytes);
+  return { t: 'vote', type: f.type, height: f.height, round: f.round, value: f.value, validator, signature: record.signature };
+}
+
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export function encodeMessage(m: WireMessage): Buffer {

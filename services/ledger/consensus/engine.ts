@@ -5,8 +5,8 @@
 // blocks to persist. Production (service.ts) and the simulator drive this same class.
 import { blockHash, decodeBlock, decodeCommit, type Commit, type CommitSig } from '../codec/block.js';
 import { txId } from '../codec/tx.js';
-import { txMessages, type WireMessage } from '../codec/messages.js';
-import { parseVoteSignBytes, proposalSignBytes, voteSignBytes, type VoteType } from '../codec/vote.js';
+import { txMessages, voteFromRecord, type VoteMessage, type WireMessage } from '../codec/messages.js';
+import { proposalSignBytes, voteSignBytes, type VoteType } from '../codec/vote.js';
 import { checkAndApply, verifyCommit, type Applied } from '../chain/apply.js';
 import { buildBlock } from '../chain/build.js';
 import { proposerFor, proposerOrder } from '../chain/ranking.js';
@@ -211,11 +211,11 @@ export class Engine {
     // Votes signed before the crash count again and are re-sent by gossip.
     for (const r of records) {
       if (r.step === SIGN_STEP.proposal) continue;
-      const f = parseVoteSignBytes(r.signBytes);
-      const msg: WireMessage = { t: 'vote', type: f.type, height: h, round: f.round, value: f.value, validator: this.deps.signer.publicKey, signature: r.signature };
-      this.ownVotes.set(`${f.round}:${f.type}`, msg);
-      this.equivocations.record(EquivocationLog.key(h, f.round, f.type, this.self), f.value ? f.value.toString('hex') : 'nil');
-      this.machine.onVote({ type: f.type, round: f.round, valueId: f.value ? f.value.toString('hex') : null, from: this.self, envelope: { validator: this.deps.signer.publicKey, signature: r.signature } });
+      const msg = voteFromRecord(r, this.deps.signer.publicKey);
+      const valueId = msg.value ? msg.value.toString('hex') : null;
+      this.ownVotes.set(`${msg.round}:${msg.type}`, msg);
+      this.equivocations.record(EquivocationLog.key(h, msg.round, msg.type, this.self), valueId ?? 'nil');
+      this.machine.onVote({ type: msg.type, round: msg.round, valueId, from: this.self, envelope: { validator: msg.validator, signature: msg.signature } });
     }
   }
 
@@ -322,19 +322,13 @@ export class Engine {
     const signBytes = voteSignBytes(this.state.chainId, { type, height: h, round, value });
     const lockedBlock = type === 'precommit' && valueId !== null && lock.valueId === valueId ? this.values.get(valueId)?.bytes ?? null : null;
     const r = this.deps.guard.sign({ height: h, round, step: type === 'prevote' ? SIGN_STEP.prevote : SIGN_STEP.precommit, signBytes, lockedRound: lock.round, lockedId: lock.valueId, lockedBlock });
-    let sent: { type: VoteType; round: number; value: Buffer | null; signature: Buffer };
-    if (r.kind === 'signed' || r.kind === 'repeat') {
-      sent = { type, round, value, signature: r.signature };
-    } else if (r.kind === 'conflict') {
-      // Signed differently before a restart: the stored vote is the only one this node may send.
-      const f = parseVoteSignBytes(r.record.signBytes);
-      sent = { type: f.type, round: f.round, value: f.value, signature: r.record.signature };
-    } else {
-      return null;
-    }
-    const msg: WireMessage = { t: 'vote', type: sent.type, height: h, round: sent.round, value: sent.value, validator: this.deps.signer.publicKey, signature: sent.signature };
-    this.ownVotes.set(`${sent.round}:${sent.type}`, msg);
-    return { msg, type: sent.type, round: sent.round, valueId: sent.value ? sent.value.toString('hex') : null, signature: sent.signature };
+    let msg: VoteMessage;
+    if (r.kind === 'signed' || r.kind === 'repeat') msg = { t: 'vote', type, height: h, round, value, validator: this.deps.signer.publicKey, signature: r.signature };
+    // Signed differently before a restart: the stored vote is the only one this node may send.
+    else if (r.kind === 'conflict') msg = voteFromRecord(r.record, this.deps.signer.publicKey);
+    else return null;
+    this.ownVotes.set(`${msg.round}:${msg.type}`, msg);
+    return { msg, type: msg.type, round: msg.round, valueId: msg.value ? msg.value.toString('hex') : null, signature: msg.signature };
   }
 
   // ---- commits and sync ----------------------------------------------------------------------
@@ -404,7 +398,7 @@ export class Engine {
     this.run(this.machine.onProposal({ round: m.round, value, validRound: m.validRound, from: proposer }), now);
   }
 
-  private onVote(from: string, m: Extract<WireMessage, { t: 'vote' }>, now: number): void {
+  private onVote(from: string, m: VoteMessage, now: number): void {
     const validator = m.validator.toString('hex');
     const key = EquivocationLog.key(m.height, m.round, m.type, validator);
     const valueKey = m.value ? m.value.toString('hex') : 'nil';
@@ -425,7 +419,7 @@ export class Engine {
     this.run(this.machine.onVote({ type: m.type, round: m.round, valueId: m.value ? m.value.toString('hex') : null, from: validator, envelope: { validator: m.validator, signature: m.signature } }), now);
   }
 
-  private voteSigned(m: Extract<WireMessage, { t: 'vote' }>): boolean {
+  private voteSigned(m: VoteMessage): boolean {
     return this.deps.verifier.verify(m.validator, voteSignBytes(this.state.chainId, { type: m.type, height: m.height, round: m.round, value: m.value }), m.signature);
   }
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { allFixtures, fixtureBlock, fixtureTxs, CHAIN_ID, fixtureKey } from '../../fixtures/ledger/fixtures.js';
 import { decodeTx, encodeTx, txSignBytes, txId } from '../../../services/ledger/codec/tx.js';
 import { decodeBlock, encodeBlock, decodeCommit, encodeCommit, blockHash, decodeHeader, MAX_BLOCK_BYTES } from '../../../services/ledger/codec/block.js';
-import { decodeMessage, encodeMessage, type WireMessage } from '../../../services/ledger/codec/messages.js';
+import { decodeMessage, encodeMessage, voteFromRecord, type WireMessage } from '../../../services/ledger/codec/messages.js';
 import { parseVoteSignBytes, voteSignBytes } from '../../../services/ledger/codec/vote.js';
 import { CodecError } from '../../../services/ledger/codec/bytes.js';
 import { ed25519Verifier } from '../../../services/ledger/crypto.js';
@@ -92,5 +92,14 @@ describe('ledger formats (fixtures)', () => {
   it('vote sign bytes parse back', () => {
     const sb = voteSignBytes('c', { type: 'precommit', height: 3, round: 4, value: Buffer.alloc(32, 7) });
     expect(parseVoteSignBytes(sb)).toEqual({ chainId: 'c', type: 'precommit', height: 3, round: 4, value: Buffer.alloc(32, 7) });
+  });
+
+  it('a stored sign record gives back the vote message it signed (nil votes too)', () => {
+    const validator = Buffer.alloc(32, 1);
+    const signature = Buffer.alloc(64, 2);
+    const sb = voteSignBytes('c', { type: 'prevote', height: 9, round: 2, value: Buffer.alloc(32, 5) });
+    expect(voteFromRecord({ signBytes: sb, signature }, validator)).toEqual({ t: 'vote', type: 'prevote', height: 9, round: 2, value: Buffer.alloc(32, 5), validator, signature });
+    const nil = voteSignBytes('c', { type: 'precommit', height: 9, round: 3, value: null });
+    expect(voteFromRecord({ signBytes: nil, signature }, validator)).toMatchObject({ type: 'precommit', round: 3, value: null });
   });
 });
