@@ -5,7 +5,8 @@
 //
 // Verified tokens are cached (bounded; keyed by the whole token, or for `Authorization` headers
 // by the signature's tail) so a hot client costs a Map lookup instead of a signature check: that
-// is what keeps an authenticated read at the speed of an anonymous one. Revocation and expiry are still checked on every request.
+// is what keeps an authenticated read at the speed of an anonymous one. Revocation and expiry
+// are still checked on every request.
 import { createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { ed25519FromPem, loadOrCreateKeyFile } from '../common/key-file.js';
 import type { Logger } from '../common/log.js';

@@ -144,10 +144,13 @@ export class Appender {
       this.ctx.pool.release(plain);
       release();
     }
-    await this.ctx.disk.reserve(sealed.storedLength);
-    await this.ctx.files.writeObject(this.rec.id, sealed);
-    // Written and synced: nothing reads the object's buffer again (the record keeps the leaf).
-    this.ctx.pool.release(sealed.backing);
+    try {
+      await this.ctx.disk.reserve(sealed.storedLength);
+      await this.ctx.files.writeObject(this.rec.id, sealed);
+    } finally {
+      // Written and synced, or failed: nothing reads the object's buffer again (the record keeps the leaf).
+      this.ctx.pool.release(sealed.backing);
+    }
     this.ctx.onChunk({ sessionId: this.rec.id, index, plainBytes: sealed.plainLength, storedBytes: sealed.storedLength, codec: sealed.codec, ms: performance.now() - started });
     return { index, storedLength: sealed.storedLength, record: toRecord(sealed) };
   }
