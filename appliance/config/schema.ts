@@ -43,6 +43,7 @@ export const ConfigSchema = Type.Object({
   diskReserveBytes: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   sessionCipher: Type.Union([Type.Literal('auto'), Type.Literal('aes-256-gcm'), Type.Literal('xchacha20-poly1305')]),
   chunkConcurrency: Type.Integer({ minimum: 0, maximum: 64 }),
+  apiWriteBatch: Type.Integer({ minimum: 1, maximum: 256 }),
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -111,6 +112,8 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Default cipher of new sessions: `auto` (AES-256-GCM where the CPU has AES instructions, else XChaCha20-Poly1305), `aes-256-gcm` or `xchacha20-poly1305`.' },
   { key: 'chunkConcurrency', env: 'LUCID_CHUNK_CONCURRENCY', kind: 'int', default: () => 0,
     doc: 'Chunks compressed and encrypted at once across all uploads (each upload also keeps 2 more being written); `0` = the CPU cores + 1.' },
+  { key: 'apiWriteBatch', env: 'LUCID_API_WRITE_BATCH', kind: 'int', default: () => 16,
+    doc: 'Most small API answers written together at the end of an event-loop turn (fewer client wake-ups under load; `services/api/write-batch.ts`); `1` writes each at once.' },
 ];
 
 export const CONFIG_FILE_ENV = 'LUCID_CONFIG';

@@ -110,6 +110,7 @@ async function main(): Promise<void> {
     system,
     metrics,
     webRoot: fileURLToPath(new URL('../web/', import.meta.url)),
+    writeBatch: config.apiWriteBatch,
     auth: {
       identify: (header, ctx) => auth.identify(header, ctx),
       identifyDownload: (token, path, ctx) => auth.identifyDownload(token, path, ctx),

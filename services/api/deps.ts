@@ -29,6 +29,8 @@ export interface ApiDeps {
   /** Extra route plugins from later areas (sessions, auth, ledger, …), registered under the same rules. */
   readonly routes?: ReadonlyArray<import('fastify').FastifyPluginAsync>;
   readonly bodyLimit?: number;
+  /** Small answers of one event-loop turn written together, at most this many (write-batch.ts); default 16, 1 = off. */
+  readonly writeBatch?: number;
   /**
    * Who is calling (services/auth fits). Without it every request is anonymous, so every
    * non-public route answers 401: forgetting to wire auth fails closed, never open.

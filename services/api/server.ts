@@ -15,6 +15,7 @@ import { staticRoutes } from './static-files.js';
 import { installEnforcement, installIdentify, installRateLimit } from './access.js';
 import { installSecurityHeaders } from './security-headers.js';
 import { lazySchemaController } from './lazy-schemas.js';
+import { installWriteBatching } from './write-batch.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -56,6 +57,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   installSecurityHeaders(app);
   installIdentify(app, deps.auth);
   installEnforcement(app, deps.auth);
+  installWriteBatching(app, deps.writeBatch);
 
   const table: RouteRecord[] = [];
   app.decorate('lucidRoutes', table);
