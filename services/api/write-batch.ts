@@ -27,8 +27,7 @@ export function installWriteBatching(app: FastifyInstance, max = DEFAULT_WRITE_B
   let payloads: unknown[] = [];
   let dones: Done[] = [];
   let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
+  const drain = (): void => {
     const r = replies;
     const p = payloads;
     const d = dones;
@@ -48,6 +47,11 @@ export function installWriteBatching(app: FastifyInstance, max = DEFAULT_WRITE_B
       }
     }
   };
+  // One setImmediate per turn: a full batch drained early leaves it pending for the rest.
+  const atTurnEnd = (): void => {
+    scheduled = false;
+    drain();
+  };
   app.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: Done) => {
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) {
       done(null, payload);
@@ -56,10 +60,10 @@ export function installWriteBatching(app: FastifyInstance, max = DEFAULT_WRITE_B
     replies.push(reply);
     payloads.push(payload);
     dones.push(done);
-    if (dones.length >= max) flush();
+    if (dones.length >= max) drain();
     else if (!scheduled) {
       scheduled = true;
-      setImmediate(flush);
+      setImmediate(atTurnEnd);
     }
   });
 }
