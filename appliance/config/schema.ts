@@ -44,6 +44,7 @@ export const ConfigSchema = Type.Object({
   sessionCipher: Type.Union([Type.Literal('auto'), Type.Literal('aes-256-gcm'), Type.Literal('xchacha20-poly1305')]),
   chunkConcurrency: Type.Integer({ minimum: 0, maximum: 64 }),
   apiWriteBatch: Type.Integer({ minimum: 1, maximum: 256 }),
+  apiAcceptDescriptors: Type.Integer({ minimum: 1, maximum: 65 }),
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -114,6 +115,8 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Chunks compressed and encrypted at once across all uploads (each upload also keeps 2 more being written); `0` = the CPU cores + 1.' },
   { key: 'apiWriteBatch', env: 'LUCID_API_WRITE_BATCH', kind: 'int', default: () => 16,
     doc: 'Most small API answers written together at the end of an event-loop turn (fewer client wake-ups under load; `services/api/write-batch.ts`); `1` writes each at once.' },
+  { key: 'apiAcceptDescriptors', env: 'LUCID_API_ACCEPT_DESCRIPTORS', kind: 'int', default: () => 8,
+    doc: 'Descriptors of the API\'s listening socket that core accepts on (copies come from the supervisor), so a busy core takes in that many new connections per event-loop turn instead of one (`services/api/accept-handles.ts`); `1`: its own only. At most 65.' },
 ];
 
 export const CONFIG_FILE_ENV = 'LUCID_CONFIG';

@@ -16,7 +16,7 @@ import { buildInfo } from '../../services/common/build-info.js';
 import { Store } from '../../services/store/index.js';
 import { loadOrCreateNodeIdentity, NODE_KEY_FILE } from '../../services/identity/index.js';
 import { LedgerService, ledgerRoutes, type LevelPort } from '../../services/ledger/index.js';
-import { buildApi } from '../../services/api/index.js';
+import { buildApi, acceptOnCopies, type AcceptCopies } from '../../services/api/index.js';
 import { AuthService, authRoutePlugins, loadOrCreateJwtKey } from '../../services/auth/index.js';
 import { SessionService, sessionRoutes, chunkMetrics } from '../../services/sessions/index.js';
 import { defaultCipherFor } from '../../services/chunks/index.js';
@@ -118,7 +118,15 @@ async function main(): Promise<void> {
     },
     routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger)],
   });
-  await stack.start('api', { start: async () => { await app.listen({ host: config.host, port: config.port }); }, stop: async () => { await app.close(); } });
+  let acceptCopies: AcceptCopies | undefined;
+  await stack.start('api', {
+    start: async () => {
+      await app.listen({ host: config.host, port: config.port });
+      acceptCopies = await acceptOnCopies({ server: app.server, count: config.apiAcceptDescriptors });
+      if (acceptCopies.count < config.apiAcceptDescriptors && link.attached) log.warn({ wanted: config.apiAcceptDescriptors, got: acceptCopies.count }, 'fewer accept descriptors than configured');
+    },
+    stop: async () => { await Promise.all([acceptCopies?.close(), app.close()]); },
+  });
   log.info({ url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`, nodeId: identity.nodeId }, 'core ready');
   link.ready();
   // The ledger starts once the API answers (its routes say LEDGER_ERR_NOT_READY until then): its

@@ -1,6 +1,7 @@
 // The executor's edge: one real child process, started by file path with an IPC channel.
 import { fork, type ChildProcess } from 'node:child_process';
 import type { ChildSpec } from './children.js';
+import { LISTENER_COPY, LISTENER_COPY_MAX, LISTENER_COPY_REQUEST } from '../../services/common/ipc.js';
 
 export interface ChildHandlers {
   onMessage(message: unknown): void;
@@ -37,7 +38,10 @@ export const spawnChild: SpawnFn = (spec, env, handlers) => {
     queueMicrotask(() => finish(null, null));
     return { pid: null, send: () => {}, kill: () => {} };
   }
-  child.on('message', (m) => handlers.onMessage(m));
+  child.on('message', (m, handle) => {
+    if (handle === undefined) handlers.onMessage(m);
+    else returnCopies(child, m, handle);
+  });
   child.on('exit', (code, signal) => finish(code, signal));
   // 'error' fires when the process could not be spawned or a signal could not be sent.
   child.on('error', () => {
@@ -54,3 +58,27 @@ export const spawnChild: SpawnFn = (spec, env, handlers) => {
     },
   };
 };
+
+/**
+ * A child sent a handle: with LISTENER_COPY_REQUEST, its listening socket, wanted back as `count`
+ * new descriptors (services/api/accept-handles.ts). Sends them, then closes the supervisor's own
+ * copy: the supervisor never accepts on it. Any other handle is closed unused.
+ */
+function returnCopies(child: ChildProcess, message: unknown, handle: unknown): void {
+  const closeOwn = (): void => { (handle as { close?: () => void }).close?.(); };
+  const m = message as { t?: unknown; count?: unknown } | null;
+  const count = m?.t === LISTENER_COPY_REQUEST ? m.count : 0;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > LISTENER_COPY_MAX || !child.connected) {
+    closeOwn();
+    return;
+  }
+  let pending = count;
+  for (let i = 0; i < count; i++) {
+    const sent = (): void => { if (--pending === 0) closeOwn(); };
+    try {
+      child.send({ t: LISTENER_COPY } as never, handle as never, sent);
+    } catch {
+      sent(); // the channel closed meanwhile
+    }
+  }
+}

@@ -78,13 +78,22 @@ export type RequestOp = keyof RequestMap;
 export type ChildToSupervisor =
   | { t: 'ready' }
   | { t: 'heartbeat' }
-  | { t: 'request'; id: number; op: RequestOp; args: unknown };
+  | { t: 'request'; id: number; op: RequestOp; args: unknown }
+  /** With a listening handle beside it: send that handle back `count` times (services/api/accept-handles.ts). */
+  | { t: typeof LISTENER_COPY_REQUEST; count: number };
 
 export type SupervisorToChild =
   | { t: 'snapshot'; snapshot: SupervisorSnapshot }
   | { t: 'event'; event: HalEvent }
   | { t: 'reply'; id: number; ok: true; result: unknown }
-  | { t: 'reply'; id: number; ok: false; error: { code: string; message: string } };
+  | { t: 'reply'; id: number; ok: false; error: { code: string; message: string } }
+  /** With a copy (a new descriptor) of the handle a LISTENER_COPY_REQUEST carried. */
+  | { t: typeof LISTENER_COPY };
+
+export const LISTENER_COPY_REQUEST = 'listener-copy-request';
+export const LISTENER_COPY = 'listener-copy';
+/** The most copies a child may ask for (each is a descriptor in both processes for a moment). */
+export const LISTENER_COPY_MAX = 64;
 
 export function isChildMessage(value: unknown): value is ChildToSupervisor {
   return typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string';

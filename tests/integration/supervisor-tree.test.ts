@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { startAppliance, isRunning, treePids, ROOT, type RunningAppliance } from '../helpers/appliance.js';
 import { CORE_ENV, CORE_NODE_ARGS } from '../../appliance/supervisor/children.js';
+import { SETTINGS } from '../../appliance/config/index.js';
+import { descriptorsOf, listeningInode } from '../helpers/sockets.js';
 
 const fixture = (name: string): string => join(ROOT, 'tests/fixtures/children', `${name}.mjs`);
 const extra = (children: object[]): Record<string, string> => ({ LUCID_EXTRA_CHILDREN: JSON.stringify(children) });
@@ -30,6 +32,10 @@ describe('the supervised tree', () => {
     const environ = readFileSync(`/proc/${core.pid}/environ`, 'utf8').split('\0');
     for (const [k, v] of Object.entries(CORE_ENV)) expect(environ).toContain(`${k}=${v}`);
     expect(readFileSync(`/proc/${core.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([...CORE_NODE_ARGS]));
+    // Core accepts on copies of its listening socket from the supervisor, which keeps none.
+    const inode = listeningInode(app.port);
+    expect(descriptorsOf(core.pid, inode)).toBe(SETTINGS.find((s) => s.key === 'apiAcceptDescriptors')!.default('dev'));
+    expect(descriptorsOf(app.pid, inode)).toBe(0);
     expect(status.led.state).toBe('ready');
     expect(status.led.steps.length).toBeGreaterThan(0);
     expect(status.hal.mode).toBe('sim');
