@@ -60,16 +60,27 @@ export async function acceptOnCopies(deps: AcceptCopiesDeps): Promise<AcceptCopi
   };
   if (count <= 1 || typeof channel.send !== 'function' || !own) return { count: 1, close };
   const wanted = Math.min(count - 1, LISTENER_COPY_MAX);
+  // Sockets taken in by a copy get what the server's own would: http.Server's allowHalfOpen and
+  // noDelay (TCP_NODELAY) are on, a plain net.Server's are off.
+  const like = server as unknown as { allowHalfOpen: boolean; noDelay: boolean; keepAlive: boolean; keepAliveInitialDelay: number; highWaterMark: number };
+  const options = { allowHalfOpen: like.allowHalfOpen, noDelay: like.noDelay, keepAlive: like.keepAlive, keepAliveInitialDelay: like.keepAliveInitialDelay * 1000, highWaterMark: like.highWaterMark };
+  let arrived = 0;
+  let open = true;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(finish, timeoutMs);
     function finish(): void {
       clearTimeout(timer);
-      channel.off('message', onMessage);
+      open = false;
       resolve();
     }
     function onMessage(message: unknown, handle?: unknown): void {
       if ((message as { t?: unknown } | null)?.t !== LISTENER_COPY || !handle) return;
-      const copy = new NetServer();
+      if (++arrived === wanted) channel.off('message', onMessage);
+      if (!open) {
+        (handle as { close?: () => void }).close?.(); // too late: not left open unused
+        return;
+      }
+      const copy = new NetServer(options);
       copy.on('connection', (socket) => server.emit('connection', socket));
       copy.on('error', (err) => server.emit('error', err));
       copy.listen(handle as never);
@@ -80,6 +91,7 @@ export async function acceptOnCopies(deps: AcceptCopiesDeps): Promise<AcceptCopi
     try {
       channel.send!({ t: LISTENER_COPY_REQUEST, count: wanted }, own);
     } catch {
+      channel.off('message', onMessage);
       finish();
     }
   });

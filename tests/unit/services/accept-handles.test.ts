@@ -83,6 +83,8 @@ describe('accepting on copies of the listening descriptor', () => {
       await connected; // the kernel completed them; they wait in the accept queue
       const turn = await running.next('turn');
       expect(turn.accepted).toBe(copies);
+      // Taken in with http.Server's socket options (allowHalfOpen, and noDelay with it), not a plain net.Server's.
+      expect(turn.plain).toBe(0);
       // Every connection, whichever descriptor took it in, is served by the one HTTP server.
       expect(await answers).toEqual(Array(40).fill('HTTP/1.1 200 OK'));
     });
