@@ -118,14 +118,17 @@ async function main(): Promise<void> {
     },
     routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger)],
   });
-  let acceptCopies: AcceptCopies | undefined;
+  let acceptCopies: Promise<AcceptCopies> | undefined;
   await stack.start('api', {
     start: async () => {
       await app.listen({ host: config.host, port: config.port });
-      acceptCopies = await acceptOnCopies({ server: app.server, count: config.apiAcceptDescriptors });
-      if (acceptCopies.count < config.apiAcceptDescriptors && link.attached) log.warn({ wanted: config.apiAcceptDescriptors, got: acceptCopies.count }, 'fewer accept descriptors than configured');
+      // Not awaited: the API answers on its own descriptor while the copies come back.
+      acceptCopies = acceptOnCopies({ server: app.server, count: config.apiAcceptDescriptors }).then((copies) => {
+        if (copies.count < config.apiAcceptDescriptors && link.attached) log.warn({ wanted: config.apiAcceptDescriptors, got: copies.count }, 'fewer accept descriptors than configured');
+        return copies;
+      });
     },
-    stop: async () => { await Promise.all([acceptCopies?.close(), app.close()]); },
+    stop: async () => { await Promise.all([acceptCopies?.then((copies) => copies.close()), app.close()]); },
   });
   log.info({ url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}/`, nodeId: identity.nodeId }, 'core ready');
   link.ready();

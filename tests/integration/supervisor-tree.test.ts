@@ -34,7 +34,10 @@ describe('the supervised tree', () => {
     expect(readFileSync(`/proc/${core.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([...CORE_NODE_ARGS]));
     // Core accepts on copies of its listening socket from the supervisor, which keeps none.
     const inode = listeningInode(app.port);
-    expect(descriptorsOf(core.pid, inode)).toBe(SETTINGS.find((s) => s.key === 'apiAcceptDescriptors')!.default('dev'));
+    const descriptors = SETTINGS.find((s) => s.key === 'apiAcceptDescriptors')!.default('dev');
+    // Readiness does not wait for the copies; they follow within milliseconds.
+    await app.waitFor('the accept descriptors', async () => descriptorsOf(core.pid, inode) === descriptors, 2_000);
+    expect(descriptorsOf(core.pid, inode)).toBe(descriptors);
     expect(descriptorsOf(app.pid, inode)).toBe(0);
     expect(status.led.state).toBe('ready');
     expect(status.led.steps.length).toBeGreaterThan(0);
