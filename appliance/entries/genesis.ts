@@ -24,6 +24,12 @@ function splitPower(arg: string): [string, number] {
   return [m[1]!, power];
 }
 
+// A validator's name is a label for people (≤ 64 characters in the genesis document); a long
+// path or URL keeps its end, which is the part that tells nodes apart.
+function validatorName(source: string): string {
+  return source.length <= 64 ? source : `…${source.slice(-63)}`;
+}
+
 function keyFromDataDir(dir: string): string {
   let pem: string;
   try {
@@ -65,13 +71,13 @@ async function main(argv: string[]): Promise<void> {
       case '--window-ms': params['windowMs'] = num(); break;
       case '--max-join-power': params['maxJoinPower'] = num(); break;
       case '--validator': { const [k, power] = splitPower(value()); validators.push({ publicKey: k.toLowerCase(), power }); break; }
-      case '--data-dir': { const [d, power] = splitPower(value()); validators.push({ publicKey: keyFromDataDir(d), power, name: d }); break; }
+      case '--data-dir': { const [d, power] = splitPower(value()); validators.push({ publicKey: keyFromDataDir(d), power, name: validatorName(d) }); break; }
       case '--node-url': {
         const raw = value();
         const m = /^(.*?)(?::(\d+))?$/.exec(raw)!;
         // http://host:8080 ends in a port, not a power: only a third ":" is a power.
         const [url, power] = (raw.match(/:/g)?.length ?? 0) >= 3 ? [m[1]!, Number(m[2])] : [raw, 1];
-        validators.push({ publicKey: await keyFromUrl(url), power, name: url });
+        validators.push({ publicKey: await keyFromUrl(url), power, name: validatorName(url) });
         break;
       }
       case '-h': case '--help': process.stdout.write(`${USAGE}\n`); return;
