@@ -11,16 +11,40 @@ import { join } from 'node:path';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SUPERVISOR_ENTRY = join(ROOT, 'dist/entries/supervisor.mjs');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+// A port for a server a test starts later (often in another process, or only after peers that
+// must know it have started). It is taken from below the kernel's ephemeral range: a port the
+// kernel handed out (listen(0)) can be handed out again at any moment as the local port of an
+// outgoing connection — of the four nodes dialling each other, say — and a node that then
+// listens on it fails with EADDRINUSE (a flake seen in the ledger service test).
+const EPHEMERAL_LOW = ((): number => {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isSafeInteger(low) && low > 12_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+})();
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (EPHEMERAL_LOW - 10_000));
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port between 10000 and ${EPHEMERAL_LOW - 1} after 200 tries`);
 }
 
 export interface RunningAppliance {

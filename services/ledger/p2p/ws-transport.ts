@@ -88,10 +88,22 @@ export class WsTransport implements Transport {
       }
       this.adopt(ws, key, `${socket.remoteAddress}:${socket.remotePort}`, 'in');
     });
+    // ws re-emits the server's errors on the WebSocketServer; without a listener there, a port in
+    // use was an uncaught exception that took core down instead of failing start().
+    let listening = false;
+    wss.on('error', (err) => {
+      if (listening) this.log.error({ err }, 'p2p server error');
+    });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      const fail = (err: NodeJS.ErrnoException): void => {
+        wss.close();
+        const hint = err.code === 'EADDRINUSE' ? ' (the port is in use: set LUCID_P2P_PORT)' : '';
+        reject(Object.assign(new Error(`p2p cannot listen on ${this.deps.host}:${this.deps.port}: ${err.code ?? err.message}${hint}`), { code: err.code ?? 'P2P_LISTEN_FAILED', cause: err }));
+      };
+      server.once('error', fail);
       server.listen(this.deps.port, this.deps.host, () => {
-        server.off('error', reject);
+        listening = true;
+        server.off('error', fail);
         resolve();
       });
     });
