@@ -12,6 +12,8 @@ export interface Netns {
   readonly hostAddress: string;
   /** The namespace's end. */
   readonly nsAddress: string;
+  /** The namespace's veth interface (this kernel has no dummy interfaces: add addresses here). */
+  readonly nsInterface: string;
   /** Prefix to run a command inside: `ip netns exec <name>`. */
   readonly exec: readonly string[];
   /** Runs `ip …` inside the namespace. */
@@ -57,6 +59,7 @@ export function createNetns(): Netns {
     name,
     hostAddress,
     nsAddress,
+    nsInterface: nsIf,
     exec: ['ip', 'netns', 'exec', name],
     ip: inNs,
     destroy() {
