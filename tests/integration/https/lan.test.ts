@@ -44,7 +44,7 @@ function plain(method: string, path: string, headers: Record<string, string> = {
 
 const https = (): ReturnType<typeof pinnedFetch> => pinnedFetch(applianceCertificate(app.dataDir));
 
-async function loginOverHttps(password = TEST_ADMIN.password): Promise<{ status: number; accessToken?: string; refreshToken?: string }> {
+async function loginOverHttps(password: string = TEST_ADMIN.password): Promise<{ status: number; accessToken?: string; refreshToken?: string }> {
   const r = await https()(`${app.httpsUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': UA }, body: JSON.stringify({ username: TEST_ADMIN.username, password }) });
   return { status: r.status, ...(await r.json() as object) };
 }
