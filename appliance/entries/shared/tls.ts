@@ -1,6 +1,7 @@
 // The entries' side of HTTPS: load the certificate or stop with one line (exit 78, like any bad
 // setting), keep it current, and say where the appliance answers.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_CONFIG, type Config } from '../../config/index.js';
 import type { Logger } from '../../../services/common/log.js';
@@ -39,8 +40,9 @@ export function readCpuHasAes(sysRoot: string): boolean {
   }
 }
 
+/** Listening on every address: the name Raspberry Pi OS announces over mDNS. */
 const hostPart = (host: string): string => {
-  const h = host === '0.0.0.0' || host === '::' ? '<this-host>' : host;
+  const h = host === '0.0.0.0' || host === '::' ? `${hostname().split('.')[0]!.toLowerCase()}.local` : host;
   return h.includes(':') ? `[${h}]` : h;
 };
 

@@ -4,12 +4,12 @@
 // stops the start with one line.
 import { afterEach, describe, expect, it } from 'vitest';
 import { X509Certificate, createHash } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
-import { SUPERVISOR_ENTRY, TEST_ADMIN, freePort, startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
+import { ROOT, SUPERVISOR_ENTRY, TEST_ADMIN, freePort, startAppliance, treePids, type RunningAppliance } from '../../helpers/appliance.js';
 import { applianceCertificate, handshake, pinnedFetch } from '../../helpers/tls.js';
 
 let app: RunningAppliance | undefined;
@@ -166,6 +166,43 @@ describe('a certificate the user brings', () => {
       expect(lines[0]).toMatch(line);
       expect(result.stdout).not.toContain('child started');
       expect(readdirSync(data)).toEqual([]);
+    }
+  }, 60_000);
+});
+
+describe('the fingerprint where a person looks for it, and core on its own', () => {
+  it('a long press prints it beside the setup code while setup is pending, and alone afterwards', async () => {
+    const presser = { name: 'presser', entry: join(ROOT, 'tests/fixtures/children/presser.mjs'), after: ['core'], env: { PRESS: 'long' } };
+    app = await startAppliance({ env: { LUCID_EXTRA_CHILDREN: JSON.stringify([presser]) } });
+    await app.waitHealthy(20_000);
+    const fingerprint = new X509Certificate(applianceCertificate(app.dataDir)).fingerprint256;
+    const code = readFileSync(join(app.dataDir, 'setup-code'), 'utf8').trim();
+    const both = new RegExp(`SETUP CODE: ${code} .*TLS certificate SHA-256 ${fingerprint}`, 'g');
+    await app.waitFor('setup code and fingerprint printed twice (start, long press)', async () => (app!.output().match(both) ?? []).length >= 2);
+    // After setup the long press (pressed through the API here) shows the fingerprint alone.
+    const pressed = await app.get('/api/v1/hal/button', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'long' }) });
+    expect(pressed.status).toBe(202);
+    await app.waitFor('the fingerprint on its own', async () => app!.output().split('\n').some((l) => l.includes('"name":"core"') && l.includes(`"msg":"TLS certificate SHA-256 ${fingerprint}`)));
+  }, 60_000);
+
+  it('core without a supervisor binds both ports itself and serves its own certificate', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'lucid-core-alone-'));
+    const [port, httpsPort] = [await freePort(), await freePort()];
+    const core = spawn(process.execPath, [join(ROOT, 'dist/entries/core.mjs')], {
+      env: { ...process.env, LUCID_HAL: 'sim', LUCID_PROFILE: 'dev', LUCID_HOST: '127.0.0.1', LUCID_DATA_DIR: data, LUCID_PORT: String(port), LUCID_HTTPS_PORT: String(httpsPort) },
+      stdio: 'ignore',
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      let status = 0;
+      while (Date.now() < deadline && status !== 200) {
+        status = existsSync(join(data, 'keys/tls-cert.pem')) ? await pinnedFetch(applianceCertificate(data))(`https://127.0.0.1:${httpsPort}/healthz`).then((r) => r.status, () => 0) : 0;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    } finally {
+      for (const pid of treePids(core.pid!)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     }
   }, 60_000);
 });
