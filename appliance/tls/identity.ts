@@ -27,6 +27,8 @@ export const TLS_CERT_FILE = 'keys/tls-cert.pem';
 
 export interface TlsSettings {
   readonly dataDir: string;
+  /** LUCID_HOST: which addresses the certificate names (names.ts). */
+  readonly host?: string;
   readonly tlsCert: string | null;
   readonly tlsKey: string | null;
 }
@@ -87,7 +89,7 @@ export class TlsIdentity {
   }
 
   /** Loads (or makes) the material; a user pair that is bad comes back as `{ ok: false, key, message }`. */
-  static async load(settings: TlsSettings, log: Logger, names: () => string[] = currentNames): Promise<TlsLoadResult> {
+  static async load(settings: TlsSettings, log: Logger, names: () => string[] = () => currentNames(settings.host)): Promise<TlsLoadResult> {
     const { tlsCert, tlsKey } = settings;
     if ((tlsCert === null) !== (tlsKey === null)) {
       const missing = tlsCert === null ? 'LUCID_TLS_CERT' : 'LUCID_TLS_KEY';

@@ -1,6 +1,8 @@
 // The names a browser reaches the appliance by: its host name, `<hostname>.local` (mDNS, what
-// Raspberry Pi OS announces), `localhost`, the loopback addresses and every current LAN address.
-// The certificate is re-issued when this set changes (a new DHCP lease, a second interface).
+// Raspberry Pi OS announces), `localhost`, the loopback addresses and the addresses it listens
+// on — every current one when it listens on all (0.0.0.0: IPv4 ones, `::`: all), else just
+// LUCID_HOST. The certificate is re-issued when this set changes (a new DHCP lease, a second
+// interface); an appliance on loopback (development) has no LAN address to follow.
 import { hostname as osHostname, networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { isIP } from 'node:net';
 import { ipBytes } from './certificate.js';
@@ -8,6 +10,8 @@ import { ipBytes } from './certificate.js';
 export interface NameSources {
   readonly hostname: string;
   readonly interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>;
+  /** LUCID_HOST; every address when absent. */
+  readonly listen?: string;
 }
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -23,12 +27,15 @@ export function applianceNames(sources: NameSources): string[] {
   }
   dns.push('localhost');
   const ips = new Set<string>(['127.0.0.1', '::1']);
-  for (const list of Object.values(sources.interfaces)) {
+  const listen = sources.listen ?? '::';
+  const wildcard = listen === '0.0.0.0' || listen === '::' || listen === '';
+  if (!wildcard && isIP(listen) !== 0) ips.add(listen.toLowerCase());
+  for (const list of wildcard ? Object.values(sources.interfaces) : []) {
     for (const info of list ?? []) {
       // Link-local IPv6 addresses need a zone (`%eth0`), which no URL in a browser can carry.
       if (info.family === 'IPv6' && /^fe[89ab]/i.test(info.address)) continue;
       if (info.internal && !isLoopbackAddress(info.address)) continue;
-      if (isIP(info.address) === 0) continue;
+      if (isIP(info.address) === 0 || (listen === '0.0.0.0' && info.family !== 'IPv4')) continue;
       ips.add(info.address.toLowerCase());
     }
   }
@@ -40,9 +47,9 @@ export function applianceNames(sources: NameSources): string[] {
 
 const isLoopbackAddress = (a: string): boolean => a === '::1' || a.startsWith('127.');
 
-/** The names of this machine now. */
-export function currentNames(): string[] {
-  return applianceNames({ hostname: osHostname(), interfaces: networkInterfaces() });
+/** The names of this machine now, for an appliance listening on `listen`. */
+export function currentNames(listen?: string): string[] {
+  return applianceNames({ hostname: osHostname(), interfaces: networkInterfaces(), ...(listen !== undefined ? { listen } : {}) });
 }
 
 /** One spelling per name, so `::1`, `0:0:0:0:0:0:0:1` and `0:0:…:1` compare equal (node prints SAN addresses in full). */

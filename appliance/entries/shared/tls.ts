@@ -12,7 +12,7 @@ import { TlsIdentity } from '../../tls/index.js';
 export const TLS_RECHECK_MS = 5_000;
 
 export async function loadTlsOrExit(config: Readonly<Config>, log: Logger): Promise<TlsIdentity> {
-  const result = await TlsIdentity.load({ dataDir: config.dataDir, tlsCert: config.tlsCert, tlsKey: config.tlsKey }, log.child({ module: 'tls' }));
+  const result = await TlsIdentity.load({ dataDir: config.dataDir, host: config.host, tlsCert: config.tlsCert, tlsKey: config.tlsKey }, log.child({ module: 'tls' }));
   if (!result.ok) {
     process.stderr.write(`lucid: invalid configuration: ${result.key}: ${result.message}\n`);
     process.exit(EXIT_CONFIG);

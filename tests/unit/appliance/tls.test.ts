@@ -68,6 +68,11 @@ describe('the names', () => {
       },
     });
     expect(names).toEqual(['lucid-pi', 'localhost', 'lucid-pi.local', '127.0.0.1', '169.254.3.4', '192.168.1.20', '2001:db8::20', '::1']);
+    // Listening on IPv4 only, one address, or loopback: only what a browser can reach.
+    const interfaces = { eth0: [iface('192.168.1.20', 'IPv4'), iface('2001:db8::20', 'IPv6')], wlan0: [iface('10.0.0.5', 'IPv4')] };
+    expect(applianceNames({ hostname: 'pi', interfaces, listen: '0.0.0.0' }).slice(3)).toEqual(['10.0.0.5', '127.0.0.1', '192.168.1.20', '::1']);
+    expect(applianceNames({ hostname: 'pi', interfaces, listen: '10.0.0.5' }).slice(3)).toEqual(['10.0.0.5', '127.0.0.1', '::1']);
+    expect(applianceNames({ hostname: 'pi', interfaces, listen: '127.0.0.1' }).slice(3)).toEqual(['127.0.0.1', '::1']);
     expect(applianceNames({ hostname: 'pi.example.org', interfaces: {} }).slice(0, 3)).toEqual(['pi.example.org', 'localhost', 'pi.local']);
     expect(applianceNames({ hostname: 'bad_name!', interfaces: {} })).toEqual(['localhost', '127.0.0.1', '::1']);
   });
