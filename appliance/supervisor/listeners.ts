@@ -20,7 +20,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from '../../services/common/log.js';
-import { LISTENER, LISTENER_NAMES, TLS_MATERIAL, type ListenerName } from '../../services/common/ipc.js';
+import { LISTENER, TLS_MATERIAL, type ListenerName } from '../../services/common/ipc.js';
 import { tlsServerOptions, type TlsMaterial } from '../../services/common/tls.js';
 import type { ChildHandle } from './child-process.js';
 
@@ -165,4 +165,3 @@ function closeHandle(handle: unknown): void {
   (handle as { close?: () => void } | null)?.close?.();
 }
 
-export { LISTENER_NAMES };

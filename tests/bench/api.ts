@@ -93,7 +93,7 @@ function cannon(url: string, connections: number, tokens: string[] | null, durat
     const openWindow = (at: number): void => {
       windowStart = at;
       windowEnd = at + duration * 1000;
-      setTimeout(() => instance.stop(), windowEnd - performance.now());
+      setTimeout(() => instance.stop(), Math.max(0, windowEnd - performance.now()));
     };
     const cap = setTimeout(() => { if (windowStart === Infinity) openWindow(performance.now()); }, STORM_CAP_MS);
     instance.on('response', (client: unknown, status: number, _bytes: number, ms: number) => {
@@ -171,14 +171,22 @@ async function runPath(path: string): Promise<void> {
   const where = { host: ns ? ns.nsAddress : '127.0.0.1', wrap: ns?.exec ?? [] };
   const transports = ns ? TRANSPORTS.filter((t) => t === 'tls') : TRANSPORTS;
   if (ns && transports.length < TRANSPORTS.length) emit({ what: 'note', path, text: 'over the network plain HTTP answers no credential (API_ERR_HTTPS_REQUIRED): only TLS is measured' });
-  const app = await startAppliance({ env: { LUCID_LOG_LEVEL: 'warn', ...(ns ? { LUCID_HOST: '0.0.0.0' } : {}) }, wrap: where.wrap, host: where.host });
+  const env = { LUCID_LOG_LEVEL: 'warn', ...(ns ? { LUCID_HOST: '0.0.0.0' } : {}) };
+  const app = await startAppliance({ env, wrap: where.wrap, host: where.host });
+  // BENCH_API_AB_DESCRIPTORS=<n>: a second appliance with that many accept descriptors in the same
+  // rounds (the question whether more than one pays, README "bench api").
+  const abDescriptors = process.env['BENCH_API_AB_DESCRIPTORS'];
+  const alt = abDescriptors ? await startAppliance({ env: { ...env, LUCID_API_ACCEPT_DESCRIPTORS: abDescriptors }, wrap: where.wrap, host: where.host }) : null;
   const servers: Target[] = [];
   try {
     await app.waitHealthy(30_000);
     const perRun = Math.max(20, Math.ceil((35_000 * (ROUNDS * (DURATION_S + 2) + 2)) / 9_000)); // enough users to stay under 10,000/min each at 35k req/s (a run is the storm, SETTLE_MS, the window and up to 1 s before autocannon stops)
     // One set of users per run (transport × connections), so no user nears its per-minute limit.
     const tags = 'abcd'.slice(0, transports.length * CONNECTIONS.length).split('');
-    const sets = ns ? await tokensInside(ns.exec, app, perRun, tags) : await benchTokens(app.url, app.dataDir, perRun, tags);
+    const tokensOf = async (a: typeof app): Promise<string[][]> => (ns ? tokensInside(ns.exec, a, perRun, tags) : benchTokens(a.url, a.dataDir, perRun, tags));
+    const sets = await tokensOf(app);
+    await alt?.waitHealthy(30_000);
+    const altSets = alt ? await tokensOf(alt) : null;
     const certPem = applianceCertificate(app.dataDir);
     const tls = tlsServerOptions({ certPem, keyPem: readFileSync(join(app.dataDir, 'keys/tls-p256.pem'), 'utf8') });
     for (const [t, transport] of transports.entries()) {
@@ -190,6 +198,7 @@ async function runPath(path: string): Promise<void> {
       const helloBatched = await helloWorld(where, DEFAULT_WRITE_BATCH, secure ? tls : null);
       servers.push(hello, helloBatched);
       const ourUrl = `${secure ? app.httpsUrl : app.url}/api/v1/auth/sessions`;
+      const altUrl = alt ? `${secure ? alt.httpsUrl : alt.url}/api/v1/auth/sessions` : null;
       const probeFetch = secure ? pinnedFetch(certPem) : fetch;
       const check = await probeFetch(ourUrl, { headers: { authorization: `Bearer ${sets[t * 2]![0]}`, 'user-agent': BENCH_UA } });
       emit({ what: 'probe', path, transport, status: check.status, rateLimit: check.headers.get('ratelimit-limit'), body: (await check.text()).slice(0, 80) });
@@ -200,12 +209,15 @@ async function runPath(path: string): Promise<void> {
         await cannon(hello.url, connections, null, 1);
         await cannon(helloBatched.url, connections, null, 1);
         await cannon(ourUrl, connections, other.slice(0, 5), 1);
+        if (altUrl) await cannon(altUrl, connections, altSets![t * 2 + 1 - i]!.slice(0, 5), 1);
+        const alts: Measured[] = [];
         const bases: Measured[] = [];
         const batched: Measured[] = [];
         const ourss: Measured[] = [];
         for (let r = 0; r < ROUNDS; r++) {
           bases.push(await cannon(hello.url, connections, null));
           ourss.push(await cannon(ourUrl, connections, own));
+          if (altUrl) alts.push(await cannon(altUrl, connections, altSets![t * 2 + i]!));
           batched.push(await cannon(helloBatched.url, connections, null));
         }
         const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -231,6 +243,7 @@ async function runPath(path: string): Promise<void> {
           ratioOfMedians: round(ours.reqPerSec / base.reqPerSec, 2),
           batchedHelloWorld: { reqPerSec: twin.reqPerSec, p99ms: twin.p99ms },
           ratioToBatchedHelloWorld: round(med(ourss.map((o, r) => o.reqPerSec / batched[r]!.reqPerSec)), 2),
+          ...(alt ? { ab: { descriptors: Number(abDescriptors), ...fig(alts), ratio: round(med(alts.map((o, r) => o.reqPerSec / bases[r]!.reqPerSec)), 2) } } : {}),
           loadavg: loadavg().map((l) => round(l, 2)),
           acceptance: { ratioAtLeast: 0.5, p99AtMostMsAt500: 50 },
         });
@@ -241,6 +254,7 @@ async function runPath(path: string): Promise<void> {
   } finally {
     for (const s of servers) s.child.kill();
     await app.cleanup();
+    await alt?.cleanup();
     ns?.destroy();
   }
 }
