@@ -271,7 +271,11 @@ export class Supervisor implements Lifecycle {
     }
     if (r.handle !== handle || typeof raw !== 'object' || raw === null || !message) return;
     r.lastSeenAt = this.now();
-    if (message.t === LISTENERS_REQUEST && this.deps.listeners && this.target.mode === 'run') {
+    if (message.t === LISTENERS_REQUEST) {
+      if (!r.spec.servesApi || !this.deps.listeners || this.target.mode !== 'run') {
+        this.log.warn({ child: r.spec.name }, 'refused the API sockets to a child that does not serve the API');
+        return;
+      }
       this.listenerHolder = r.spec.name;
       void this.deps.listeners.handOver(handle).catch((err: unknown) => this.log.warn({ err, child: r.spec.name }, 'could not hand the API sockets over'));
       return;

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request as httpRequest, Agent } from 'node:http';
 import { SETTINGS } from '../../../appliance/config/index.js';
-import { startAppliance, treePids, isRunning, type RunningAppliance } from '../../helpers/appliance.js';
+import { ROOT, startAppliance, treePids, isRunning, type RunningAppliance } from '../../helpers/appliance.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { descriptorsOf, listeningInode } from '../../helpers/sockets.js';
 import { applianceCertificate, pinnedFetch } from '../../helpers/tls.js';
@@ -127,4 +127,14 @@ describe('the API\'s sockets belong to the supervisor', () => {
     await app.waitFor('core healthy again', async () => (await https(`${app!.httpsUrl}/healthz`)).status === 200, 30_000);
     expect((await https(`${app.httpsUrl}/`)).status).toBe(200);
   }, 90_000);
+
+  it('gives the sockets and the TLS key to core only: another child asking gets nothing', async () => {
+    const thief = { name: 'thief', entry: join(ROOT, 'tests/fixtures/children/socket-thief.mjs'), after: ['core'] };
+    app = await startAppliance({ env: { LUCID_EXTRA_CHILDREN: JSON.stringify([thief]) } });
+    await app.waitHealthy(20_000);
+    await app.waitFor('the thief\'s report', async () => app!.output().includes('socket-thief fixture: received'), 15_000);
+    expect(app.output()).toContain('socket-thief fixture: received nothing');
+    expect(app.output()).toMatch(/"child":"thief".*refused the API sockets/);
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(200); // core still serves
+  }, 60_000);
 });
