@@ -37,7 +37,7 @@ function userPair(dir: string, names: string, tag = 'a'): { ca: string; cert: st
 describe('HTTPS with the appliance\'s own certificate', () => {
   it('makes an ECDSA P-256 key and a certificate for its names (0600), serves only it, and keeps it across restarts', async () => {
     app = await startAppliance();
-    await app.waitHealthy(20_000);
+    await app.waitHealthy(30_000);
     const certPem = applianceCertificate(app.dataDir);
     for (const file of ['keys/tls-p256.pem', 'keys/tls-cert.pem']) expect(statSync(join(app.dataDir, file)).mode & 0o777).toBe(0o600);
     const x509 = new X509Certificate(certPem);
@@ -82,14 +82,14 @@ describe('HTTPS with the appliance\'s own certificate', () => {
     app.process.kill('SIGTERM');
     await app.exited();
     app = await startAppliance({ dataDir, port, httpsPort });
-    await app.waitHealthy(20_000);
+    await app.waitHealthy(30_000);
     expect(applianceCertificate(dataDir)).toBe(certPem);
     expect((await pinnedFetch(certPem)(`${app.httpsUrl}/healthz`)).status).toBe(200);
-  }, 60_000);
+  }, 90_000);
 
   it('speaks TLS 1.2 and 1.3 with forward-secret AEAD suites only', async () => {
     app = await startAppliance();
-    await app.waitHealthy(20_000);
+    await app.waitHealthy(30_000);
     const tls13 = await handshake('127.0.0.1', app.httpsPort);
     expect(tls13.protocol).toBe('TLSv1.3');
     const tls12 = await handshake('127.0.0.1', app.httpsPort, { maxVersion: 'TLSv1.2' });
@@ -113,7 +113,7 @@ describe('HTTPS with the appliance\'s own certificate', () => {
     }
     await expect(handshake('127.0.0.1', app.httpsPort, tls11)).rejects.toThrow(/protocol version|unsupported protocol/i);
     await expect(handshake('127.0.0.1', app.httpsPort, weak12)).rejects.toThrow(/handshake failure|no shared cipher/i);
-  });
+  }, 60_000);
 });
 
 describe('a certificate the user brings', () => {
@@ -121,7 +121,7 @@ describe('a certificate the user brings', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lucid-userpair-'));
     const pair = userPair(dir, 'DNS:appliance.test,IP:127.0.0.1');
     app = await startAppliance({ env: { LUCID_TLS_CERT: pair.cert, LUCID_TLS_KEY: pair.key } });
-    await app.waitHealthy(20_000);
+    await app.waitHealthy(30_000);
     const https = pinnedFetch(readFileSync(pair.ca, 'utf8'));
     const health = await https(`${app.httpsUrl}/healthz`);
     expect(health.status).toBe(200);
@@ -174,7 +174,7 @@ describe('the fingerprint where a person looks for it, and core on its own', () 
   it('a long press prints it beside the setup code while setup is pending, and alone afterwards', async () => {
     const presser = { name: 'presser', entry: join(ROOT, 'tests/fixtures/children/presser.mjs'), after: ['core'], env: { PRESS: 'long' } };
     app = await startAppliance({ env: { LUCID_EXTRA_CHILDREN: JSON.stringify([presser]) } });
-    await app.waitHealthy(20_000);
+    await app.waitHealthy(30_000);
     const fingerprint = new X509Certificate(applianceCertificate(app.dataDir)).fingerprint256;
     const code = readFileSync(join(app.dataDir, 'setup-code'), 'utf8').trim();
     const both = new RegExp(`SETUP CODE: ${code} .*TLS certificate SHA-256 ${fingerprint}`, 'g');

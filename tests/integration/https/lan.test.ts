@@ -143,6 +143,6 @@ describe('the certificate follows the appliance\'s addresses', () => {
     }, 10_000);
     expect(page).toContain('The appliance is not serving right now');
     expect(page).toContain(after.fingerprint256);
-    await app.waitHealthy(20_000);
+    await app.waitHealthy(30_000);
   }, 60_000);
 });

@@ -39,7 +39,7 @@ function get(host: string, port: number, path: string, headers: Record<string, s
 describe('the API\'s sockets belong to the supervisor', () => {
   it('core accepts on its descriptors, the supervisor keeps one of each without accepting, and a killed core refuses no connection', async () => {
     app = await startAppliance();
-    await app.waitHealthy(20_000);
+    await app.waitHealthy(30_000);
     const descriptors = SETTINGS.find((s) => s.key === 'apiAcceptDescriptors')!.default('dev') as number;
     const core = coreOf(app);
     for (const port of [app.port, app.httpsPort]) {
@@ -66,7 +66,7 @@ describe('the API\'s sockets belong to the supervisor', () => {
     process.kill(core, 'SIGKILL');
     await app.waitFor('core gone', async () => !isRunning(core), 5_000);
     await app.waitFor('a 503 from the supervisor', async () => statuses.includes(503), 5_000);
-    await app.waitHealthy(20_000);
+    await app.waitHealthy(30_000);
     const seen = statuses.length;
     await app.waitFor('more answers from the new core', async () => statuses.length > seen + 20, 5_000);
     stop = true;
@@ -88,7 +88,7 @@ describe('the API\'s sockets belong to the supervisor', () => {
   it('a core that cannot start: /healthz 503 with reasons, the recovery page with its last lines and retry, the plain-HTTP rule; repaired, it comes back', async () => {
     ns = createNetns();
     app = await startAppliance({ wrap: ns.exec, env: { LUCID_HOST: '0.0.0.0' }, host: ns.nsAddress });
-    await app.waitHealthy(20_000);
+    await app.waitHealthy(30_000);
     const https = pinnedFetch(applianceCertificate(app.dataDir));
     const keyFile = join(app.dataDir, 'keys/node-ed25519.pem');
     writeFileSync(keyFile, 'not a key\n');
@@ -131,7 +131,7 @@ describe('the API\'s sockets belong to the supervisor', () => {
   it('gives the sockets and the TLS key to core only: another child asking gets nothing', async () => {
     const thief = { name: 'thief', entry: join(ROOT, 'tests/fixtures/children/socket-thief.mjs'), after: ['core'] };
     app = await startAppliance({ env: { LUCID_EXTRA_CHILDREN: JSON.stringify([thief]) } });
-    await app.waitHealthy(20_000);
+    await app.waitHealthy(30_000);
     await app.waitFor('the thief\'s report', async () => app!.output().includes('socket-thief fixture: received'), 15_000);
     expect(app.output()).toContain('socket-thief fixture: received nothing');
     expect(app.output()).toMatch(/"child":"thief".*refused the API sockets/);
