@@ -9,7 +9,7 @@ export interface RequestTarget {
   };
   requestRestart(name: string): boolean;
   setFlag(name: string, value: boolean): void;
-  broadcastEvent(event: { kind: 'button'; action: ButtonAction; at: number }): void;
+  pressButton(action: ButtonAction): void;
   markDirty(): void;
 }
 
@@ -62,7 +62,7 @@ export async function handleRequest(
       if (!BUTTON_ACTIONS.includes(action as ButtonAction)) {
         throw new RequestError('SUP_ERR_BAD_REQUEST', `args.action must be one of ${BUTTON_ACTIONS.join(', ')}`);
       }
-      target.broadcastEvent({ kind: 'button', action: action as ButtonAction, at: Date.now() });
+      target.pressButton(action as ButtonAction);
       return { accepted: true };
     }
     default:

@@ -23,9 +23,11 @@ export interface ChildStatus {
   readonly nextStartAt: number | null;
   readonly lastExit: ExitInfo | null;
   readonly failedReason: string | null;
+  /** Since when the child has been failing (failed, or retrying after a failure); null once ready. */
+  readonly failedSince: number | null;
 }
 
-export const LED_STATES = ['booting', 'ready', 'degraded', 'updating', 'fault', 'lockdown'] as const;
+export const LED_STATES = ['booting', 'ready', 'degraded', 'updating', 'fault', 'lockdown', 'reset-pending'] as const;
 export type LedState = (typeof LED_STATES)[number];
 
 export interface LedStep { readonly on: boolean; readonly ms: number }
