@@ -9,7 +9,7 @@ export interface RequestTarget {
   };
   requestRestart(name: string): boolean;
   setFlag(name: string, value: boolean): void;
-  pressButton(action: ButtonAction): void;
+  pressButton(action: ButtonAction): 'armed' | 'confirmed' | null;
   markDirty(): void;
 }
 
@@ -62,8 +62,7 @@ export async function handleRequest(
       if (!BUTTON_ACTIONS.includes(action as ButtonAction)) {
         throw new RequestError('SUP_ERR_BAD_REQUEST', `args.action must be one of ${BUTTON_ACTIONS.join(', ')}`);
       }
-      target.pressButton(action as ButtonAction);
-      return { accepted: true };
+      return { accepted: true, factoryReset: target.pressButton(action as ButtonAction) };
     }
     default:
       throw new RequestError('SUP_ERR_BAD_REQUEST', `unknown request ${String(op)}`);

@@ -180,11 +180,11 @@ export class Supervisor implements Lifecycle {
    * subscribing child, and drives the factory reset: ≥ 10 s arms it, the next press within the
    * window confirms it (factory-reset.ts).
    */
-  pressButton(action: ButtonAction): void {
+  pressButton(action: ButtonAction): 'armed' | 'confirmed' | null {
     const now = this.now();
     this.broadcastEvent({ kind: 'button', action, at: now });
     const reset = this.deps.factoryReset;
-    if (!reset) return;
+    if (!reset) return null;
     const outcome = pressForReset(this.resetArming, action, now, reset.windowMs ?? DEFAULT_CONFIRM_WINDOW_MS);
     this.resetArming = outcome.next;
     if (outcome.effect === 'armed') {
@@ -193,6 +193,7 @@ export class Supervisor implements Lifecycle {
       void this.performReset({ v: 1, via: reset.via, armedAt: outcome.armedAt, confirmedAt: now });
     }
     this.markDirty();
+    return outcome.effect === 'none' ? null : outcome.effect;
   }
 
   private async performReset(request: ResetRequest): Promise<void> {

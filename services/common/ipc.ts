@@ -71,7 +71,7 @@ export interface HalEvent {
 export interface RequestMap {
   'lock.acquire': { args: { name: string }; result: { name: string; holders: string[] } };
   'lock.release': { args: { name: string }; result: { name: string; holders: string[] } };
-  'hal.button': { args: { action: ButtonAction }; result: { accepted: boolean } };
+  'hal.button': { args: { action: ButtonAction }; result: { accepted: boolean; factoryReset: 'armed' | 'confirmed' | null } };
   'child.restart': { args: { name: string }; result: { name: string } };
   'flag.set': { args: { name: string; value: boolean }; result: { name: string; value: boolean } };
 }
