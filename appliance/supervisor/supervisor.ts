@@ -90,6 +90,7 @@ export class Supervisor implements Lifecycle {
   private stopWaiters: Array<() => void> = [];
   private readonly startedAt: number;
   readonly locks = new UpdateLocks();
+  get buttonSimulated(): boolean { return this.deps.hal.mode === 'sim'; }
   readonly flags: Record<string, boolean> = {};
 
   constructor(private readonly deps: SupervisorDeps) {
