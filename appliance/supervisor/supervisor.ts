@@ -5,7 +5,6 @@ import type { Logger } from '../../services/common/log.js';
 import type {
   ButtonAction, ChildStatus, ChildToSupervisor, ExitInfo, HalEvent, LedSnapshot, LedState, RequestOp, SupervisorSnapshot, SupervisorToChild,
 } from '../../services/common/ipc.js';
-import type { ResetRequest } from '../../services/common/reset-marker.js';
 import type { Lifecycle, StopOptions } from '../../services/common/lifecycle.js';
 import type { ChildSpec } from './children.js';
 import { startOrder } from './children.js';
@@ -15,7 +14,7 @@ import { UpdateLocks } from './locks.js';
 import { allSettled, describeExit, plan, type ChildState, type Step, type Target } from './plan.js';
 import { DEFAULT_TUNING, type RestartTuning } from './restart-policy.js';
 import { handleRequest } from './requests.js';
-import { DEFAULT_CONFIRM_WINDOW_MS, DISARMED, expire, pressForReset, type ResetArming } from './factory-reset.js';
+import { FactoryResetButton, type ResetDeps } from './factory-reset.js';
 import { WatchdogGate, type GateLimits } from './watchdog-gate.js';
 
 export interface LedPort {
@@ -51,14 +50,7 @@ export interface SupervisorDeps {
   /** When WATCHDOG=1 is withheld (watchdog-gate.ts). Default: 5 s of loop lag, 15 min failed. */
   readonly watchdogLimits?: GateLimits;
   /** The button's factory reset (factory-reset.ts); without it a ≥ 10 s press is only broadcast. */
-  readonly factoryReset?: {
-    /** The child that performs it at its next start (core). */
-    readonly child: string;
-    readonly windowMs?: number;
-    readonly via: ResetRequest['via'];
-    /** Writes the marker durably (services/common/reset-marker.ts). */
-    writeMarker(request: ResetRequest): Promise<void>;
-  };
+  readonly factoryReset?: ResetDeps;
 }
 
 export const DEFAULT_WATCHDOG_LIMITS: GateLimits = { maxLagMs: 5000, failedLimitMs: 15 * 60_000 };
@@ -79,7 +71,7 @@ export class Supervisor implements Lifecycle {
   private target: Target = { mode: 'run' };
   private tick: NodeJS.Timeout | undefined;
   private sdWatchdog: WatchdogGate | undefined;
-  private resetArming: ResetArming = DISARMED;
+  private readonly resetButton: FactoryResetButton | null;
   private lastLed: LedState | null = null;
   private hwWatchdog: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
@@ -99,6 +91,7 @@ export class Supervisor implements Lifecycle {
     this.random = deps.random ?? Math.random;
     this.tuning = deps.tuning ?? DEFAULT_TUNING;
     this.order = startOrder(deps.children);
+    this.resetButton = deps.factoryReset ? new FactoryResetButton(deps.factoryReset, this.log, (child) => this.requestRestart(child)) : null;
     this.startedAt = this.now();
     for (const spec of deps.children) {
       this.runtimes.set(spec.name, {
@@ -184,29 +177,9 @@ export class Supervisor implements Lifecycle {
   pressButton(action: ButtonAction): 'armed' | 'confirmed' | null {
     const now = this.now();
     this.broadcastEvent({ kind: 'button', action, at: now });
-    const reset = this.deps.factoryReset;
-    if (!reset) return null;
-    const outcome = pressForReset(this.resetArming, action, now, reset.windowMs ?? DEFAULT_CONFIRM_WINDOW_MS);
-    this.resetArming = outcome.next;
-    if (outcome.effect === 'armed') {
-      this.log.warn({ until: outcome.next.until }, 'factory reset requested: press the button again to confirm');
-    } else if (outcome.effect === 'confirmed') {
-      void this.performReset({ v: 1, via: reset.via, armedAt: outcome.armedAt, confirmedAt: now });
-    }
+    const effect = this.resetButton?.press(action, now) ?? null;
     this.markDirty();
-    return outcome.effect === 'none' ? null : outcome.effect;
-  }
-
-  private async performReset(request: ResetRequest): Promise<void> {
-    const reset = this.deps.factoryReset!;
-    try {
-      await reset.writeMarker(request);
-    } catch (err) {
-      this.log.error({ err }, 'factory reset confirmed, but its marker could not be written: nothing was reset');
-      return;
-    }
-    this.log.warn({ child: reset.child, ...request }, 'factory reset confirmed: restarting core, which erases the credentials');
-    this.requestRestart(reset.child);
+    return effect;
   }
 
   /** A HAL event (the button) goes to every subscribing child. */
@@ -363,15 +336,10 @@ export class Supervisor implements Lifecycle {
     const children = [...this.runtimes.values()].map((r) => this.statusOf(r));
     const { healthy, reasons } = healthOf(children);
     if (healthy) this.bootCompleted = true;
-    const armed = expire(this.resetArming, this.now());
-    if (armed !== this.resetArming) {
-      this.log.warn('factory reset not confirmed in time: cancelled');
-      this.resetArming = armed;
-    }
+    const resetPending = this.resetButton?.pending(this.now()) ?? false;
     if (this.target.mode === 'run') {
       const led = ledStateFor({
-        children, bootCompleted: this.bootCompleted, flags: this.flags, heldLocks: this.locks.list().map((l) => l.name),
-        resetPending: this.resetArming.armedAt !== null,
+        children, bootCompleted: this.bootCompleted, flags: this.flags, heldLocks: this.locks.list().map((l) => l.name), resetPending,
       });
       if (led !== this.lastLed) {
         this.log.info({ led, from: this.lastLed }, 'status led');
