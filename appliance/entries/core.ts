@@ -20,7 +20,7 @@ import {
   buildApi, createSecureServer, listenOnAddress, listenOnHandles, onTlsMaterial, parkCopy, requestHandover, type Accepting, type HandleChannel,
 } from '../../services/api/index.js';
 import { cpuHasAes, type TlsMaterial } from '../../services/common/tls.js';
-import { AuthService, authRoutePlugins, loadOrCreateJwtKey } from '../../services/auth/index.js';
+import { AuthService, authRoutePlugins, loadOrCreateJwtKey, prepareFactoryReset } from '../../services/auth/index.js';
 import { SessionService, sessionRoutes, chunkMetrics } from '../../services/sessions/index.js';
 import { defaultCipherFor } from '../../services/chunks/index.js';
 import { createProcSystemInfo } from '../../hal/index.js';
@@ -65,6 +65,8 @@ async function main(): Promise<void> {
 
   const identity = await loadOrCreateNodeIdentity(config.dataDir, log);
   const system = createProcSystemInfo({ root: config.sysRoot, dataDir: config.dataDir });
+  // A factory reset confirmed on the button (the supervisor left its marker): before the JWT key loads.
+  const factoryReset = await prepareFactoryReset(config.dataDir, log);
   const auth = await stack.start('auth', new AuthService({
     store,
     dataDir: config.dataDir,
@@ -74,6 +76,7 @@ async function main(): Promise<void> {
     nodeId: identity.nodeId,
     bindIp: config.authBindIp === 'on',
     maxSessions: config.authMaxSessions,
+    factoryReset,
     wallet: await createCoreWallet(config, log),
     describeTls: () => `check that the browser shows ${fingerprintLine(tls)}`,
     acquireWallet: walletBroker(link),

@@ -7,7 +7,8 @@ import { loadConfigOrExit, configToEnv, detectRaspberryPi } from '../config/inde
 import { createRootLogger } from '../../services/common/log.js';
 import { buildInfo } from '../../services/common/build-info.js';
 import { TLS_MATERIAL } from '../../services/common/ipc.js';
-import { Supervisor, childTable } from '../supervisor/index.js';
+import { Supervisor, childTable, DEFAULT_TUNING } from '../supervisor/index.js';
+import { writeResetMarker } from '../../services/common/reset-marker.js';
 import { ApiListeners } from '../supervisor/listeners.js';
 import { ChildLogs } from '../supervisor/child-logs.js';
 import { createRecoveryAnswer } from '../supervisor/recovery.js';
@@ -50,11 +51,19 @@ async function main(): Promise<void> {
     sdWatchdogMs: parseWatchdogUsec(process.env, process.pid),
     hardwareWatchdog: hal.watchdog,
     hal: { mode, watchdog: hal.watchdog?.id ?? null, button: hal.button?.id ?? null },
+    tuning: { ...DEFAULT_TUNING, failedRetryMs: config.failedRetryMs, failedRetryMaxMs: Math.max(config.failedRetryMs, config.failedRetryMaxMs) },
+    watchdogLimits: { maxLagMs: config.loopLagLimitMs, failedLimitMs: config.failedLimitMs },
+    factoryReset: {
+      child: 'core',
+      windowMs: config.resetConfirmMs,
+      via: mode === 'sim' ? 'simulated-button' : 'button',
+      writeMarker: (request) => writeResetMarker(config.dataDir, request),
+    },
     listeners,
     output,
   });
   const sup = supervisor;
-  hal.button?.onAction((action) => sup.broadcastEvent({ kind: 'button', action, at: Date.now() }));
+  hal.button?.onAction((action) => sup.pressButton(action));
   const stopWatching = watchTls(tls, log, (material) => {
     listeners.updateTls(material);
     sup.sendToListenerHolder({ t: TLS_MATERIAL, material });
