@@ -141,7 +141,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'apiWriteBatch', env: 'LUCID_API_WRITE_BATCH', kind: 'int', default: () => 16,
     doc: 'Most small API answers written together at the end of an event-loop turn (fewer client wake-ups under load; `services/api/write-batch.ts`); `1` writes each at once.' },
   { key: 'apiAcceptDescriptors', env: 'LUCID_API_ACCEPT_DESCRIPTORS', kind: 'int', default: () => 8,
-    doc: 'Descriptors of the API\'s listening socket that core accepts on (copies come from the supervisor), so a busy core takes in that many new connections per event-loop turn instead of one (`services/api/accept-handles.ts`); `1`: its own only. At most 65.' },
+    doc: 'Descriptors of each API socket (HTTP, HTTPS) that core accepts on: the supervisor sends each socket that many times when it hands them over, so a busy core takes in that many new connections per event-loop turn instead of one (`services/api/listen.ts`); `1`: once. At most 65.' },
 ];
 
 export const CONFIG_FILE_ENV = 'LUCID_CONFIG';
