@@ -8,7 +8,7 @@ import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/log.js';
 import type { Store } from '../store/index.js';
 import {
-  BufferPool, ChunkFiles, DiskGuard, Semaphore, inclusionPath, isDiskFull, loadOrCreateMasterKey, newDataKey, wrapDataKey,
+  keepZlibEngines, BufferPool, ChunkFiles, DiskGuard, Semaphore, inclusionPath, isDiskFull, loadOrCreateMasterKey, newDataKey, wrapDataKey,
   DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, type CipherName,
 } from '../chunks/index.js';
 import { KeyRing, type ChunkEvent, type SessionContext } from './context.js';
@@ -88,6 +88,7 @@ export class SessionService implements Lifecycle {
     // One more than the cores: while a chunk crosses between the thread pool and the main thread,
     // another keeps its core busy (measured: ~10 % more throughput than one per core).
     const slots = this.deps.concurrency ?? this.cores + 1;
+    keepZlibEngines(slots);
     const window = slots + 2;
     this.ctx = {
       repo: this.repo, files, disk, slots: new Semaphore(slots), window,
