@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     },
   }));
   link.onEvent((e) => {
-    if (e.kind === 'button' && e.action === 'long') auth.onLongPress();
+    if (e.kind === 'button' && e.action === 'long') void auth.onLongPress().catch((err: unknown) => log.error({ err }, 'long press handling failed'));
   });
   const metrics = new MetricsRegistry();
 

@@ -177,7 +177,10 @@ describe('users and roles', () => {
     const admin = await h.userWithRole('admin', 'hank');
     const create = (token: string, role: string, username: string) => h!.inject({ method: 'POST', url: '/api/v1/users', token, payload: { username, password: PASSWORD, role } });
     expect((await create(admin.accessToken, 'super_admin', 'evil')).json()).toMatchObject({ statusCode: 403, code: 'AUTH_ERR_ROLE_TOO_HIGH' });
-    expect((await create(admin.accessToken, 'admin', 'ivy')).statusCode).toBe(201);
+    // Granting admin takes two people: ivy is made a user, the grant waits for approval.
+    const ivy = await create(admin.accessToken, 'admin', 'ivy');
+    expect(ivy.statusCode).toBe(202);
+    expect(ivy.json()).toMatchObject({ user: { username: 'ivy', role: 'user' }, approval: { kind: 'user.update', params: { role: 'admin' } } });
     expect((await h.inject({ method: 'PATCH', url: `/api/v1/users/${admin.user.id}`, token: admin.accessToken, payload: { role: 'super_admin' } })).json().code).toBe('AUTH_ERR_ROLE_TOO_HIGH');
     expect((await h.inject({ method: 'DELETE', url: `/api/v1/users/${root.user.id}`, token: admin.accessToken })).json().code).toBe('AUTH_ERR_ROLE_TOO_HIGH');
     expect((await h.inject({ method: 'PATCH', url: `/api/v1/users/${root.user.id}`, token: root.accessToken, payload: { role: 'admin' } })).json()).toMatchObject({ statusCode: 409, code: 'AUTH_ERR_LAST_SUPER_ADMIN' });
