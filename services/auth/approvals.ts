@@ -8,7 +8,9 @@
 //     was last set before it;
 //   - not created by the requester, and neither its role nor its credentials last set by them —
 //     so no one can approve their own request through an account they made or whose password or
-//     wallet they know (provenance fields in users.ts).
+//     wallet they know (provenance fields in users.ts);
+//   - not the one who set the requester's current credentials: whoever chose another admin's
+//     password (an account's creator, until its owner sets their own) could ask in its name.
 // Bootstrap: a kind may accept a one-time code from the device (device-code.ts: a long press of
 // the button prints it on the console) instead of the second admin, but only while no account
 // could approve the request at all — a fresh appliance has one admin, who needs physical access
@@ -66,16 +68,18 @@ export interface ApprovalsDeps {
   readonly takeDeviceCode: (code: string) => boolean;
 }
 
-/** Why `approver` may not approve `req`, or null when they may. Pure: the whole rule is here. */
-export function independence(approver: UserRecord, req: ApprovalRequest): string | null {
+/** Why `approver` may not approve `req` of `requester`, or null when they may. Pure: the whole rule is here. */
+export function independence(approver: UserRecord, requester: UserRecord | null, req: ApprovalRequest): string | null {
   const r = req.requestedBy.id;
   if (approver.id === r) return 'the approver is the requester';
+  if (!requester) return 'the requester no longer exists';
   if (!hasRole(approver.role, 'admin')) return 'the approver is not an admin';
   if (approver.createdAt >= req.createdAt) return 'the approver did not exist before the request';
   if (approver.roleChangedAt >= req.createdAt) return 'the approver got its role after the request';
   if (approver.createdBy === r) return 'the requester created the approver';
   if (approver.roleChangedBy === r) return 'the requester set the approver\'s role';
   if (approver.credentialsChangedBy === r) return 'the requester set the approver\'s credentials';
+  if (requester.credentialsChangedBy === approver.id) return 'the approver set the requester\'s credentials (until the requester sets their own)';
   return null;
 }
 
@@ -159,7 +163,7 @@ export class Approvals {
       } else {
         if (approver.id === req.requestedBy.id) await deny('AUTH_ERR_APPROVAL_SELF', 'the approver is the requester');
         const record = await this.deps.users.get(approver.id);
-        const why = record ? this.refusal(spec, req, record) : 'the approver no longer exists';
+        const why = record ? this.refusal(spec, req, record, await this.deps.users.get(req.requestedBy.id)) : 'the approver no longer exists';
         if (why) await deny(why.startsWith('needs ') ? 'AUTH_ERR_ROLE_TOO_HIGH' : 'AUTH_ERR_APPROVAL_NOT_INDEPENDENT', why);
       }
       // Taken out first (synced): whatever happens next, this request never runs again.
@@ -187,8 +191,8 @@ export class Approvals {
   }
 
   /** Why this user may not approve, or null. */
-  private refusal(spec: ApprovalKind, req: ApprovalRequest, user: UserRecord): string | null {
-    const why = independence(user, req);
+  private refusal(spec: ApprovalKind, req: ApprovalRequest, user: UserRecord, requester: UserRecord | null): string | null {
+    const why = independence(user, requester, req);
     if (why) return why;
     const role = spec.approverRole?.(req) ?? 'admin';
     if (!hasRole(user.role, role)) return `needs ${role} to approve this request`;
@@ -202,7 +206,8 @@ export class Approvals {
 
   private approvable(req: ApprovalRequest, users: readonly UserRecord[]): boolean {
     const spec = this.spec(req.kind);
-    return users.some((u) => this.refusal(spec, req, u) === null);
+    const requester = users.find((u) => u.id === req.requestedBy.id) ?? null;
+    return users.some((u) => this.refusal(spec, req, u, requester) === null);
   }
 
   private viewOf(req: Stored, users: readonly UserRecord[]): ApprovalView {

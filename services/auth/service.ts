@@ -301,10 +301,11 @@ export class AuthService {
     await this.audit.append({ actor: actorOf(actor), action: 'auth.session.revoke', target: id, ip, outcome: 'success' });
   }
 
-  async revokeAllOf(userId: string, reason: string): Promise<number> {
-    let n = 0;
-    for (const f of this.families.activeOf(userId, this.now())) if (await this.families.revoke(f.id, reason, this.now())) n++;
-    return n;
+  /** Revokes every live login session of a user (but `except`); resolves once all are durable. */
+  async revokeAllOf(userId: string, reason: string, except?: string): Promise<number> {
+    const now = this.now();
+    const done = await Promise.all(this.families.activeOf(userId, now).filter((f) => f.id !== except).map((f) => this.families.revoke(f.id, reason, now)));
+    return done.filter((f) => f !== null).length;
   }
 
   /** Emergency stop: every login session except the approving admin's, plus recording sessions. */

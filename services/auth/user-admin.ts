@@ -146,5 +146,7 @@ export async function changeOwnPassword(auth: AuthService, actor: Principal, cur
   checkPasswordPolicy(next, user.username);
   const passwordHash = await hashPassword(next);
   await auth.users.update(user.id, (u) => ({ ...u, passwordHash, ...credentialsChange({ by: u.id, at: auth.now() }) }));
-  await auth.audit.append({ actor: actorOf(actor), action: 'user.password', target: user.id, ip, outcome: 'success' });
+  // Every other login session ends (one that knew the old password keeps nothing); this one stays.
+  const revoked = await auth.revokeAllOf(user.id, 'password changed', actor.sessionId);
+  await auth.audit.append({ actor: actorOf(actor), action: 'user.password', target: user.id, ip, outcome: 'success', details: { sessionsRevoked: revoked } });
 }

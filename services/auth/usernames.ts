@@ -15,9 +15,9 @@
 import { LucidError } from '../common/errors.js';
 
 const MAX_LENGTH = 64;
-const EDGE_SPACE = /^\s+|\s+$/gu;
+const EDGE_SPACE = /^\p{White_Space}+|\p{White_Space}+$/gu; // not \s, which counts the BOM as space
 // \p{C}: Cc control, Cs lone surrogates (the u flag sees them as code points),, Cf format (U+200B–U+200F, U+2060, U+FEFF, U+00AD, bidi), Cs, Co, Cn.
-const INVISIBLE = /[\s\p{C}\p{Default_Ignorable_Code_Point}]/u;
+const INVISIBLE = /[\p{White_Space}\p{C}\p{Default_Ignorable_Code_Point}]/u;
 
 // Full case folding as the upper-then-lower round trip: also ß → ss, ς → σ, ı → i.
 const caseFold = (s: string): string => s.toUpperCase().toLowerCase();

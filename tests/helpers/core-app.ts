@@ -118,7 +118,12 @@ export async function startCoreApp(options: { env?: Record<string, string>; data
         const approved = await self.approveWithDeviceCode(created.json().approval.id, r.accessToken);
         if (approved.statusCode !== 200) throw new Error(`grant ${role} to ${username} failed: ${approved.body}`);
       } else if (created.statusCode !== 201) throw new Error(`create ${username} failed: ${created.body}`);
-      return { ...(await self.login(username)), password: PASSWORD };
+      const tokens = await self.login(username);
+      // The new user sets its own password (the same text here): until then whoever created the
+      // account knows it, and may not approve that account's two-person requests.
+      const own = await self.inject({ method: 'POST', url: '/api/v1/auth/me/password', token: tokens.accessToken, payload: { currentPassword: PASSWORD, newPassword: PASSWORD } });
+      if (own.statusCode !== 200) throw new Error(`${username} could not set its password: ${own.body}`);
+      return { ...tokens, password: PASSWORD };
     },
     async login(username, password = PASSWORD, ip = '127.0.0.1') {
       const res = await self.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: ip, payload: { username, password } });

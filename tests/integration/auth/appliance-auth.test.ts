@@ -82,6 +82,8 @@ describe('auth on the real appliance', () => {
     expect(grant.deviceCode).toBe(true);
     expect((await approveWithDeviceCode(app, grant.id, admin)).status).toBe(200);
     const other = (await (await post(app, '/api/v1/auth/login', { username: 'second-admin', password: 'quiet-harbor-77-lamp' })).json() as { accessToken: string }).accessToken;
+    // The second admin sets its own password: until then the first knows it, and may not approve for it.
+    expect((await post(app, '/api/v1/auth/me/password', { currentPassword: 'quiet-harbor-77-lamp', newPassword: 'amber-kettle-19-moss' }, other)).status).toBe(200);
     // Lockdown: the second admin asks, the first approves (the first made the second, so not the
     // other way round), the supervisor shows the pattern.
     const req = await (await post(app, '/api/v1/emergency/requests', { action: 'lockdown', reason: 'test' }, other)).json() as { id: string };
