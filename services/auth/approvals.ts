@@ -111,6 +111,11 @@ export class Approvals {
   async request(kind: string, params: Record<string, unknown>, requester: AuditActor, reason: string, ip: string | null, sealed: Record<string, unknown> = {}): Promise<ApprovalView> {
     const spec = this.spec(kind);
     const now = this.deps.now();
+    for (const [id, r] of this.pending) {
+      if (r.expiresAt > now) continue;
+      this.pending.delete(id);
+      await this.db.del(id, DURABLE);
+    }
     const req: Stored = { id: newId(9), kind, params, requestedBy: requester, reason, createdAt: now, expiresAt: now + APPROVAL_TTL_MS, sealed };
     await this.db.put(req.id, req, DURABLE);
     this.pending.set(req.id, req);

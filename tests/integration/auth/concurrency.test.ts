@@ -96,7 +96,7 @@ describe('refresh token spent concurrently', () => {
 });
 
 describe('approvals under concurrency', () => {
-  it('the same request approved 8 times at once by two independent admins runs once', async () => {
+  it('the same request approved 8 times at once by two independent admins runs once (in-process and over HTTP)', async () => {
     h = await buildAuthApp();
     const base = await listen(h);
     const root = await h.setupRoot();
@@ -104,13 +104,23 @@ describe('approvals under concurrency', () => {
     const other = await h.userWithRole('admin', 'other');
     let runs = 0;
     h.auth.registerSessionStopper(async () => { runs++; return 0; });
-    const req = await (await post(base, '/api/v1/emergency/requests', { action: 'stop-all-sessions', reason: 'race' }, asker.accessToken)).json() as { id: string };
     // root and "other" are both independent of "asker" (neither was made or changed by asker).
     const approvers = [root.accessToken, other.accessToken];
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => post(base, `/api/v1/emergency/requests/${req.id}/approve`, {}, approvers[i % 2]).then(outcome)));
-    expect(answers.filter((a) => a.startsWith('200'))).toHaveLength(1);
+    const request = async (token: string) => (await post(base, '/api/v1/emergency/requests', { action: 'stop-all-sessions', reason: 'race' }, token)).json() as Promise<{ id: string }>;
+
+    // In-process: the 8 approvals start in one tick and step through the same awaits together.
+    const first = await request(asker.accessToken);
+    const injected = await Promise.all(Array.from({ length: 8 }, (_, i) => h!.inject({ method: 'POST', url: `/api/v1/emergency/requests/${first.id}/approve`, token: approvers[i % 2], payload: {} })));
+    expect(injected.filter((r) => r.statusCode === 200)).toHaveLength(1);
     expect(runs).toBe(1);
-    const approvals = (await (await get(base, '/api/v1/audit?action=emergency.stop-all-sessions.approve&outcome=success', (await h.login('asker', PASSWORD, '10.3.0.1')).accessToken)).json() as { entries: unknown[] }).entries;
-    expect(approvals).toHaveLength(1);
+
+    // Over HTTP, with fresh sessions (stop-all ended every session but its approver's).
+    const tokens = [(await h.login('root', PASSWORD, '10.3.0.1')).accessToken, (await h.login('other', PASSWORD, '10.3.0.2')).accessToken];
+    const second = await request((await h.login('asker', PASSWORD, '10.3.0.3')).accessToken);
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => post(base, `/api/v1/emergency/requests/${second.id}/approve`, {}, tokens[i % 2]).then(outcome)));
+    expect(answers.filter((a) => a.startsWith('200'))).toHaveLength(1);
+    expect(runs).toBe(2);
+    const audit = (await h.inject({ method: 'GET', url: '/api/v1/audit?action=emergency.stop-all-sessions.approve&outcome=success', token: (await h.login('root', PASSWORD, '10.3.0.4')).accessToken })).json().entries as unknown[];
+    expect(audit).toHaveLength(2);
   }, 60_000);
 });
