@@ -225,6 +225,11 @@ export class AuthService {
   }
 
   login(username: string, password: string, ctx: ClientContext): Promise<TokenPair> { return this.logins.password(username, password, ctx); }
+  /**
+   * Any other check of a password (changing one's own): limited like a login, per IP and account,
+   * or a stolen access token would be a password oracle at the API's rate.
+   */
+  limitPasswordCheck(username: string, ip: string): void { this.limiter.hit([`ip:${ip}`, `user:${username}`]); }
   challenge(address: string): Challenge { return this.logins.challenge(address); }
   walletLogin(address: string, signature: Uint8Array | null, ctx: ClientContext): Promise<TokenPair> { return this.logins.wallet(address, signature, ctx); }
   hardwareLogin(ctx: ClientContext): Promise<TokenPair> { return this.logins.hardware(ctx); }

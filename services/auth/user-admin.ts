@@ -139,6 +139,7 @@ export async function unlinkWallet(auth: AuthService, actor: Principal, id: stri
 export async function changeOwnPassword(auth: AuthService, actor: Principal, current: string, next: string, ip: string): Promise<void> {
   const user = await auth.users.get(actor.userId);
   if (!user) throw new LucidError('AUTH_ERR_USER_NOT_FOUND');
+  auth.limitPasswordCheck(user.username, ip);
   if (!(await verifyPassword(current, user.passwordHash))) {
     await auth.audit.append({ actor: actorOf(actor), action: 'user.password', target: user.id, ip, outcome: 'failure' });
     throw new LucidError('AUTH_ERR_BAD_CREDENTIALS');

@@ -70,7 +70,7 @@ describe('tokens', () => {
   it('binds tokens to the user agent (and, when configured, the IP); expired tokens are refused', async () => {
     h = await buildAuthApp({ bindIp: true });
     const t = await h.userWithRole('user', 'carol');
-    const me = (headers: Record<string, string>, remoteAddress = '127.0.0.1') => h!.inject({ method: 'GET', url: '/api/v1/auth/me', token: t.accessToken, headers, remoteAddress });
+    const me = (headers: Record<string, string>, remoteAddress = t.ip) => h!.inject({ method: 'GET', url: '/api/v1/auth/me', token: t.accessToken, headers, remoteAddress });
     expect((await me({})).statusCode).toBe(200);
     expect((await me({ 'user-agent': 'curl/8' })).json()).toMatchObject({ code: 'AUTH_ERR_TOKEN_INVALID' });
     expect((await me({}, '10.9.9.9')).json()).toMatchObject({ code: 'AUTH_ERR_TOKEN_INVALID' });
@@ -142,6 +142,17 @@ describe('lockout', () => {
     expect(last!.statusCode).toBe(429);
     expect(last!.json().code).toBe('AUTH_ERR_RATE_LIMITED');
     expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
+  });
+});
+
+describe('password checks outside login', () => {
+  it('changing one\'s own password is limited like a login: a stolen token is no password oracle', async () => {
+    h = await buildAuthApp();
+    const u = await h.userWithRole('user', 'ivan');
+    h.skew += 61_000; // a fresh minute (creating ivan logged in and set his password)
+    const guess = (i: number) => h!.inject({ method: 'POST', url: '/api/v1/auth/me/password', token: u.accessToken, remoteAddress: `10.1.2.${i}`, payload: { currentPassword: `guess-number-${i}-xx`, newPassword: 'a-new-password-123' } });
+    for (let i = 1; i <= 10; i++) expect((await guess(i)).json().code).toBe('AUTH_ERR_BAD_CREDENTIALS');
+    expect((await guess(11)).json()).toMatchObject({ statusCode: 429, code: 'AUTH_ERR_RATE_LIMITED' });
   });
 });
 
