@@ -25,8 +25,17 @@ export interface JsonSchema {
 
 const one = <T>(arb: fc.Arbitrary<T>, seed: number): T => fc.sample(arb, { numRuns: 1, seed })[0]!;
 
-/** A value the schema accepts (deterministic for a seed). */
+const memo = new WeakMap<JsonSchema, Map<number, unknown>>();
+
+/** A value the schema accepts (deterministic for a seed; remembered, since regex sampling is slow). */
 export function sample(schema: JsonSchema, seed = 1): unknown {
+  let bySeed = memo.get(schema);
+  if (!bySeed) memo.set(schema, (bySeed = new Map()));
+  if (!bySeed.has(seed)) bySeed.set(seed, sampleOnce(schema, seed));
+  return structuredClone(bySeed.get(seed));
+}
+
+function sampleOnce(schema: JsonSchema, seed: number): unknown {
   if (schema.const !== undefined) return schema.const;
   if (schema.enum) return schema.enum.find((v) => v !== null) ?? schema.enum[0];
   if (schema.default !== undefined) return schema.default;

@@ -84,7 +84,7 @@ const request = fc.record({
   // 'spoil': a valid body from the route's schema with one property replaced (wrong type, junk, or
   // removed); 'extra': plus an unknown property; 'json': any JSON; 'raw': junk text of any type.
   body: fc.oneof(
-    fc.record({ kind: fc.constant('spoil' as const), field: fc.nat(), value: fc.oneof(junkValue, fc.constant(undefined), fc.constant('wrong-type')), seed: fc.nat() }),
+    fc.record({ kind: fc.constant('spoil' as const), field: fc.nat(), value: fc.oneof(junkValue, fc.constant(undefined), fc.constant('wrong-type')), seed: fc.nat({ max: 15 }) }),
     fc.record({ kind: fc.constant('extra' as const), key: fc.constantFrom('__proto__', 'constructor', 'extra', 'id'), value: junkValue }),
     fc.jsonValue({ maxDepth: 3 }).map((v) => ({ kind: 'json' as const, v })),
     fc.record({ kind: fc.constant('raw' as const), text: junkString, type: fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/octet-stream', 'application/json', 'application/json; charset=utf-16', '') }),
@@ -160,7 +160,12 @@ describe('fuzz', () => {
       run++;
       if (run % 1000 === 0 && c.auth.emergency.newSessionsAllowed) await freshTokens();
       // The emergency state the test sets up: new sessions disabled for the middle fifth of the run.
-      if (run === Math.floor(RUNS * 0.4)) await c.auth.emergency.setSessionsDisabled(true, { id: 'fuzz', username: 'fuzz', role: 'super_admin' }, null);
+      if (run === Math.floor(RUNS * 0.4)) {
+        await c.auth.emergency.setSessionsDisabled(true, { id: 'fuzz', username: 'fuzz', role: 'super_admin' }, null);
+        // The state answers with its own 503 (the fuzz may or may not stumble on it by itself).
+        const refused = await c.app.inject({ method: 'POST', url: '/api/v1/sessions', headers: { 'user-agent': 'lucid-test/1.0', authorization: `Bearer ${tokens[3]}` }, payload: {} });
+        expect(refused.json()).toMatchObject({ statusCode: 503, code: 'SESS_ERR_CREATION_DISABLED' });
+      }
       if (run === Math.floor(RUNS * 0.6)) await c.auth.emergency.setSessionsDisabled(false, { id: 'fuzz', username: 'fuzz', role: 'super_admin' }, null);
       await send(r, t);
       return true;
@@ -171,7 +176,6 @@ describe('fuzz', () => {
     // It reached past access control and validation, not only 401/404/429.
     expect((t.statuses.get(200) ?? 0) + (t.statuses.get(201) ?? 0) + (t.statuses.get(202) ?? 0)).toBeGreaterThan(RUNS / 50);
     expect(t.statuses.get(400) ?? 0).toBeGreaterThan(RUNS / 100);
-    expect(t.sawDisabled).toBeGreaterThan(0);
     expect((await c.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     console.log('fuzz status histogram', Object.fromEntries([...t.statuses].sort((a, b) => a[0] - b[0])), { sawDisabled: t.sawDisabled });
   }, 600_000);
