@@ -21,6 +21,8 @@ import { hasRole, type Principal, type Permission } from './roles.js';
 import { SetupCode } from './setup-code.js';
 import { registerUserApprovals } from './user-approvals.js';
 import { requireCanonical } from './usernames.js';
+import { performFactoryReset } from './factory-reset.js';
+import type { ResetRequest } from '../common/reset-marker.js';
 import { UserStore, publicUser, type UserRecord } from './users.js';
 
 export { LOCK_AFTER, LOCK_MS, NONCE_TTL_MS, type Challenge, type ClientContext, type TokenPair } from './logins.js';
@@ -45,6 +47,8 @@ export interface AuthDeps {
   readonly acquireWallet?: () => Promise<() => Promise<void>>;
   readonly setLockdownFlag: (value: boolean) => Promise<void>;
   readonly now?: () => number;
+  /** A confirmed factory reset to perform first (prepareFactoryReset, factory-reset.ts). */
+  readonly factoryReset?: ResetRequest | null;
 }
 
 const hash16 = (text: string): string => createHash('sha256').update(text).digest('base64url').slice(0, 22);
@@ -94,6 +98,9 @@ export class AuthService {
   async start(): Promise<void> {
     await this.users.migrate(this.log);
     await this.audit.open();
+    if (this.deps.factoryReset) {
+      await performFactoryReset({ store: this.deps.store, audit: this.audit, setupCode: this.setupCode, dataDir: this.deps.dataDir, log: this.log }, this.deps.factoryReset);
+    }
     await this.families.load(this.now());
     await this.approvals.start();
     await this.emergency.start();

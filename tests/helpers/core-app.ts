@@ -16,7 +16,7 @@ import { UpdateLocks } from '../../appliance/supervisor/locks.js';
 import { patternFor } from '../../hal/leds/patterns.js';
 import { LifecycleStack } from '../../services/common/lifecycle.js';
 import { silentLogger } from '../../services/common/log.js';
-import type { HalEvent, RequestMap, RequestOp, SupervisorSnapshot } from '../../services/common/ipc.js';
+import type { ButtonAction, HalEvent, RequestMap, RequestOp, SupervisorSnapshot } from '../../services/common/ipc.js';
 import type { SupervisorView } from '../../services/api/index.js';
 import type { TokenPair } from '../../services/auth/index.js';
 import type { Role } from '../../services/api/index.js';
@@ -52,7 +52,9 @@ function inProcessSupervisor(): SupervisorView & { flags: Record<string, boolean
     locks,
     requestRestart: () => false,
     setFlag: (name: string, value: boolean) => { flags[name] = value; },
-    broadcastEvent: (event: HalEvent) => { for (const l of listeners) l(event); },
+    // The event reaches core as over IPC; arming a factory reset is the real supervisor's (not here).
+    pressButton: (action: ButtonAction) => { for (const l of listeners) l({ kind: 'button', action, at: Date.now() }); return null; },
+    buttonSimulated: true,
     markDirty: () => {},
   };
   return {
@@ -62,7 +64,7 @@ function inProcessSupervisor(): SupervisorView & { flags: Record<string, boolean
       const state = flags['lockdown'] ? 'lockdown' : 'ready';
       return {
         version: 'test', pid: process.pid, startedAt: started, healthy: true, reasons: [],
-        children: [{ name: 'core', critical: true, phase: 'ready', pid: process.pid, restarts: 0, startedAt: started, readyAt: started, nextStartAt: null, lastExit: null, failedReason: null }],
+        children: [{ name: 'core', critical: true, phase: 'ready', pid: process.pid, restarts: 0, startedAt: started, readyAt: started, nextStartAt: null, lastExit: null, failedReason: null, failedSince: null }],
         led: { state, steps: patternFor(state), since: started, drivers: ['sim'], simulatedOn: null },
         locks: locks.list(), flags: { ...flags }, hal: { mode: 'sim', watchdog: null, button: 'sim' }, at: Date.now(),
       };

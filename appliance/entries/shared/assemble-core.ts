@@ -19,7 +19,7 @@ import { Store } from '../../../services/store/index.js';
 import { loadOrCreateNodeIdentity, NODE_KEY_FILE, type NodeIdentity } from '../../../services/identity/index.js';
 import { LedgerService, ledgerRoutes, type LevelPort } from '../../../services/ledger/index.js';
 import { buildApi, type SupervisorView } from '../../../services/api/index.js';
-import { AuthService, authRoutePlugins, loadOrCreateJwtKey } from '../../../services/auth/index.js';
+import { AuthService, authRoutePlugins, loadOrCreateJwtKey, prepareFactoryReset } from '../../../services/auth/index.js';
 import { SessionService, sessionRoutes, chunkMetrics } from '../../../services/sessions/index.js';
 import { defaultCipherFor } from '../../../services/chunks/index.js';
 import { createProcSystemInfo } from '../../../hal/index.js';
@@ -57,6 +57,8 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
   const store = await stack.start('store', new Store({ location: join(config.dataDir, 'store'), log }));
   const identity = await loadOrCreateNodeIdentity(config.dataDir, log);
   const system = createProcSystemInfo({ root: config.sysRoot, dataDir: config.dataDir });
+  // A factory reset confirmed on the button (the supervisor left its marker): before the JWT key loads.
+  const factoryReset = await prepareFactoryReset(config.dataDir, log);
   const auth = await stack.start('auth', new AuthService({
     store,
     dataDir: config.dataDir,
@@ -66,6 +68,7 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
     nodeId: identity.nodeId,
     bindIp: config.authBindIp === 'on',
     maxSessions: config.authMaxSessions,
+    factoryReset,
     wallet: inputs.wallet,
     ...(inputs.acquireWallet ? { acquireWallet: inputs.acquireWallet } : {}),
     ...(inputs.now ? { now: inputs.now } : {}),
