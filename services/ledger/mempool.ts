@@ -13,7 +13,7 @@ export interface MempoolEntry {
   readonly addedAt: number;
 }
 
-export type AddResult = 'added' | 'known' | 'invalid' | 'full' | 'duplicate-anchor';
+export type AddResult = 'added' | 'known' | 'invalid' | 'refused' | 'full' | 'duplicate-anchor';
 
 export interface MempoolDeps {
   readonly chainId: string;
@@ -21,6 +21,8 @@ export interface MempoolDeps {
   readonly maxBytes?: number;
   /** True when the manifest is already anchored (within the window the chain checks). */
   readonly isAnchored?: (manifestHash: string) => boolean;
+  /** False when the chain would refuse the transaction now (membership: chain/admission.ts). */
+  readonly admissible?: (tx: Tx) => boolean;
 }
 
 export class Mempool {
@@ -58,6 +60,7 @@ export class Mempool {
       this.verified.add(id);
     }
     if (local) this.verified.add(id);
+    if (this.deps.admissible && !this.deps.admissible(tx)) return 'refused';
     if (tx.type === 'anchor') {
       const m = tx.manifestHash.toString('hex');
       if (this.anchorIds.has(m) || this.deps.isAnchored?.(m)) return 'duplicate-anchor';

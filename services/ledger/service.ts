@@ -17,6 +17,7 @@ import type { WireMessage } from './codec/messages.js';
 import { genesisHash, parseGenesis, standaloneGenesis, type Genesis } from './chain/genesis.js';
 import { credits, epochOf, initialState, type ChainState, type Credits, type WorkCounts } from './chain/state.js';
 import { RecentAnchorIndex } from './chain/recent-anchors.js';
+import { membershipPrecheck } from './chain/admission.js';
 import { Engine, type EngineOutput, type Evidence } from './consensus/engine.js';
 import { SignGuard } from './consensus/sign-guard.js';
 import { FileGuardStorage } from './consensus/guard-file.js';
@@ -142,7 +143,10 @@ export class LedgerService implements Lifecycle {
     const signer: Signer = { publicKey: Buffer.from(this.deps.identity.publicKeyHex, 'hex'), sign: (m) => this.deps.identity.sign(m) };
     this.guardStorage = new FileGuardStorage(join(this.deps.dataDir, 'ledger'));
     const guard = new SignGuard(this.guardStorage, signer.sign);
-    const mempool = new Mempool({ chainId: state.chainId, verifier: this.verifier, isAnchored: (m) => recentAnchors.get(m) !== undefined });
+    const mempool = new Mempool({
+      chainId: state.chainId, verifier: this.verifier, isAnchored: (m) => recentAnchors.get(m) !== undefined,
+      admissible: (tx) => membershipPrecheck(this.engine?.state ?? state, tx) === null,
+    });
     const engine = new Engine({
       signer, verifier: this.verifier, guard, mempool, recentAnchors,
       config: { slotMs: this.deps.config.slotMs },
@@ -294,11 +298,12 @@ export class LedgerService implements Lifecycle {
     return this.deps.identity.sign(message);
   }
 
-  /** A locally made transaction (an anchor) into the mempool, gossiped in batches. */
-  submit(tx: Buffer): void {
-    if (!this.engine) return;
-    this.engine.submitTx(tx, this.now);
+  /** A locally made transaction (an anchor, a membership change) into the mempool, gossiped in batches. */
+  submit(tx: Buffer): ReturnType<Engine['submitTx']> | 'not-ready' {
+    if (!this.engine) return 'not-ready';
+    const r = this.engine.submitTx(tx, this.now);
     this.wake();
+    return r;
   }
 
   private handle(outs: EngineOutput[]): void {
