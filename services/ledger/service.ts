@@ -228,7 +228,7 @@ export class LedgerService implements Lifecycle {
     const transport = this.deps.transport?.(chainId, gHash) ?? new WsTransport({
       log: this.log, privateKey: this.deps.identity.privateKey!, publicKeyHex: this.deps.identity.publicKeyHex,
       host: this.deps.config.p2pHost, port: this.deps.config.p2pPort, chainId, genesisHash: gHash, peers: this.deps.config.peers,
-      height: () => this.persistedState?.height ?? 0, pins,
+      height: () => this.persistedState?.height ?? 0, pins, isTrusted: (key) => this.trustedByChain(key),
       onPinsChanged: (p) => void writeFileAtomic(this.pinsPath, JSON.stringify(Object.fromEntries(p), null, 2), { mode: 0o600 }).catch(() => {}),
     });
     transport.onMessage((peer, msg) => this.onMessage(peer, msg));
@@ -246,6 +246,13 @@ export class LedgerService implements Lifecycle {
         this.log.warn({ err: (err as Error).message }, 'mDNS discovery unavailable');
       }
     }
+  }
+
+  /** Validators and nodes with open admission approvals (p2p/peer-policy.ts: everyone else is a guest). */
+  private trustedByChain(key: string): boolean {
+    const state = this.engine?.state ?? this.persistedState;
+    if (!state) return false;
+    return state.validators.some((v) => v.publicKey === key) || (state.approvals?.[key] !== undefined);
   }
 
   // ---- driving the engine --------------------------------------------------------------------
