@@ -173,7 +173,7 @@ export function ledgerRoutes(ledger: LedgerService): FastifyPluginAsync {
         tags: ['ledger'], summary: 'Validators seen signing two different messages for one step',
         response: { 200: Type.Object({ evidence: Type.Array(Type.Object({ validator: Hex64, height: Type.Integer(), round: Type.Integer(), kind: Type.String(), first: Type.String(), second: Type.String() })) }) },
       },
-    }, async () => ({ evidence: [...ledger.evidence()] }));
+    }, async () => ({ evidence: await ledger.evidence() }));
 
     registerAdmissionRoutes(app, ledger);
   };

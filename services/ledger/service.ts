@@ -318,7 +318,10 @@ export class LedgerService implements Lifecycle {
       switch (o.kind) {
         case 'broadcast': this.transport?.broadcast(o.msg); break;
         case 'send': this.transport?.send(o.to, o.msg); break;
-        case 'evidence': this.log.warn({ evidence: o.evidence }, 'a validator signed two different messages for one step'); break;
+        case 'evidence':
+          this.log.warn({ evidence: o.evidence }, 'a validator signed two different messages for one step');
+          void this.store.putEvidence(o.evidence).catch((err: unknown) => this.log.error({ err }, 'cannot store evidence'));
+          break;
         case 'commit': this.persist(o); break;
       }
     }
@@ -429,8 +432,10 @@ export class LedgerService implements Lifecycle {
     return this.need().mempool.list();
   }
 
-  evidence(): readonly Evidence[] {
-    return this.need().evidence;
+  /** Equivocation evidence as stored (it survives restarts), newest first. */
+  async evidence(): Promise<Evidence[]> {
+    this.need();
+    return this.store.evidence();
   }
 
   proposerOrder(): readonly string[] {

@@ -232,7 +232,9 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
         adm!.tick(nodes, now);
         queue.push({ at: now + s.slotMs, seq: seq++, kind: 'admin', wave: null });
       } else {
-        const target = nodes.find((n) => n.name === s.admission!.waves[ev!.wave!]!.node)!;
+        // At the planned node, or the first one up if it is down (every seed gets its flood).
+        const planned = nodes.find((n) => n.name === s.admission!.waves[ev!.wave!]!.node)!;
+        const target = planned.engine ? planned : nodes.find((n) => n.engine) ?? planned;
         handle(target, adm!.wave(s.admission!.waves[ev!.wave]!, target, now));
       }
     } else {
