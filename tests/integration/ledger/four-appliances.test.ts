@@ -152,7 +152,7 @@ describe('four appliances on loopback', () => {
       const killed = await killRightAfterSigning(nodes[victim]!.dataDir, core, 15 * SLOT).catch(async (err: Error) => {
         throw new Error(`${err.message}; heights ${(await Promise.all(nodes.map((_, i) => height(i)))).join(',')} (a stall, if they do not move)`);
       });
-      console.log(`attempt ${attempt + 1}: killed node ${victim} ${killed.reactionMs} ms after the watch saw its ${killed.record.step === 1 ? 'prevote' : 'precommit'} for h${killed.record.height}/r${killed.record.round} appeared`);
+      console.log(`attempt ${attempt + 1}: killed node ${victim} ${killed.reactionMs} ms after its ${killed.record.step === 1 ? "prevote" : "precommit"} for h${killed.record.height}/r${killed.record.round} appeared in the guard log`);
       seen.push(...killed.records.map((r) => ({ ...r, key: keys[victim]! })));
       await waitFor('victim back and in step', async () => {
         const h = await height(victim);
