@@ -66,10 +66,11 @@ export function registerAdmissionRoutes(app: FastifyInstance, ledger: LedgerServ
     const self = ledger.status().node;
     const pending = [];
     for (const [joiner, byApprover] of Object.entries(state.approvals ?? {})) {
-      const powers = [...new Set(Object.values(byApprover).filter((a) => a.joinerNonce === lastNonce(state.nonces, joiner)).map((a) => a.power))].sort((a, b) => a - b);
-      for (const power of powers) {
+      const nonce = lastNonce(state.nonces, joiner);
+      const current = Object.entries(byApprover).filter(([, a]) => a.joinerNonce === nonce);
+      for (const power of [...new Set(current.map(([, a]) => a.power))].sort((a, b) => a - b)) {
         const { approved, total } = approvedPower(view, joiner, power);
-        const approvals = Object.entries(byApprover).filter(([, a]) => a.power === power).map(([approver, a]) => ({
+        const approvals = current.filter(([, a]) => a.power === power).map(([approver, a]) => ({
           approver, approverNodeId: nodeIdOfKey(approver), approverPower: state.validators.find((v) => v.publicKey === approver)?.power ?? 0, validUntil: a.validUntil,
         }));
         pending.push({ joiner, joinerNodeId: nodeIdOfKey(joiner), power, approvedPower: approved, enough: 3 * approved > 2 * total, approvals });
