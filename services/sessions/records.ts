@@ -73,6 +73,10 @@ export interface CompletedItem {
   readonly manifestHash: string;
   readonly merkleRoot: string;
   readonly completedAt: string;
+  /** The manifest's sizes (the anchor carries them: relay credits, storage challenges). */
+  readonly chunkCount: number;
+  readonly chunkSize: number;
+  readonly totalBytes: number;
 }
 
 export interface CompletedPage {
@@ -199,6 +203,13 @@ export class SessionRepo {
   async completedSince(cursor: string | null, limit: number): Promise<CompletedPage> {
     const items: Array<CompletedItem & { cursor: string }> = [];
     for await (const [key, item] of this.completed.iterator({ ...(cursor ? { gt: cursor } : {}), limit })) items.push({ ...item, cursor: key });
+    // Feed items written before they carried the manifest's sizes: take them from the session.
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if ((it as Partial<CompletedItem>).chunkCount !== undefined) continue;
+      const rec = await this.get(it.sessionId);
+      items[i] = { ...it, chunkCount: rec?.chunkCount ?? 0, chunkSize: rec?.chunkSize ?? 0, totalBytes: rec?.received ?? 0 };
+    }
     return { items, cursor: items.length > 0 ? items[items.length - 1]!.cursor : cursor };
   }
 }

@@ -4,8 +4,9 @@
 // `prevHash` of block 1, so a chain cannot be replayed under another genesis.
 import { createHash } from 'node:crypto';
 import { LucidError } from '../../common/errors.js';
+import { CREDIT_PARAMS, type CreditParams } from '../credits/params.js';
 
-export interface ChainParams {
+export interface ChainParams extends CreditParams {
   /** Length of a credit epoch (payouts read credits per epoch). */
   readonly epochMs: number;
   /** Scoring window for proposer ranking (DESIGN §2: 7 days). */
@@ -34,6 +35,7 @@ export const DEFAULT_PARAMS: ChainParams = {
   windowMs: 7 * 24 * 3600 * 1000,
   maxCooldown: 16,
   maxJoinPower: 1,
+  ...CREDIT_PARAMS,
 };
 
 const HEX32 = /^[0-9a-f]{64}$/;

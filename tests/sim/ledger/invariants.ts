@@ -8,7 +8,7 @@
 //   no double-sign an honest key never signs two different messages for one (height, round, step)
 //   liveness       after the heal a new block is final within 3 slots
 //   anchors        an anchor reported final keeps its place forever, on every honest node
-import { checkAndApply, verifyCommit, type AnchorRecord } from '../../../services/ledger/chain/apply.js';
+import { checkAndApply, verifyCommit, type AnchorRecord, type Applied } from '../../../services/ledger/chain/apply.js';
 import { RecentAnchorIndex } from '../../../services/ledger/chain/recent-anchors.js';
 import type { ChainState } from '../../../services/ledger/chain/state.js';
 import type { WireMessage } from '../../../services/ledger/codec/messages.js';
@@ -28,7 +28,11 @@ export class Invariants {
   readonly violations: string[] = [];
   private readonly decided = new Map<number, string>();
   private readonly refStates = new Map<number, ChainState>();
-  private readonly refAnchors = new RecentAnchorIndex();
+  readonly refAnchors = new RecentAnchorIndex();
+  /** Called with every block of the reference chain, in height order. */
+  readonly onApplied: Array<(a: Applied) => void> = [];
+  /** The reference chain's state at its highest decided height. */
+  head: ChainState;
   private readonly signedBy = new Map<string, Map<string, string>>();
   private readonly locks = new Map<string, Map<number, { round: number; value: string }>>();
   private readonly prevotes = new Map<string, Map<string, Set<string>>>(); // h:r → value → validators
@@ -46,6 +50,7 @@ export class Invariants {
     private readonly now: () => number,
   ) {
     this.refStates.set(0, genesisState);
+    this.head = genesisState;
   }
 
   private fail(msg: string): void {
@@ -146,6 +151,8 @@ export class Invariants {
       if (why) this.fail(`validity: h${d.height} commit: ${why}`);
       this.refAnchors.add(applied.anchors);
       this.refStates.set(d.height, applied.state);
+      this.head = applied.state;
+      for (const f of this.onApplied) f(applied);
       if (this.refStates.size > 64) this.refStates.delete(Math.min(...this.refStates.keys()));
     } catch (err) {
       this.fail(`validity: ${instance} decided an invalid block at h${d.height}: ${(err as Error).message}`);
