@@ -155,7 +155,7 @@ export class LedgerService implements Lifecycle {
     // Storage challenges: answers from our sessions, verdicts on everyone's (README "Storage challenges").
     this.credits = new CreditWorker({
       chainId: state.chainId, signer, anchors: recentAnchors, port: this.deps.chunkSource, now: () => this.now,
-      retryMs: Math.max(500, this.deps.config.slotMs), batchMs: Math.min(200, Math.max(20, this.deps.config.slotMs / 10)),
+      retryMs: Math.max(500, this.deps.config.slotMs), resendMs: 3 * Math.max(1000, this.deps.config.slotMs), batchMs: Math.min(200, Math.max(20, this.deps.config.slotMs / 10)),
       emit: (o) => this.onCredit(o),
       onError: (what, err) => this.log.warn({ err }, `storage challenge: ${what} failed`),
     });

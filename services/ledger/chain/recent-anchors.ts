@@ -45,9 +45,10 @@ export class RecentAnchorIndex implements RecentAnchors {
     const old = (r: AnchorRecord): boolean => epochOf(state.params, r.time) < oldest;
     for (const [k, v] of this.byManifest) if (old(v)) this.byManifest.delete(k);
     for (const [node, list] of this.perNode) {
+      if (!old(list[0]!)) continue; // oldest first: nothing to drop
       const kept = list.filter((r) => !old(r));
       if (kept.length === 0) this.perNode.delete(node);
-      else if (kept.length !== list.length) this.perNode.set(node, kept);
+      else this.perNode.set(node, kept);
     }
   }
 

@@ -45,8 +45,10 @@ export interface CreditWorkerDeps {
   readonly port?: ChunkPort;
   readonly emit: (o: CreditOutput) => void;
   readonly now: () => number;
-  /** Ask again for an object after this long; re-send a transaction not yet on chain after 3×. */
+  /** Ask again for an object after this long. */
   readonly retryMs: number;
+  /** Send again an answer or verdict still not on chain after this long (default 3 × retryMs; keep it above a slot). */
+  readonly resendMs?: number;
   /** Verdicts wait this long to share one transaction. */
   readonly batchMs: number;
   readonly onError?: (what: string, err: unknown) => void;
@@ -69,8 +71,11 @@ export class CreditWorker {
   private pending: Verdict[] = [];
   private flushAt: number | null = null;
 
+  private readonly resendMs: number;
+
   constructor(private readonly deps: CreditWorkerDeps) {
     this.self = deps.signer.publicKey.toString('hex');
+    this.resendMs = deps.resendMs ?? 3 * deps.retryMs;
   }
 
   private open(key: string): Challenge | undefined {
@@ -96,7 +101,7 @@ export class CreditWorker {
       const j = this.judged.get(key);
       if (j) {
         // Our verdict is not on chain yet: the transaction was lost (a restart, a full mempool).
-        if (now - j.at > 3 * this.deps.retryMs) this.queue(c, j.ok, now);
+        if (now - j.at > this.resendMs) this.queue(c, j.ok, now);
         continue;
       }
       if (this.deps.injectTrustBug) this.queue(c, true, now);
@@ -108,7 +113,7 @@ export class CreditWorker {
   private answer(c: Challenge, key: string, now: number): void {
     const done = this.answered.get(key);
     if (done) {
-      if (done.tx && now - done.at > 3 * this.deps.retryMs) {
+      if (done.tx && now - done.at > this.resendMs) {
         this.answered.set(key, { tx: done.tx, at: now });
         this.deps.emit({ kind: 'tx', tx: done.tx });
       }

@@ -43,6 +43,7 @@ export class Cheater {
   private readonly oldParts: Array<{ manifest: string; index: number; leaf: Buffer; digest: Buffer; path: Buffer[] }> = [];
   private later: Array<{ at: number; tx: Buffer }> = [];
   private verdicts: Verdict[] = [];
+  private flushAt = Number.POSITIVE_INFINITY;
   private state: ChainState | null = null;
   private readonly counts: CheaterDeps['counts'];
 
@@ -60,6 +61,7 @@ export class Cheater {
         this.voted.add(key);
         this.verdicts.push({ height: c.height, seq: c.seq, ok: c.node === this.self });
         this.counts.vote++;
+        if (this.flushAt === Number.POSITIVE_INFINITY) this.flushAt = this.d.now() + this.d.slotMs / 5;
       }
       if (c.node !== this.self || c.answer || this.tried.has(key)) continue;
       this.tried.add(key);
@@ -116,14 +118,15 @@ export class Cheater {
     const due = this.later.filter((l) => l.at <= now);
     this.later = this.later.filter((l) => l.at > now);
     for (const l of due) this.d.emit({ kind: 'tx', tx: l.tx });
-    if (this.verdicts.length > 0 && this.state && this.state.validators.some((v) => v.publicKey === this.self)) {
+    if (this.flushAt <= now && this.state && this.state.validators.some((v) => v.publicKey === this.self)) {
+      this.flushAt = Number.POSITIVE_INFINITY;
       const verdicts = this.verdicts.splice(0, 1024);
       this.d.emit({ kind: 'tx', tx: signTx(this.d.chainId, { type: 'work', kind: 'verdicts', node: this.d.signer.publicKey, verdicts }, (m) => this.d.signer.sign(m)) });
     }
   }
 
   nextWakeAt(): number {
-    let at = this.verdicts.length > 0 ? this.d.now() + 1 : Number.POSITIVE_INFINITY;
+    let at = this.flushAt;
     for (const l of this.later) if (l.at < at) at = l.at;
     return at;
   }

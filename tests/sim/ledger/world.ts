@@ -178,7 +178,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void): SeedResult
     const base = { chainId: 'sim', signer: node.signer, anchors: recentAnchors, emit: (o: CreditOutput) => credit(node, o), now: () => now };
     node.worker = node.cheater
       ? new Cheater({ ...base, store: node.store, rng: creditRng, slotMs: s.slotMs, counts: cheats })
-      : new CreditWorker({ ...base, port: node.store.port, retryMs: s.slotMs / 4, batchMs: s.slotMs / 5, injectTrustBug: s.trustBug });
+      : new CreditWorker({ ...base, port: node.store.port, retryMs: s.slotMs / 4, resendMs: 3 * s.slotMs, batchMs: s.slotMs / 2, injectTrustBug: s.trustBug });
     handle(node, node.engine.start(now));
     node.worker.onState(node.disk.state);
   };
