@@ -59,6 +59,9 @@ export function parseGenesis(raw: unknown): Genesis {
     params[key] = p[key] as number;
   }
   for (const key of Object.keys(p)) if (!(key in DEFAULT_PARAMS)) fail(`unknown parameter params.${key}`);
+  // An epoch's credit record is final one block into the next epoch (services/ledger/README.md
+  // "Epoch boundaries"): the window must still hold it then.
+  if (params['windowMs']! < 2 * params['epochMs']!) fail('params.windowMs must be at least two epochs (2 × params.epochMs)');
   if (!Array.isArray(g['validators']) || g['validators'].length === 0) fail('validators must be a non-empty array');
   const seen = new Set<string>();
   const validators: GenesisValidator[] = (g['validators'] as unknown[]).map((v, i) => {

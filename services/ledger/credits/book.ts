@@ -189,11 +189,13 @@ export class CreditBook {
       const s = seq++;
       issue('intake', a.node, a, challengeSeed(blockHash, s, a.node), s);
     }
+    // Only what the state says decides (the index may still hold entries older than the window
+    // on one node and not on another): a due time in the past is the same as none.
     const nextAuditAt: Record<string, number> = {};
+    for (const [node, due] of Object.entries(this.i.state.nextAuditAt)) if (due > T) nextAuditAt[node] = due;
     const audited = new Set(kept.filter((c) => c.kind === 'audit').map((c) => c.node));
     for (const node of this.i.anchors.nodes()) {
       const due = this.i.state.nextAuditAt[node] ?? 0;
-      if (due > T) nextAuditAt[node] = due;
       if (due > T || audited.has(node) || exempt(node)) continue;
       const sessions = this.i.anchors.byNode(node).filter((a) => a.chunkCount > 0 && this.inWindow(a));
       if (sessions.length === 0) continue;

@@ -112,7 +112,7 @@ describe('ledger chain', () => {
     expect(canonicalJson(g)).toBe('{"chainId":"lan-1","genesisTime":5,"params":{"answerMs":300000,"challengePeriodMs":3600000,"epochMs":86400000,"maxCooldown":16,"maxJoinPower":1,'
       + '"relayCap":20000,"storageCap":24,"uptimeMaxGapMs":3600000,"validationCap":8640,"verifyMs":600000,"windowMs":604800000},"validators":[{"power":2,"publicKey":"' + 'ab'.repeat(32) + '"}]}');
     expect(genesisHash(g).length).toBe(32);
-    for (const bad of [{ ...g, chainId: 'has space' }, { ...g, validators: [] }, { ...g, validators: [{ publicKey: 'xyz', power: 1 }] }, { ...g, params: { nope: 1 } }]) {
+    for (const bad of [{ ...g, chainId: 'has space' }, { ...g, validators: [] }, { ...g, validators: [{ publicKey: 'xyz', power: 1 }] }, { ...g, params: { nope: 1 } }, { ...g, params: { epochMs: 10, windowMs: 15 } }]) {
       let err: unknown;
       try { parseGenesis(bad); } catch (e) { err = e; }
       expect(isLucidError(err, 'LEDGER_ERR_GENESIS_INVALID')).toBe(true);

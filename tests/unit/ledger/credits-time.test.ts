@@ -2,6 +2,7 @@
 // blocks), epoch boundaries and the per-epoch caps (README "Work credits").
 import { describe, expect, it } from 'vitest';
 import { checkAndApply, InvalidBlock } from '../../../services/ledger/chain/apply.js';
+import { RecentAnchorIndex } from '../../../services/ledger/chain/recent-anchors.js';
 import { decodeTx } from '../../../services/ledger/codec/tx.js';
 import { credits, epochOf, scoreOf } from '../../../services/ledger/chain/state.js';
 import { commitFor, verifier } from './chain-kit.js';
@@ -109,5 +110,24 @@ describe('work credits: validation and uptime', () => {
     const b = c.build();
     const again = checkAndApply(c.state, b.bytes, { verifier, recentAnchors: c.anchors });
     expect(JSON.stringify(again.state)).toBe(JSON.stringify(b.applied.state));
+  });
+
+  it('the state does not depend on anchors older than the window that one node\'s index still holds and another\'s pruned', () => {
+    const c = new CreditChain(4, { epochMs: 60_000, windowMs: 120_000, challengePeriodMs: 3_600_000 });
+    c.block();
+    const storer = c.notProposer();
+    c.block([c.anchor(storer, session(1, 1000))]);
+    for (let i = 0; i < 3 && c.challenges(storer, 'audit').length === 0; i++) c.block();
+    expect(c.state.nextAuditAt[hex(storer)]).toBeGreaterThan(c.state.headTime);
+    // Four minutes later the anchor is out of the window; the next audit is still an hour away.
+    c.block([], { time: c.state.headTime + 240_000 });
+    const lingering = new RecentAnchorIndex();
+    lingering.add([c.anchors.get(session(1, 1000).manifestHash)!]);
+    const pruned = new RecentAnchorIndex();
+    const b = c.build();
+    const a1 = checkAndApply(c.state, b.bytes, { verifier, recentAnchors: lingering });
+    const a2 = checkAndApply(c.state, b.bytes, { verifier, recentAnchors: pruned });
+    expect(JSON.stringify(a1.state)).toBe(JSON.stringify(a2.state));
+    expect(a1.state.nextAuditAt[hex(storer)]).toBe(c.state.nextAuditAt[hex(storer)]);
   });
 });
