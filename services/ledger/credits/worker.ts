@@ -56,6 +56,11 @@ export interface CreditWorkerDeps {
   readonly injectTrustBug?: boolean;
 }
 
+/** Objects (up to 16 MiB each) a validator asks for at once, and a node reads to serve at once / keeps queued. */
+const MAX_ASKS = 8;
+const MAX_SERVING = 2;
+const MAX_SERVE_QUEUE = 64;
+
 const then = <T>(v: Promise<T> | T, f: (x: T) => void, fail: (e: unknown) => void): void => {
   if (v instanceof Promise) v.then(f, fail);
   else f(v);
@@ -63,6 +68,9 @@ const then = <T>(v: Promise<T> | T, f: (x: T) => void, fail: (e: unknown) => voi
 
 export class CreditWorker {
   private state: ChainState | null = null;
+  private byKey = new Map<string, Challenge>();
+  private serving = 0;
+  private readonly serveQueue: Array<() => void> = [];
   private readonly self: string;
   private readonly answered = new Map<string, { tx: Buffer | null; at: number }>();
   private readonly asking = new Map<string, number>(); // key → next ask time
@@ -79,7 +87,7 @@ export class CreditWorker {
   }
 
   private open(key: string): Challenge | undefined {
-    return this.state?.challenges.find((c) => challengeKey(c.height, c.seq) === key);
+    return this.byKey.get(key);
   }
 
   private anchor(c: Challenge): AnchorRecord | undefined {
@@ -89,8 +97,9 @@ export class CreditWorker {
   /** A block became durable: act on the challenges of its state. */
   onState(state: ChainState): void {
     this.state = state;
+    this.byKey = new Map(state.challenges.map((c) => [challengeKey(c.height, c.seq), c]));
     const now = this.deps.now();
-    const keys = new Set(state.challenges.map((c) => challengeKey(c.height, c.seq)));
+    const keys = this.byKey;
     for (const m of [this.answered, this.asking, this.judged] as Map<string, unknown>[]) for (const k of m.keys()) if (!keys.has(k)) m.delete(k);
     for (const k of this.served.keys()) if (!keys.has(k.slice(k.indexOf('/') + 1))) this.served.delete(k);
     const validator = powerOf(state.validators, this.self) > 0;
@@ -169,10 +178,26 @@ export class CreditWorker {
     if (last !== undefined && now - last < this.deps.retryMs / 2) return;
     this.served.set(`${peer}/${key}`, now);
     const a = this.anchor(c);
+    const port = this.deps.port;
     if (!a) return;
-    then(this.deps.port.read({ sessionId: a.sessionId, manifestHash: a.manifestHash, index: c.index }), (chunk) => {
-      if (chunk) this.deps.emit({ kind: 'send', to: peer, msg: { t: 'object', height, seq, object: chunk.object } });
-    }, (err) => this.deps.onError?.('serving a challenged chunk', err));
+    // A few reads at a time, a bounded queue: thousands of asks must not hold gigabytes in memory
+    // (a dropped ask is asked again after retryMs).
+    if (this.serveQueue.length >= MAX_SERVE_QUEUE) return;
+    this.serveQueue.push(() => {
+      this.serving++;
+      const done = (): void => {
+        this.serving--;
+        this.serveQueue.shift()?.();
+      };
+      then(port.read({ sessionId: a.sessionId, manifestHash: a.manifestHash, index: c.index }), (chunk) => {
+        if (chunk) this.deps.emit({ kind: 'send', to: peer, msg: { t: 'object', height, seq, object: chunk.object } });
+        done();
+      }, (err) => {
+        this.deps.onError?.('serving a challenged chunk', err);
+        done();
+      });
+    });
+    if (this.serving < MAX_SERVING) this.serveQueue.shift()!();
   }
 
   private received(from: string, height: number, seq: number, object: Buffer): void {
@@ -189,6 +214,8 @@ export class CreditWorker {
   /** Due retries and the verdict batch. */
   tick(): void {
     const now = this.deps.now();
+    let inFlight = 0;
+    for (const at of this.asking.values()) if (at > now && at !== Number.POSITIVE_INFINITY) inFlight++;
     for (const [key, at] of this.asking) {
       if (at > now) continue;
       const c = this.open(key);
@@ -196,6 +223,11 @@ export class CreditWorker {
         this.asking.delete(key);
         continue;
       }
+      if (inFlight >= MAX_ASKS) {
+        this.asking.set(key, now + this.deps.retryMs / 4); // its turn comes when an object arrives or an ask times out
+        continue;
+      }
+      inFlight++;
       this.asking.set(key, now + this.deps.retryMs);
       this.deps.emit({ kind: 'send', to: c.node, msg: { t: 'getObject', height: c.height, seq: c.seq } });
     }

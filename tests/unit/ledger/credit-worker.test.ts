@@ -135,4 +135,43 @@ describe('credit worker', () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]!.to).not.toBe('ab'.repeat(32));
   });
+
+  it('bounds its memory: a validator asks for at most 8 objects at once, a node reads at most 2 at once to serve them', async () => {
+    const c = new CreditChain();
+    c.block();
+    const storer = c.notProposer();
+    const ss = Array.from({ length: 20 }, (_, i) => session(100 + i, 1000));
+    let reads = 0;
+    let pending: Array<() => void> = [];
+    const slow: ChunkPort = {
+      read: (q) => new Promise((resolve) => {
+        reads++;
+        const s = ss.find((x) => x.manifestHash === q.manifestHash)!;
+        pending.push(() => resolve({ object: s.objects[q.index]!, path: inclusionPath(s.leaves, q.index) }));
+      }),
+    };
+    const bench = new Bench(c, new Map([[hex(storer), slow]]));
+    c.block(ss.map((s) => c.anchor(storer, s)));
+    c.block(c.challenges(storer, 'intake').map((ch) => c.answer(storer, ch, ss.find((s) => s.manifestHash === ch.manifest)!)));
+    bench.sync();
+    reads = 0;
+    pending = [];
+    const judge = c.ks.find((k) => k !== storer)!;
+    bench.workers.get(hex(judge))!.tick();
+    const asks = bench.mail.filter((m) => m.from === hex(judge) && m.msg.t === 'getObject');
+    expect(asks).toHaveLength(8);
+    for (const m of bench.mail.splice(0)) if (m.to === hex(storer)) bench.workers.get(m.to)!.onMessage(m.from, m.msg);
+    expect(reads).toBe(2); // the other six wait in the queue
+    for (let i = 0; i < 8; i++) {
+      pending.shift()!();
+      await flush();
+    }
+    expect(reads).toBe(8);
+    const objects = bench.mail.filter((m) => m.msg.t === 'object' && m.to === hex(judge));
+    expect(objects).toHaveLength(8);
+    for (const m of bench.mail.splice(0)) bench.workers.get(m.to)?.onMessage(m.from, m.msg);
+    bench.now += 300; // the waiting ones look again a quarter of retryMs later
+    bench.workers.get(hex(judge))!.tick();
+    expect(bench.mail.filter((m) => m.msg.t === 'getObject')).toHaveLength(8); // the next eight
+  });
 });
