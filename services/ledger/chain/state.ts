@@ -6,6 +6,7 @@
 import type { ChainParams, Genesis } from './genesis.js';
 import { genesisHash } from './genesis.js';
 import { RELAY_BYTES_PER_CREDIT, type CreditParams } from '../credits/params.js';
+import type { Approvals } from './admission.js';
 
 export { RELAY_BYTES_PER_CREDIT };
 
@@ -79,8 +80,10 @@ export interface ChainState {
   readonly recentProposers: readonly string[];
   /** Work counts of the epochs inside the scoring window, by epoch number (decimal string). */
   readonly epochs: Readonly<Record<string, EpochState>>;
-  /** Highest join/leave nonce seen per node (replay guard). */
+  /** Highest join/leave nonce seen per node (replay guard; 0 when none). */
   readonly nonces: Readonly<Record<string, number>>;
+  /** Open validator-admission approvals (chain/admission.ts); absent in snapshots made before them. */
+  readonly approvals?: Approvals;
   /** Time of block height − 1 (genesis time below height 2): the start of the interval the next commit vouches for. */
   readonly prevTime: number;
   /** Open storage challenges, in issue order. */
@@ -106,6 +109,7 @@ export function initialState(g: Genesis): ChainState {
     recentProposers: [],
     epochs: {},
     nonces: {},
+    approvals: {},
     prevTime: g.genesisTime,
     challenges: [],
     intakeQueue: [],

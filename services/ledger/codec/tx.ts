@@ -5,13 +5,14 @@
 import { CodecError, Reader, Writer } from './bytes.js';
 import { sha256 } from '../../common/merkle.js';
 import { decodeWork, encodeWork, type WorkTx } from '../credits/work-tx.js';
+import { readApproveBody, writeApproveBody, type ApproveTx } from './approve-tx.js';
 
 export type { StorageAnswerTx, VerdictsTx, Verdict, ChallengeRef, WorkTx } from '../credits/work-tx.js';
+export type { ApproveTx } from './approve-tx.js';
 
 /** 2 since anchors carry the manifest's sizes and work proofs became storage answers and verdicts. */
 export const TX_VERSION = 2;
-export const TX_TYPE = { anchor: 1, work: 2, join: 3, leave: 4 } as const;
-export const MAX_APPROVER_BYTES = 64;
+export const TX_TYPE = { anchor: 1, work: 2, join: 3, leave: 4, approve: 5 } as const;
 export const SIGNATURE_BYTES = 64;
 
 /**
@@ -52,17 +53,15 @@ export interface JoinTx {
   readonly node: Buffer;
   readonly power: number;
   readonly nonce: number;
-  readonly approvedBy: string;
 }
 
 export interface LeaveTx {
   readonly type: 'leave';
   readonly node: Buffer;
   readonly nonce: number;
-  readonly approvedBy: string;
 }
 
-export type TxBody = AnchorTx | WorkTx | JoinTx | LeaveTx;
+export type TxBody = AnchorTx | WorkTx | JoinTx | LeaveTx | ApproveTx;
 export type Tx = TxBody & { readonly signature: Buffer };
 
 export function encodeTxBody(tx: TxBody): Buffer {
@@ -77,10 +76,13 @@ export function encodeTxBody(tx: TxBody): Buffer {
       encodeWork(w, tx);
       break;
     case 'join':
-      w.u8(TX_TYPE.join).fixed(tx.node, 32).u32(tx.power).u64(tx.nonce).str8(tx.approvedBy, 1, MAX_APPROVER_BYTES);
+      w.u8(TX_TYPE.join).fixed(tx.node, 32).u32(tx.power).u64(tx.nonce);
       break;
     case 'leave':
-      w.u8(TX_TYPE.leave).fixed(tx.node, 32).u64(tx.nonce).str8(tx.approvedBy, 1, MAX_APPROVER_BYTES);
+      w.u8(TX_TYPE.leave).fixed(tx.node, 32).u64(tx.nonce);
+      break;
+    case 'approve':
+      writeApproveBody(w.u8(TX_TYPE.approve), tx);
       break;
   }
   return w.finish();
@@ -112,10 +114,13 @@ export function decodeTx(bytes: Uint8Array): Tx {
       body = decodeWork(r, r.fixed(32));
       break;
     case TX_TYPE.join:
-      body = { type: 'join', node: r.fixed(32), power: r.u32(), nonce: r.u64(), approvedBy: r.str8(1, MAX_APPROVER_BYTES) };
+      body = { type: 'join', node: r.fixed(32), power: r.u32(), nonce: r.u64() };
       break;
     case TX_TYPE.leave:
-      body = { type: 'leave', node: r.fixed(32), nonce: r.u64(), approvedBy: r.str8(1, MAX_APPROVER_BYTES) };
+      body = { type: 'leave', node: r.fixed(32), nonce: r.u64() };
+      break;
+    case TX_TYPE.approve:
+      body = readApproveBody(r);
       break;
     default:
       throw new CodecError(`unknown transaction type ${type}`);
