@@ -72,10 +72,10 @@ describe('ledger formats (fixtures)', () => {
     expect(() => decodeTx(tx.subarray(0, tx.length - 1))).toThrow(CodecError);
     expect(() => decodeTx(Buffer.concat([Buffer.of(3), tx.subarray(1)]))).toThrow(/version/);
     expect(() => decodeTx(Buffer.concat([Buffer.of(2, 9), tx.subarray(2)]))).toThrow(/type/);
-    const join = Buffer.from((fixtures as any).transactions['validator-join'], 'hex');
-    const badUtf8 = Buffer.from(join);
-    badUtf8[2 + 32 + 4 + 8 + 1] = 0xff;
-    expect(() => decodeTx(badUtf8)).toThrow(/UTF-8/);
+    // No transaction carries a string any more (the session id is 16 bytes); the hello's chain id does.
+    const badUtf8 = encodeMessage({ t: 'hello', chainId: CHAIN_ID, genesisHash: Buffer.alloc(32), height: 1 });
+    badUtf8[2] = 0xff;
+    expect(() => decodeMessage(badUtf8)).toThrow(/UTF-8/);
     const f = fixtureBlock();
     const c = decodeCommit(Buffer.from(f.commitHex, 'hex'));
     expect(() => encodeCommit({ ...c, signatures: [...c.signatures].reverse() })).toThrow(/sorted/);
