@@ -283,7 +283,15 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
       trace?.(`t=${now} fault ${f.kind} ${'node' in f ? f.node : ''}${f.kind === 'partition' ? JSON.stringify(f.groups) : ''}`);
       if (f.kind === 'partition') partition = f.groups;
       else if (f.kind === 'heal') {
+        // Links cut by the partition come back: what a real connection does then (TCP delivers
+        // what it held back, a dropped WebSocket reconnects), the engine does on onPeerConnected —
+        // it re-offers its waiting transactions and the round's proposal at once.
+        const cut = partition;
         partition = null;
+        if (cut) {
+          const side = (n: SimNode): number => cut.findIndex((g) => g.includes(n.name));
+          for (const a of nodes) for (const b of nodes) if (a.engine && a !== b && a.key !== b.key && side(a) !== side(b)) handle(a, a.engine.onPeerConnected(b.key, now));
+        }
         if (now >= healAt && !healed) { healed = true; inv.onHeal(); }
       } else if (f.kind === 'crash' && node?.engine) {
         node.engine = null;
