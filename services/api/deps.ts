@@ -52,4 +52,6 @@ export interface ApiDeps {
    * image selftest) there is no plain-HTTP rule and no certificate route.
    */
   readonly tls?: TlsPort;
+  /** With `tls`: false leaves the plain-HTTP rule out (in-process inject() tests only). Default true. */
+  readonly plainHttpRule?: boolean;
 }

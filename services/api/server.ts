@@ -53,7 +53,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     childLoggerFactory: (logger) => logger,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Reject unknown properties instead of silently dropping them (fastify's default strips).
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // Types: bodies are never coerced, query/params/headers coerce scalars (lazy-schemas.ts).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     return503OnClosing: true,
     schemaController: lazySchemaController(),
@@ -66,7 +67,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // CORS plugin: cross-origin reads stay closed.
   installSecurityHeaders(app, { hsts: deps.tls?.info().source === 'user' });
   // Before anything reads a credential: plain HTTP from the network serves none (plain-gate.ts).
-  if (deps.tls) installPlainHttpGate(app, deps.tls.httpsPort);
+  if (deps.tls && deps.plainHttpRule !== false) installPlainHttpGate(app, deps.tls.httpsPort);
   installIdentify(app, deps.auth);
   installEnforcement(app, deps.auth);
   installWriteBatching(app, deps.writeBatch);

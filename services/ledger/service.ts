@@ -17,6 +17,7 @@ import type { WireMessage } from './codec/messages.js';
 import { genesisHash, parseGenesis, standaloneGenesis, type Genesis } from './chain/genesis.js';
 import { credits, epochOf, initialState, type ChainState, type Credits, type WorkCounts } from './chain/state.js';
 import { RecentAnchorIndex } from './chain/recent-anchors.js';
+import { membershipPrecheck } from './chain/admission.js';
 import { Engine, type EngineOutput, type Evidence } from './consensus/engine.js';
 import { SignGuard } from './consensus/sign-guard.js';
 import { FileGuardStorage } from './consensus/guard-file.js';
@@ -28,6 +29,7 @@ import type { AnchorSource } from './anchors/source.js';
 import { anchorProof, type AnchorProof } from './anchors/proof.js';
 import type { Transport } from './p2p/transport.js';
 import type { MdnsDiscovery } from './p2p/mdns.js';
+import { CreditWorker, type ChunkPort, type CreditOutput } from './credits/worker.js';
 
 const TX_ADMISSION_CHUNK = 256;
 
@@ -56,6 +58,8 @@ export interface LedgerDeps {
   readonly identity: LedgerIdentity;
   readonly config: LedgerConfig;
   readonly anchorSource?: AnchorSource;
+  /** This node's stored sessions, to answer storage challenges (the sessions service in core). */
+  readonly chunkSource?: ChunkPort;
   readonly metrics?: MetricsRegistry;
   readonly now?: () => number;
   /** Replaces the WebSocket transport (tests). */
@@ -80,6 +84,7 @@ export interface BlockStat {
 
 export class LedgerService implements Lifecycle {
   private engine: Engine | null = null;
+  private credits: CreditWorker | null = null;
   private store: ChainStore;
   private transport: Transport | null = null;
   private mdns: MdnsDiscovery | null = null;
@@ -142,12 +147,22 @@ export class LedgerService implements Lifecycle {
     const signer: Signer = { publicKey: Buffer.from(this.deps.identity.publicKeyHex, 'hex'), sign: (m) => this.deps.identity.sign(m) };
     this.guardStorage = new FileGuardStorage(join(this.deps.dataDir, 'ledger'));
     const guard = new SignGuard(this.guardStorage, signer.sign);
-    const mempool = new Mempool({ chainId: state.chainId, verifier: this.verifier, isAnchored: (m) => recentAnchors.get(m) !== undefined });
+    const mempool = new Mempool({
+      chainId: state.chainId, verifier: this.verifier, isAnchored: (m) => recentAnchors.get(m) !== undefined,
+      admissible: (tx) => membershipPrecheck(this.engine?.state ?? state, tx) === null,
+    });
     const engine = new Engine({
       signer, verifier: this.verifier, guard, mempool, recentAnchors,
       config: { slotMs: this.deps.config.slotMs },
     }, { state, headCommit, now: this.now });
     this.engine = engine;
+    // Storage challenges: answers from our sessions, verdicts on everyone's (README "Storage challenges").
+    this.credits = new CreditWorker({
+      chainId: state.chainId, signer, anchors: recentAnchors, port: this.deps.chunkSource, now: () => this.now,
+      retryMs: Math.max(500, this.deps.config.slotMs), resendMs: 3 * Math.max(1000, this.deps.config.slotMs), batchMs: Math.min(200, Math.max(20, this.deps.config.slotMs / 10)),
+      emit: (o) => this.onCredit(o),
+      onError: (what, err) => this.log.warn({ err }, `storage challenge: ${what} failed`),
+    });
 
     if (this.multiNode) await this.startNetwork(state.chainId, Buffer.from(gHash, 'hex'));
 
@@ -163,6 +178,7 @@ export class LedgerService implements Lifecycle {
     // first proposal of this run can already carry them.
     await this.feeder?.start();
     this.handle(engine.start(this.now));
+    this.credits.onState(state);
     this.log.info({
       chainId: state.chainId, height: state.height, validators: state.validators.length, validator: engine.isValidator,
       slotMs: this.deps.config.slotMs, p2p: this.multiNode ? this.transport?.port : null,
@@ -224,7 +240,7 @@ export class LedgerService implements Lifecycle {
     const transport = this.deps.transport?.(chainId, gHash) ?? new WsTransport({
       log: this.log, privateKey: this.deps.identity.privateKey!, publicKeyHex: this.deps.identity.publicKeyHex,
       host: this.deps.config.p2pHost, port: this.deps.config.p2pPort, chainId, genesisHash: gHash, peers: this.deps.config.peers,
-      height: () => this.persistedState?.height ?? 0, pins,
+      height: () => this.persistedState?.height ?? 0, pins, isTrusted: (key) => this.trustedByChain(key),
       onPinsChanged: (p) => void writeFileAtomic(this.pinsPath, JSON.stringify(Object.fromEntries(p), null, 2), { mode: 0o600 }).catch(() => {}),
     });
     transport.onMessage((peer, msg) => this.onMessage(peer, msg));
@@ -244,12 +260,24 @@ export class LedgerService implements Lifecycle {
     }
   }
 
+  /** Validators and nodes with open admission approvals (p2p/peer-policy.ts: everyone else is a guest). */
+  private trustedByChain(key: string): boolean {
+    const state = this.engine?.state ?? this.persistedState;
+    if (!state) return false;
+    return state.validators.some((v) => v.publicKey === key) || (state.approvals?.[key] !== undefined);
+  }
+
   // ---- driving the engine --------------------------------------------------------------------
 
   private onMessage(peer: string, msg: WireMessage): void {
     if (this.stopped || !this.engine) return;
     if (msg.t === 'getBlocks') {
       void this.serveBlocks(peer, msg.from, msg.count);
+      return;
+    }
+    if (msg.t === 'getObject' || msg.t === 'object') {
+      this.credits?.onMessage(peer, msg);
+      this.wake();
       return;
     }
     if (msg.t === 'txs' && msg.txs.length > TX_ADMISSION_CHUNK) {
@@ -294,10 +322,18 @@ export class LedgerService implements Lifecycle {
     return this.deps.identity.sign(message);
   }
 
-  /** A locally made transaction (an anchor) into the mempool, gossiped in batches. */
-  submit(tx: Buffer): void {
-    if (!this.engine) return;
-    this.engine.submitTx(tx, this.now);
+  /** A locally made transaction (an anchor, a membership change) into the mempool, gossiped in batches. */
+  submit(tx: Buffer): ReturnType<Engine['submitTx']> | 'not-ready' {
+    if (!this.engine) return 'not-ready';
+    const r = this.engine.submitTx(tx, this.now);
+    this.wake();
+    return r;
+  }
+
+  private onCredit(o: CreditOutput): void {
+    if (this.stopped) return;
+    if (o.kind === 'tx') this.submit(o.tx);
+    else this.transport?.send(o.to, o.msg);
     this.wake();
   }
 
@@ -306,7 +342,10 @@ export class LedgerService implements Lifecycle {
       switch (o.kind) {
         case 'broadcast': this.transport?.broadcast(o.msg); break;
         case 'send': this.transport?.send(o.to, o.msg); break;
-        case 'evidence': this.log.warn({ evidence: o.evidence }, 'a validator signed two different messages for one step'); break;
+        case 'evidence':
+          this.log.warn({ evidence: o.evidence }, 'a validator signed two different messages for one step');
+          void this.store.putEvidence(o.evidence).catch((err: unknown) => this.log.error({ err }, 'cannot store evidence'));
+          break;
         case 'commit': this.persist(o); break;
       }
     }
@@ -329,6 +368,7 @@ export class LedgerService implements Lifecycle {
       this.blocksCounter?.inc({ via: o.via });
       if (o.via === 'consensus') this.finality?.observe(stat.finalityMs / 1000);
       if (o.anchors.length > 0 || o.height % 100 === 0) this.log.info({ height: o.height, round: stat.round, txs: stat.txCount, anchors: o.anchors.length, finalityMs: stat.finalityMs, via: o.via }, 'block final');
+      this.credits?.onState(o.state);
       if (!this.stopped && this.engine) this.handle(this.engine.onPersisted(o.height, now));
     }).catch((err: unknown) => {
       this.log.fatal({ err }, 'cannot persist a committed block; the ledger stops (the block is fetched again after a restart)');
@@ -339,10 +379,11 @@ export class LedgerService implements Lifecycle {
   private wake(): void {
     if (this.stopped || !this.engine) return;
     if (this.timer) clearTimeout(this.timer);
-    const delay = Math.max(0, this.engine.nextWakeAt() - this.now);
+    const delay = Math.max(0, Math.min(this.engine.nextWakeAt(), this.credits?.nextWakeAt() ?? Infinity) - this.now);
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.stopped || !this.engine) return;
+      this.credits?.tick();
       this.handle(this.engine.tick(this.now));
     }, delay);
   }
@@ -406,19 +447,24 @@ export class LedgerService implements Lifecycle {
    * Work credits of every node in one epoch (payouts read these): the live window from the chain
    * state, older epochs from LevelDB. Epoch = floor(block time / params.epochMs).
    */
-  async creditsForEpoch(epoch?: number): Promise<{ epoch: number; blocks: number; nodes: Array<{ node: string } & Credits & WorkCounts> }> {
+  async creditsForEpoch(epoch?: number): Promise<{ epoch: number; blocks: number; chainMs: number; closedBy: number | null; nodes: Array<{ node: string } & Credits & WorkCounts> }> {
     const state = this.state();
     const e = epoch ?? epochOf(state.params, state.headTime);
     const ep = state.epochs[String(e)] ?? (await this.store.epoch(e));
-    return { epoch: e, blocks: ep?.blocks ?? 0, nodes: Object.entries(ep?.nodes ?? {}).map(([node, w]) => ({ node, ...credits(w), ...w })) };
+    return {
+      epoch: e, blocks: ep?.blocks ?? 0, chainMs: ep?.chainMs ?? 0, closedBy: ep?.closedBy ?? null,
+      nodes: Object.entries(ep?.nodes ?? {}).map(([node, w]) => ({ node, ...credits(w, state.params), ...w })),
+    };
   }
 
   mempoolEntries() {
     return this.need().mempool.list();
   }
 
-  evidence(): readonly Evidence[] {
-    return this.need().evidence;
+  /** Equivocation evidence as stored (it survives restarts), newest first. */
+  async evidence(): Promise<Evidence[]> {
+    this.need();
+    return this.store.evidence();
   }
 
   proposerOrder(): readonly string[] {

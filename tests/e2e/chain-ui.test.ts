@@ -108,7 +108,7 @@ describe('chain page (Chromium)', () => {
   }, 60_000);
 
   it('looks up an anchor: not yet, then final with a proof the browser checks', async () => {
-    const item = { sessionId: randomUUID(), manifestHash: randomBytes(32).toString('hex'), merkleRoot: randomBytes(32).toString('hex'), completedAt: Date.now() };
+    const item = { sessionId: randomUUID(), manifestHash: randomBytes(32).toString('hex'), merkleRoot: randomBytes(32).toString('hex'), completedAt: Date.now(), chunkCount: 1, chunkSize: 65_536, totalBytes: 1000 };
     await byTestId('anchor-input').fill(item.manifestHash);
     await byTestId('anchor-lookup').click();
     await expect.poll(() => byTestId('anchor-result').getAttribute('data-outcome')).toBe('not-found');
@@ -133,5 +133,29 @@ describe('chain page (Chromium)', () => {
     // The only console errors are Chromium's notes about the expected 401s before the login and
     // the expected 404 of the first lookup.
     expect(errors.filter((e) => !e.includes('404 (Not Found)') && !e.includes('401 (Unauthorized)'))).toEqual([]);
+  }, 60_000);
+
+  it('an admin approves a joining node by its key on the chain page; the approval is on chain and shown', async () => {
+    await page.goto(`${url}/#/chain`);
+    const joiner = randomBytes(32).toString('hex');
+    await expect.poll(() => byTestId('approve-form').count(), { timeout: 10_000 }).toBe(1); // this node is a validator
+    expect(await byTestId('join-form').count()).toBe(0);
+    await byTestId('input-joiner-key').fill(joiner);
+    await byTestId('approve-form-submit').click();
+    await expect.poll(() => byTestId('admission-result').getAttribute('data-outcome')).toBe('ok');
+    expect(await byTestId('admission-result').textContent()).toMatch(/valid until height \d+/);
+    // Once in a block, the row shows it: the only validator approved, so the node may join.
+    const row = byTestId('admission').locator(`tr[data-joiner="${joiner}"]`);
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+    expect(await row.getAttribute('data-enough')).toBe('true');
+    expect(await row.locator('td[data-label="Approved power"]').textContent()).toBe('1 of 1');
+    const state = ledger.state();
+    expect(Object.keys(state.approvals?.[joiner] ?? {})).toEqual([ledger.status().node.publicKey]);
+    // A malformed key is refused with the server's code.
+    await byTestId('input-joiner-key').fill('not-a-key');
+    await byTestId('approve-form-submit').click();
+    await expect.poll(() => byTestId('admission-result').getAttribute('data-outcome')).toBe('error');
+    expect(await byTestId('admission-result').textContent()).toContain('[API_ERR_VALIDATION]');
+    await page.screenshot({ path: join(SCREENSHOTS, 'chain-admission.png'), fullPage: true });
   }, 60_000);
 });

@@ -2,8 +2,10 @@
 // behaviour (delay, jitter → reordering, drops, duplicates), partitions and heals, crashes and
 // restarts, Twins (two instances of one validator key) and anchors submitted along the way.
 // After `healAt` the network is good again, every crashed node is back and only the twins stay
-// byzantine: from then on a block must follow within 3 slots.
+// byzantine: from then on a block must follow within 3 slots. On top, validator admission
+// (admission-plan.ts): Sybil floods, half-approved and byzantine-approved joins, a legit join.
 import { Rng } from './rng.js';
+import { makeAdmissionPlan, type AdmissionPlan } from './admission-plan.js';
 
 export type SetKind = 'n4' | 'n7' | 'w5' | 'w6';
 
@@ -30,9 +32,18 @@ export interface Scenario {
   readonly healAt: number;
   readonly endAt: number;
   readonly lockBug: boolean;
+  /** No partitions, drops, duplicates, crashes or twins: every settled session must earn its credit. */
+  readonly clean: boolean;
+  /** The false-credit scenario: this validator lies about its work (tests/sim/ledger/cheater.ts). */
+  readonly cheater: string | null;
+  /** Test-only: honest validators say "ok" to answers without fetching the object (the harness must notice). */
+  readonly trustBug: boolean;
+  readonly admission: AdmissionPlan | null;
+  /** 'after-heal' (default): a block within 3 slots of the heal; 'none': the test checks progress itself. */
+  readonly liveness?: 'after-heal' | 'none';
 }
 
-export function makeScenario(seed: number, options: { lockBug?: boolean } = {}): Scenario {
+export function makeScenario(seed: number, options: { lockBug?: boolean; admission?: boolean; trustBug?: boolean } = {}): Scenario {
   const rng = new Rng(seed);
   const slotMs = 1000;
   const set = rng.pick<SetKind>(['n4', 'n4', 'n7', 'w5', 'w6']);
@@ -98,10 +109,26 @@ export function makeScenario(seed: number, options: { lockBug?: boolean } = {}):
   // Anchors: completed sessions arriving at random nodes (twins' anchors may be lost; fine).
   const anchors = rng.int(2, 12);
   for (let i = 0; i < anchors; i++) events.push({ at: rng.int(0, endAt - 2 * slotMs), kind: 'anchor', node: rng.pick(instances) });
+  const persistDelayMax = rng.int(0, 40);
+  // Half the schedules have a cheater: a validator outside the twins with less than 1/3 of the
+  // power (its "ok" to its own answers must never be enough), which anchors more often.
+  const liars = validators.filter((v) => !twins.includes(v.name) && 3 * v.power < total);
+  const cheater = liars.length > 0 && rng.chance(0.5) ? rng.pick(liars).name : null;
+  if (cheater) for (let i = rng.int(2, 5); i > 0; i--) events.push({ at: rng.int(0, endAt - 2 * slotMs), kind: 'anchor', node: cheater });
   events.sort((a, b) => a.at - b.at);
 
+  const admission = options.admission === false ? null
+    : makeAdmissionPlan(seed, { validators, twins, instances, partitions: events.filter((e) => e.kind === 'partition').length, healAt, endAt });
+  // J (the joiner) is on one side of every partition, chosen by the admission generator.
+  let side = 0;
+  const placeJoiner = (e: FaultEvent): FaultEvent => {
+    if (e.kind !== 'partition' || !admission?.joiner) return e;
+    const at = admission.joinerSides[side++] ?? 0;
+    return { ...e, groups: e.groups.map((g, i) => (i === at ? [...g, 'j'] : g)) };
+  };
   return {
     seed, set, slotMs, validators, twins, instances, delay, drop, duplicate,
-    persistDelayMax: rng.int(0, 40), events, healAt, endAt, lockBug: options.lockBug ?? false,
+    persistDelayMax, events: events.map(placeJoiner), healAt, endAt: admission?.joiner ? healAt + 6 * slotMs : endAt, lockBug: options.lockBug ?? false, admission,
+    clean: !faulty && twins.length === 0, cheater, trustBug: options.trustBug ?? false,
   };
 }
