@@ -4,7 +4,7 @@
 // anything that could carry a credential; and when the appliance's addresses change, its
 // certificate is re-issued for the new set with the same key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
@@ -96,6 +96,37 @@ describe('plain HTTP on a LAN address', () => {
       expect(error.code).toBe('API_ERR_HTTPS_REQUIRED');
       expect(error.details.https).toBe(`https://${ns.nsAddress}:${app.httpsPort}${path.split('?')[0]}`);
     }
+  }, 60_000);
+
+  it('a download token link works over HTTPS on the LAN address; the same valid link over plain HTTP is refused', async () => {
+    const { accessToken } = await loginOverHttps();
+    const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+      const r = await https()(`${app.httpsUrl}${path}`, {
+        method, headers: { authorization: `Bearer ${accessToken}`, 'user-agent': UA, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: r.status, json: await r.json() };
+    };
+    const data = randomBytes(100 * 1024);
+    const created = await call('POST', '/api/v1/sessions', { chunkSize: 64 * 1024 });
+    expect(created.status).toBe(201);
+    const id = created.json.id as string;
+    expect((await call('POST', `/api/v1/sessions/${id}/start`)).status).toBe(200);
+    const put = await https()(`${app.httpsUrl}/api/v1/sessions/${id}/data?offset=0`, {
+      method: 'PUT', headers: { authorization: `Bearer ${accessToken}`, 'user-agent': UA, 'content-type': 'application/octet-stream' }, body: data,
+    });
+    expect(put.status).toBe(200);
+    expect((await call('POST', `/api/v1/sessions/${id}/stop`)).status).toBe(200);
+    expect((await call('POST', `/api/v1/sessions/${id}/finalize`)).json.state).toBe('completed');
+    const issued = await call('POST', '/api/v1/auth/download-token', { path: `/api/v1/sessions/${id}/content` });
+    expect(issued.status).toBe(200);
+    // The link alone, no header, as a browser download sends it.
+    const down = await https()(`${app.httpsUrl}${issued.json.url}`, { headers: { 'user-agent': UA } });
+    expect(down.status).toBe(200);
+    expect(Buffer.from(await down.arrayBuffer()).equals(data)).toBe(true);
+    const clear = await plain('GET', issued.json.url);
+    expect(clear.status).toBe(403);
+    expect(JSON.parse(clear.body).code).toBe('API_ERR_HTTPS_REQUIRED');
   }, 60_000);
 
   it('a refused login is never looked at: wrong passwords sent in clear do not even count toward the lockout', async () => {
