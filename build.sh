@@ -8,6 +8,7 @@
 #   ./build.sh typecheck      tsc --noEmit over the whole tree
 #   ./build.sh build          bundle into dist/ only
 #   ./build.sh image [opts]   the multi-arch OCI image into out/image/ (--verify: build twice, compare)
+#   ./build.sh deb [opts]     lucid-appliance_<version>_{amd64,arm64}.deb into out/deb/ (from the image)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -114,11 +115,16 @@ case $cmd in
     ensure_npm
     ensure_image_tools
     exec npx tsx image/build/cli.ts "$@" ;;
+  deb)
+    ensure_npm
+    ensure_image_tools
+    npx tsx image/build/cli.ts
+    exec npx tsx image/deb/cli.ts "$@" ;;
   typecheck)
     ensure_npm
     exec npx tsc -p tsconfig.json --noEmit ;;
   help|-h|--help)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
-    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image)" ;;
+    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image, deb)" ;;
 esac
