@@ -117,7 +117,7 @@ export function control(o: { version: string; arch: Arch; maintainer: string; in
     `Architecture: ${o.arch}`,
     `Maintainer: ${o.maintainer}`,
     `Installed-Size: ${o.installedSizeKiB}`,
-    'Depends: systemd, udev, init-system-helpers (>= 1.52), passwd',
+    'Depends: systemd, udev, init-system-helpers (>= 1.52), passwd, mount',
     'Section: misc',
     'Priority: optional',
     'Description: Lucid appliance runtime (supervisor, core services, web UI)',
@@ -145,7 +145,7 @@ export async function buildDeb(o: DebOptions): Promise<DebResult> {
   const image = await writeImageDir(new OciLayout(o.layoutDir), join(root, LIB_DIR, 'image'), o.version, o.arch);
   await put(root, `${LIBEXEC_DIR}/lucid-slot`, await readFile(join(pi, 'lucid-slot')), 0o755);
   await put(root, `${LIBEXEC_DIR}/pi-config`, await readFile(join(pi, 'pi-config')), 0o755);
-  await put(root, 'lib/systemd/system/lucid-appliance.service', await readFile(join(pi, 'lucid-appliance.service')));
+  for (const unit of ['lucid-appliance.service', 'lucid-appliance-slot.service']) await put(root, `lib/systemd/system/${unit}`, await readFile(join(pi, unit)));
   await put(root, 'lib/udev/rules.d/60-lucid-appliance.rules', await readFile(join(pi, '60-lucid-appliance.rules')));
   await put(root, 'etc/lucid/appliance.env', await readFile(join(pi, 'appliance.env')));
   const doc = `usr/share/doc/${PACKAGE}`;
