@@ -83,6 +83,18 @@ ensure_image_tools() {
   ensure_apt python3 python3
 }
 
+# The .deb checks and the VM tier (tests/vm/README.md): lintian, a Debian guest built with
+# mmdebstrap and booted in qemu (copy-on-write overlays with qemu-img), ext4 images made with
+# mkfs.ext4 -d, the lean guest's initramfs with cpio.
+ensure_vm_tools() {
+  ensure_apt lintian lintian
+  ensure_apt qemu-system-x86_64 qemu-system-x86
+  ensure_apt qemu-img qemu-utils
+  ensure_apt mmdebstrap mmdebstrap
+  ensure_apt mkfs.ext4 e2fsprogs
+  ensure_apt cpio cpio
+}
+
 bundle() { node image/bundle.mjs "$@"; }
 
 cmd=${1:-help}; shift || true
@@ -100,6 +112,7 @@ case $cmd in
     ensure_npm
     ensure_test_tools
     ensure_image_tools
+    ensure_vm_tools
     bundle
     exec npx vitest run "$@" ;;
   bench)

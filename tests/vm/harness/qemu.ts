@@ -65,6 +65,13 @@ export function detectAccel(kernel: string): Accel {
   return accel;
 }
 
+// qemu outlives a test process that dies or forgets to stop it (it was seen running for an hour
+// after a failed script): every live one is killed when this process exits.
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 export class QemuVm {
   readonly logFile: string;
   readonly agent: GuestAgent;
@@ -101,6 +108,8 @@ export class QemuVm {
     args.push(...(options.extraArgs ?? []));
     writeFileSync(this.logFile, `# qemu-system-x86_64 ${args.join(' ')}\n`);
     this.child = spawn('qemu-system-x86_64', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    live.add(this.child);
+    this.child.once('exit', () => live.delete(this.child));
     const verbose = process.env['LUCID_VM_VERBOSE'] === '1';
     const onOutput = (d: Buffer): void => {
       const text = d.toString('utf8');
