@@ -90,8 +90,9 @@ describe.sequential('lucid-appliance .deb on Debian 12 with systemd and udev (VM
     times['healthyAfterInstallS'] = seconds(started);
     const p = await props(g, UNIT, ['Type', 'NotifyAccess', 'ActiveState', 'SubState', 'StatusText', 'WatchdogUSec', 'MainPID', 'ExecMainStartTimestampMonotonic', 'TimeoutStartUSec']);
     expect(p).toMatchObject({ Type: 'notify', NotifyAccess: 'main', ActiveState: 'active', SubState: 'running', StatusText: 'ready', WatchdogUSec: '30s', TimeoutStartUSec: '2min' });
-    // The main process is the supervisor, chrooted into the mounted slot, as 65532.
-    expect((await g.run(`readlink /proc/${p['MainPID']}/root`)).trim()).toBe('/var/lib/lucid/root');
+    // The main process is the supervisor, as 65532, with the mounted slot as its root.
+    expect(await g.run(`stat -L -c %d:%i /proc/${p['MainPID']}/root /var/lib/lucid/slots/a/rootfs | uniq | wc -l`)).toBe('1\n');
+    expect(await g.run(`cat /proc/${p['MainPID']}/root/etc/os-release`)).toContain('NAME="Lucid appliance"');
     expect(await g.run(`grep -E '^(Uid|Gid):' /proc/${p['MainPID']}/status`)).toMatch(/Uid:\s+65532\s+65532\s+65532\s+65532\s*\nGid:\s+65532/);
     expect(await g.run(`tr '\\0' ' ' < /proc/${p['MainPID']}/cmdline`)).toBe('/usr/local/bin/node /app/dist/entries/supervisor.mjs ');
     // WATCHDOG=1 every 15 s: systemd records the last one after the start.

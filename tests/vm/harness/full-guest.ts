@@ -62,7 +62,8 @@ export class FullGuest {
       kernel: this.kernel, initrd: this.initrd, append: 'root=/dev/vda rw console=ttyS0 quiet',
       drives: [{ file: this.overlay, format: 'qcow2' }], forwards: this.forwards,
       ...(this.options.share ? { shares: [{ tag: 'host', path: this.options.share }] } : {}),
-      ...(this.options.extraArgs ? { extraArgs: this.options.extraArgs } : {}),
+      // A USB controller, as every PC and Pi has: usbcore is loaded at boot (see the unit's DeviceAllow=).
+      extraArgs: ['-device', 'qemu-xhci', ...(this.options.extraArgs ?? [])],
     });
     this.bootId = await this.vm.agent.ready(timeoutMs);
     const agent = this.vm.seconds();
