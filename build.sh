@@ -22,11 +22,50 @@ require_node() {
     || die "Node.js >= 20.19 is required; found $(node --version)"
 }
 
+# The runtime: the suite, benchmarks and `./build.sh run` use the Node.js the image ships (the npm
+# package node-linux-<cpu> pinned in image/build/node-runtime.json, integrity checked), not the
+# host's; the host's Node (and its npm) only bootstraps the download. The tarball is shared with
+# the image build's cache (.cache/image/node/). LUCID_HOST_NODE=1 keeps the host's Node instead.
+ensure_runtime() {
+  require_node
+  [[ ${LUCID_HOST_NODE:-0} == 1 ]] && return
+  local cpu arch version integrity dir tgz tmp
+  case $(uname -m) in
+    x86_64) cpu=x64 arch=amd64 ;;
+    aarch64) cpu=arm64 arch=arm64 ;;
+    *) die "no pinned Node.js runtime for $(uname -m); set LUCID_HOST_NODE=1 to use the host's Node" ;;
+  esac
+  version=$(node -p "require('./image/build/node-runtime.json').version")
+  integrity=$(node -p "require('./image/build/node-runtime.json').integrity.$arch")
+  dir=$ROOT/.cache/runtime/node-$version-linux-$cpu
+  if [[ ! -x $dir/bin/node ]]; then
+    tgz=$ROOT/.cache/image/node/node-linux-$cpu-$version.tgz
+    if [[ ! -f $tgz || $(sri "$tgz") != "$integrity" ]]; then
+      log "fetching Node.js $version (npm node-linux-$cpu)"
+      tmp=$(mktemp -d "$ROOT/.cache/.pack-XXXXXX")
+      npm pack "node-linux-$cpu@$version" --pack-destination "$tmp" --silent >/dev/null \
+        || { rm -rf "$tmp"; die "npm pack node-linux-$cpu@$version failed (is the npm registry reachable?)"; }
+      local got; got=$(sri "$tmp/node-linux-$cpu-$version.tgz")
+      [[ $got == "$integrity" ]] || { rm -rf "$tmp"; die "node-linux-$cpu@$version: integrity $got is not the pinned $integrity"; }
+      mkdir -p "$(dirname "$tgz")"; mv "$tmp/node-linux-$cpu-$version.tgz" "$tgz"; rm -rf "$tmp"
+    fi
+    tmp=$(mktemp -d "$ROOT/.cache/.unpack-XXXXXX")
+    tar -xzf "$tgz" -C "$tmp" --strip-components=1
+    mkdir -p "$(dirname "$dir")"; rm -rf "$dir"; mv "$tmp" "$dir"
+  fi
+  export PATH=$dir/bin:$PATH
+  # node-gyp (npm's, for the native addons) builds against this runtime's own headers, offline.
+  export npm_config_nodedir=$dir
+}
+sri() { node -e 'const h=require("crypto").createHash("sha512");h.update(require("fs").readFileSync(process.argv[1]));console.log("sha512-"+h.digest("base64"))' "$1"; }
+
 # npm packages: reinstall only when package-lock.json changed since the last install.
 ensure_npm() {
-  require_node
+  mkdir -p .cache
+  ensure_runtime
   local stamp=node_modules/.lucid-lock-hash want
-  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  # The native addons are built for one Node ABI: a new runtime reinstalls them too.
+  want="$(sha256sum package-lock.json | cut -d' ' -f1) node-$(node --version)"
   if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
     log "installing npm packages (npm ci)"
     npm ci --no-audit --no-fund --loglevel=error
@@ -34,9 +73,10 @@ ensure_npm() {
   fi
   # npm does not run the build of a linked file: dependency, so the sd_notify addon (which the
   # supervisor uses under systemd) is compiled here with npm's own node-gyp when it is missing.
-  if [[ ! -f hal/system/sd-notify/native/build/Release/sd_notify.node ]]; then
+  if [[ ! -f hal/system/sd-notify/native/build/Release/sd_notify.node || ! -f $stamp.sd-notify || $(cat "$stamp.sd-notify") != "$want" ]]; then
     log "compiling the sd_notify addon (node-gyp)"
-    npm run --silent build:sd-notify >/dev/null 2>&1 || log "warning: sd_notify addon not built (systemd readiness unavailable)"
+    if npm run --silent build:sd-notify >/dev/null 2>&1; then echo "$want" > "$stamp.sd-notify"
+    else log "warning: sd_notify addon not built (systemd readiness unavailable)"; fi
   fi
 }
 

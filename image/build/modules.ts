@@ -155,8 +155,12 @@ let gypPath: string | null = null;
 /** npm's own node-gyp (every npm ships one), so the build needs no extra package. */
 async function nodeGypPath(): Promise<string> {
   if (gypPath) return gypPath;
+  // The npm on PATH may belong to another Node than the one running this build (build.sh runs
+  // the pinned runtime with the host's npm), so look beside npm's own files first.
+  const npmCli = await realpath((await run('sh', ['-c', 'command -v npm'])).trim()).catch(() => null);
   const globalRoot = (await run('npm', ['root', '-g'])).trim();
   const candidates = [
+    ...(npmCli ? [join(dirname(npmCli), '../node_modules/node-gyp/bin/node-gyp.js')] : []),
     join(globalRoot, 'npm/node_modules/node-gyp/bin/node-gyp.js'),
     join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
   ];

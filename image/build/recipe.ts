@@ -2,6 +2,8 @@
 // packages of the base layer, the native addons of the app, the image config. Changing a value
 // here changes the image; the builder code only carries it out.
 
+import nodePin from './node-runtime.json' with { type: 'json' };
+
 export type Arch = 'amd64' | 'arm64';
 
 export interface PlatformRecipe {
@@ -24,15 +26,11 @@ export const PLATFORMS: readonly PlatformRecipe[] = [
 /**
  * Node 24 LTS, the official binaries republished on npm as `node-linux-<cpu>` (the only registry
  * we reach). The version exists for both CPUs; the integrity pins the exact tarball, so a
- * republished package fails the build instead of changing the image.
+ * republished package fails the build instead of changing the image. The pin lives in
+ * node-runtime.json because build.sh reads it too: the suite and `./build.sh run` run on this
+ * same Node, fetched by the host's Node only as a bootstrap.
  */
-export const NODE = {
-  version: '24.21.0',
-  integrity: {
-    amd64: 'sha512-3nULszZ5X0fciYpG0t6TrdApJzAn8+FlINP6OiMX7V8HrvpATPN936U1LlReOJriLRa4e8yEqQBYCnLyPNAs7Q==',
-    arm64: 'sha512-FpJRPEz2OvvTLfjIOlNGFY9JLPMKgl5m+d4oGYBLg24kJ1mmvN1Zl/HPJgF4HDaJ51ISev1l1cRZ/DM+keXW5g==',
-  } as Record<Arch, string>,
-} as const;
+export const NODE: { readonly version: string; readonly integrity: Readonly<Record<Arch, string>> } = nodePin;
 
 /**
  * The base layer: glibc, the C++ runtime, CA certificates, time zones and /etc/services. Nothing

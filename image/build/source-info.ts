@@ -14,7 +14,7 @@ const COMMON = ['recipe.ts', 'tree.ts', 'tar.ts', 'layer.ts'];
 /** Repo paths each layer's bytes depend on (besides downloaded inputs, which key the cache). */
 export const LAYER_INPUTS: Readonly<Record<LayerName, readonly string[]>> = {
   base: BUILDER([...COMMON, 'base.ts', 'debs.ts']),
-  runtime: BUILDER([...COMMON, 'runtime.ts']),
+  runtime: BUILDER([...COMMON, 'runtime.ts', 'node-runtime.json']),
   modules: ['package.json', 'package-lock.json', 'hal/system/sd-notify/native', ...BUILDER([...COMMON, 'modules.ts'])],
   app: [], // everything else: it takes SOURCE_DATE_EPOCH
 };

@@ -83,6 +83,11 @@ export const ERROR_CATALOGUE = {
   LEDGER_ERR_GENESIS_MISMATCH: { status: 500, message: 'the chain in the data directory was made from another genesis' },
   LEDGER_ERR_NOT_VALIDATOR: { status: 409, message: 'this node is not a validator' },
   LEDGER_ERR_ALREADY_VALIDATOR: { status: 409, message: 'this node is already a validator' },
+  LEDGER_ERR_JOIN_NOT_APPROVED: { status: 409, message: 'validators holding more than 2/3 of the power have not approved this join (yet)' },
+  LEDGER_ERR_JOINER_IS_VALIDATOR: { status: 409, message: 'the node to approve is already a validator' },
+  LEDGER_ERR_JOIN_POWER: { status: 400, message: 'the join power is outside 1..maxJoinPower of the genesis' },
+  LEDGER_ERR_TOO_MANY_APPROVALS: { status: 409, message: 'this validator already holds the most open approvals it may' },
+  LEDGER_ERR_TX_REFUSED: { status: 409, message: 'the chain would refuse this transaction now' },
   LEDGER_ERR_ANCHOR_NOT_FOUND: { status: 404, message: 'no final anchor for that manifest hash' },
   LEDGER_ERR_BLOCK_NOT_FOUND: { status: 404, message: 'no block at that height' },
   LEDGER_ERR_SIGN_GUARD: { status: 500, message: 'the double-sign guard file is unreadable' },
@@ -101,6 +106,7 @@ export const ERROR_CATALOGUE = {
   SESS_ERR_RANGE: { status: 416, message: 'the requested range is not satisfiable' },
   SESS_ERR_DELETED: { status: 410, message: 'the session was deleted and its data destroyed' },
   SESS_ERR_STORAGE_FULL: { status: 507, message: 'not enough free storage; the session was paused' },
+  SESS_ERR_DAMAGED: { status: 409, message: 'the session\'s stored data is damaged; it is quarantined' },
 
   // Chunks
   CHUNK_ERR_NOT_FOUND: { status: 404, message: 'no such chunk' },

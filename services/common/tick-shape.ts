@@ -1,13 +1,13 @@
 // Keeps the hidden classes of Node's `process.nextTick` queue entries alive for the life of the
 // process, so V8 keeps compiling nextTick's object literal to a fast inline store.
 //
-// Why: node 20's nextTick builds each queue entry as `{ [async_id_symbol]: …,
-// [trigger_async_id_symbol]: …, callback, args }`. V8 defines computed keys of a literal through
-// `DefineKeyedOwnPropertyInLiteral`, whose feedback has one map or goes megamorphic for good
-// (runtime-object.cc). The maps of those entries live only while some entry does. A full
-// (mark-compact) GC that runs while the tick queue is empty collects them, the next entry
-// gets a fresh map, and the feedback turns megamorphic. From then on every nextTick calls into
-// the C++ runtime twice.
+// Why: node's nextTick (20 and 24) builds each queue entry as `{ [async_id_symbol]: …,
+// [trigger_async_id_symbol]: …, callback, args }` (24 adds `kAsyncContextFrame`). V8 defines
+// computed keys of a literal through `DefineKeyedOwnPropertyInLiteral`, whose feedback has one map
+// or goes megamorphic for good (runtime-object.cc). The maps of those entries live only while some
+// entry does. A full (mark-compact) GC that runs while the tick queue is empty collects them, the
+// next entry gets a fresh map, and the feedback turns megamorphic. From then on every nextTick
+// calls into the C++ runtime twice.
 //
 // A small server rarely runs a full GC, so it never loses the maps. The core runs one now
 // and then (LevelDB, the ledger, the chunk pipeline). When it does, the cost is ~3 µs per
