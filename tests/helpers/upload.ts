@@ -1,11 +1,21 @@
 // HTTP helpers for session uploads against a running appliance: streaming PUTs (optionally cut
 // off after N bytes, like a dropped connection), JSON calls, and a streaming SHA-256 download —
 // all logged in as the appliance helper's test admin (a RunningAppliance is a Target).
-import { request } from 'node:http';
+import { request, type Agent } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createHash } from 'node:crypto';
 
-/** Where to send requests and the bearer token to send them with. */
-export interface Target { readonly url: string; token(): Promise<string> }
+/**
+ * Where to send requests and the bearer token to send them with. For HTTPS with a pinned
+ * certificate (tests/vm/harness/guest-https.ts): `fetch` for the JSON calls and downloads, and
+ * `agent` for the streaming PUT (node:https).
+ */
+export interface Target {
+  readonly url: string;
+  token(): Promise<string>;
+  readonly fetch?: (url: string, init?: any) => Promise<Response | { status: number; headers: Headers; body: unknown; text(): Promise<string> }>;
+  readonly agent?: Agent;
+}
 
 // The user agent fetch() sends, which the token is bound to (it was issued to a fetch() login).
 const FETCH_UA = 'node';
@@ -18,8 +28,9 @@ export async function putData(target: Target, id: string, offset: number, data: 
   const length = options.length ?? (Buffer.isBuffer(data) ? data.length : undefined);
   const authorization = `Bearer ${await target.token()}`;
   return new Promise((resolve, reject) => {
-    const req = request(`${target.url}/api/v1/sessions/${id}/data?offset=${offset}`, {
-      method: 'PUT',
+    const url = `${target.url}/api/v1/sessions/${id}/data?offset=${offset}`;
+    const req = (url.startsWith('https:') ? httpsRequest : request)(url, {
+      method: 'PUT', ...(target.agent ? { agent: target.agent } : {}),
       headers: {
         'content-type': 'application/octet-stream', authorization, 'user-agent': FETCH_UA,
         ...(length !== undefined ? { 'content-length': String(length) } : {}),
@@ -77,7 +88,7 @@ export async function putData(target: Target, id: string, offset: number, data: 
 
 export async function api(target: Target, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const authorization = `Bearer ${await target.token()}`;
-  const res = await fetch(`${target.url}${path}`, {
+  const res = await (target.fetch ?? fetch)(`${target.url}${path}`, {
     method,
     headers: { authorization, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -88,7 +99,7 @@ export async function api(target: Target, method: string, path: string, body?: u
 
 /** Streams a download into SHA-256. `error` is set when the body broke off. */
 export async function hashDownload(target: Target, path: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; sha256: string; error: string | null; head: Buffer; headers: Headers }> {
-  const res = await fetch(`${target.url}${path}`, { headers: { authorization: `Bearer ${await target.token()}`, ...headers } });
+  const res = await (target.fetch ?? fetch)(`${target.url}${path}`, { headers: { authorization: `Bearer ${await target.token()}`, ...headers } });
   const h = createHash('sha256');
   let bytes = 0;
   let error: string | null = null;
@@ -102,7 +113,7 @@ export async function hashDownload(target: Target, path: string, headers: Record
   } catch (err) {
     error = (err as Error).message || String(err);
   }
-  return { status: res.status, bytes, sha256: h.digest('hex'), error, head: Buffer.concat(head), headers: res.headers };
+  return { status: res.status, bytes, sha256: h.digest('hex'), error, head: Buffer.concat(head), headers: res.headers as Headers };
 }
 
 /** Peak resident memory (VmHWM) of a process, in MB. */

@@ -1,7 +1,8 @@
 // The .deb on a real Debian 12 with systemd and udev (the full guest of tests/vm), one boot
 // shared by the whole file, in order: apt installs it, systemd runs the image from the slot with
 // the sandbox (READY=1 and WATCHDOG=1 reach systemd from inside RootDirectory=), the web UI
-// loads in Chromium through the forwarded port, the status LED (the guest kernel's own LED) is
+// loads in Chromium over HTTPS through the forwarded 8443 with the appliance's key pinned (plain
+// HTTP from the LAN refuses the login), the status LED (the guest kernel's own LED) is
 // written under ProtectSystem=strict, the Ledger's USB node is the one thing udev and the unit
 // let the appliance open, restarts, a crash, a reboot and an incomplete slot come back
 // healthy with the data intact, and apt remove/purge keep the data unless told otherwise.
@@ -10,8 +11,8 @@ import { basename } from 'node:path';
 import { TEST_ADMIN } from '../helpers/appliance.js';
 import { launchBrowser, loginVia, openPage } from '../helpers/browser.js';
 import { debBuild, type DebFixture } from '../helpers/deb-build.js';
-import { FullGuest, guestBase } from './harness/index.js';
-import { getJson, guestAdminToken } from './harness/appliance-api.js';
+import { FullGuest, guestBase, spkiPin, type PinnedHttps } from './harness/index.js';
+import { getJson, guestAdminToken, postJson } from './harness/appliance-api.js';
 import { plugLedgerGadget, type PluggedLedger } from './harness/usb-gadget.js';
 import { props, unitActive, waitUnitActive } from './harness/systemd.js';
 
@@ -38,7 +39,9 @@ const install = async (): Promise<void> => {
   times[times['installS'] === undefined ? 'installS' : 'reinstallS'] = seconds(started);
   expect(out).toContain('lucid-slot: installed');
 };
-const node = async (): Promise<string> => (await getJson<{ id: string }>(g.url(), '/api/v1/node')).body.id;
+// The forwards arrive on the guest's LAN address: the API over HTTPS, the appliance's certificate pinned.
+const https = (): PinnedHttps => g.https!;
+const node = async (): Promise<string> => (await getJson<{ id: string }>(https(), '/api/v1/node')).body.id;
 /**
  * Restarts the unit without waiting in systemctl (a start that times out is retried by systemd).
  * The unit reboots the board after more than 5 starts in 90 min (StartLimitAction=reboot): the
@@ -51,8 +54,8 @@ const restart = async (): Promise<void> => {
   await g.waitHealthy(300_000);
 };
 const walletAnswer = async (): Promise<string> => {
-  const token = await guestAdminToken(g.url(), setupCode);
-  const r = await getJson<{ code?: string; message?: string }>(g.url(), '/api/v1/wallet/device', token);
+  const token = await guestAdminToken(https(), setupCode);
+  const r = await getJson<{ code?: string; message?: string }>(https(), '/api/v1/wallet/device', token);
   return `${r.status} ${r.body.code ?? ''} ${r.body.message ?? ''}`;
 };
 
@@ -112,12 +115,20 @@ describe.sequential('lucid-appliance .deb on Debian 12 with systemd and udev (VM
     expect(nodeId).toMatch(/^[0-9a-f]{40}$/);
   }, 1200_000);
 
-  it('the web UI loads in Chromium through the forwarded port, and the first admin logs in', async () => {
-    await guestAdminToken(g.url(), setupCode); // setup with the code from the guest's data folder
-    const browser = await launchBrowser();
+  it('the web UI loads in Chromium over HTTPS (the appliance\'s key pinned) through the forwarded port, and the first admin logs in; plain HTTP refuses the login', async () => {
+    // The LAN path: plain HTTP redirects the page and refuses a login with a code, never reads it.
+    const plain = await postJson(g.url(), '/api/v1/auth/login', TEST_ADMIN);
+    expect(plain.status).toBe(403);
+    expect(await plain.json()).toMatchObject({ code: 'API_ERR_HTTPS_REQUIRED' });
+    const page0 = await fetch(`${g.url()}/`, { redirect: 'manual' });
+    expect([page0.status, page0.headers.get('location')]).toEqual([308, 'https://127.0.0.1:8443/']);
+    await guestAdminToken(https(), setupCode); // setup with the code from the guest's data folder
+    // Chromium trusts exactly the appliance's public key (SPKI read from the guest), nothing else ignored.
+    const browser = await launchBrowser([`--ignore-certificate-errors-spki-list=${spkiPin(await https().certificate())}`]);
     try {
       const { page, errors } = await openPage(browser);
-      await page.goto(`${g.url()}/`, { timeout: 120_000 });
+      await page.goto(`${g.httpsUrl()}/`, { timeout: 120_000 });
+      expect(page.url()).toBe(`${g.httpsUrl()}/`);
       await loginVia(page, TEST_ADMIN);
       expect(await page.locator('[data-testid="whoami"]').textContent()).toContain(TEST_ADMIN.username);
       expect(errors).toEqual([]);
@@ -197,7 +208,7 @@ describe.sequential('lucid-appliance .deb on Debian 12 with systemd and udev (VM
     await g.waitHealthy(300_000);
     times['rebootAgentToHealthyS'] = seconds(started);
     expect(await node()).toBe(nodeId);
-    await guestAdminToken(g.url(), async () => null);
+    await guestAdminToken(https(), async () => null);
     expect(await g.run(`cat /sys/class/leds/${led}/trigger`)).toContain('[none]');
     expect(await unitActive(g, 'lucid-appliance-slot.service')).toBe('inactive'); // a oneshot: it ran and ended
   }, 1500_000);

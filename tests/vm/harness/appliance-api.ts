@@ -1,34 +1,56 @@
-// Talking to an appliance inside a guest through its forwarded port: the first admin made with
-// the setup code the guest holds (read through the agent), logins, JSON requests.
+// Talking to an appliance inside a guest through its forwarded ports: the first admin made with
+// the setup code the guest holds (read through the agent), logins, JSON requests. Inside the
+// guest the forwarded connections arrive on a LAN address (10.0.2.15), where plain HTTP refuses
+// every login and every call with a token (API_ERR_HTTPS_REQUIRED): pass the guest's
+// PinnedHttps (guest-https.ts) as the endpoint. A plain URL string is fetched as it is (for
+// asserting what plain HTTP answers, or an appliance on loopback).
 import { TEST_ADMIN } from '../../helpers/appliance.js';
+import type { Target } from '../../helpers/upload.js';
+import type { PinnedHttps } from './guest-https.js';
 
 export type SetupCodeReader = () => Promise<string | null>;
 
-async function post(url: string, path: string, body: object, token?: string): Promise<Response> {
-  return fetch(`${url}${path}`, {
+/** Where requests go: the guest's pinned HTTPS forward, or a URL fetched as it is. */
+export type Endpoint = string | PinnedHttps;
+
+interface Answer { readonly status: number; text(): Promise<string>; json(): Promise<unknown>; readonly body: { cancel(): Promise<void> } | null }
+
+function send(to: Endpoint, path: string, init: { method?: string; body?: string; headers?: Record<string, string> }): Promise<Answer> {
+  const signal = AbortSignal.timeout(60_000);
+  if (typeof to === 'string') return fetch(`${to}${path}`, { ...init, signal });
+  return to.fetch(path, { ...init, signal }) as Promise<Answer>;
+}
+
+async function post(to: Endpoint, path: string, body: object, token?: string): Promise<Answer> {
+  return send(to, path, {
     method: 'POST', body: JSON.stringify(body),
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    signal: AbortSignal.timeout(60_000),
   });
 }
 
 /** Logs in as the test admin; creates it with the setup code first when no user exists yet. */
-export async function guestAdminToken(url: string, setupCode: SetupCodeReader, user = TEST_ADMIN): Promise<string> {
-  let res = await post(url, '/api/v1/auth/login', user);
+export async function guestAdminToken(to: Endpoint, setupCode: SetupCodeReader, user = TEST_ADMIN): Promise<string> {
+  let res = await post(to, '/api/v1/auth/login', user);
   if (res.status !== 200) {
     await res.body?.cancel();
     const code = await setupCode();
-    if (code) res = await post(url, '/api/v1/auth/setup', { code, ...user });
-    if (res.status === 409) res = await post(url, '/api/v1/auth/login', user); // someone else ran setup
+    if (code) res = await post(to, '/api/v1/auth/setup', { code, ...user });
+    if (res.status === 409) res = await post(to, '/api/v1/auth/login', user); // someone else ran setup
   }
   if (res.status !== 200 && res.status !== 201) throw new Error(`admin login failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
 /** GET `path` with a token; resolves with status and parsed JSON body. */
-export async function getJson<T = any>(url: string, path: string, token?: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: AbortSignal.timeout(60_000) });
+export async function getJson<T = any>(to: Endpoint, path: string, token?: string): Promise<{ status: number; body: T }> {
+  const res = await send(to, path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { status: res.status, body: (await res.json()) as T };
+}
+
+/** A tests/helpers/upload.ts Target (api, putData, hashDownload) over the guest's pinned HTTPS. */
+export async function guestTarget(https: PinnedHttps, token: () => Promise<string>): Promise<Target> {
+  await https.certificate();
+  return { url: https.url, token, fetch: https.fetch as NonNullable<Target['fetch']>, get agent() { return https.agent; } };
 }
 
 export { post as postJson };

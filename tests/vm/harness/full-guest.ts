@@ -1,6 +1,7 @@
 // The full guest: Debian 12 with systemd and udev booted from a copy-on-write overlay of the
 // cached disk (so every test file starts from the same clean system and the cache is never
-// written), the appliance's port forwarded to the host, an optional read-only 9p share for the
+// written), the appliance's ports forwarded to the host (8080 plain, 8443 HTTPS with the
+// appliance's certificate pinned: `https`, guest-https.ts), an optional read-only 9p share for the
 // files a test brings in (the .deb), the test agent for commands. Reboots are real: the guest
 // runs `systemctl reboot` and qemu restarts it on the same overlay; a power cut kills qemu and
 // boot() starts it again on the same overlay.
@@ -11,6 +12,7 @@ import { run as runTool } from '../../../image/build/exec.js';
 import { freePort } from '../../helpers/appliance.js';
 import type { ExecResult } from './agent.js';
 import { basePath, guestBase } from './guest-build.js';
+import { PinnedHttps } from './guest-https.js';
 import { waitHealthy } from './lean-guest.js';
 import { QemuVm } from './qemu.js';
 
@@ -18,11 +20,13 @@ export interface FullGuestOptions {
   readonly name?: string;
   /** A host folder the guest sees read-only at /mnt/host. */
   readonly share?: string;
-  /** Guest TCP ports to forward (each gets a free host port); default [8080]. */
+  /** Guest TCP ports to forward (each gets a free host port); default [8080, 8443]. */
   readonly ports?: readonly number[];
   readonly memoryMiB?: number;
   /** Extra qemu arguments (devices). */
   readonly extraArgs?: readonly string[];
+  /** The appliance's data folder in the guest (its certificate is `keys/tls-cert.pem` there). */
+  readonly dataDir?: string;
 }
 
 export interface BootTimes {
@@ -34,6 +38,8 @@ export class FullGuest {
   vm!: QemuVm;
   bootId = '';
   readonly forwards: ReadonlyArray<{ host: number; guest: number }>;
+  /** HTTPS through the 8443 forward, the certificate read from the guest and pinned. */
+  readonly https: PinnedHttps | undefined;
   private constructor(
     readonly options: FullGuestOptions,
     private readonly dir: string,
@@ -43,6 +49,10 @@ export class FullGuest {
     forwards: ReadonlyArray<{ host: number; guest: number }>,
   ) {
     this.forwards = forwards;
+    const dataDir = options.dataDir ?? '/var/lib/lucid/data';
+    this.https = forwards.some((f) => f.guest === 8443)
+      ? new PinnedHttps(this.httpsUrl(), () => this.run(`cat ${dataDir}/keys/tls-cert.pem`))
+      : undefined;
   }
 
   static async create(options: FullGuestOptions = {}): Promise<FullGuest> {
@@ -51,7 +61,7 @@ export class FullGuest {
     const overlay = join(dir, 'overlay.qcow2');
     await runTool('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', basePath(base, base.info.disk), overlay]);
     const forwards = [];
-    for (const guest of options.ports ?? [8080]) forwards.push({ host: await freePort(), guest });
+    for (const guest of options.ports ?? [8080, 8443]) forwards.push({ host: await freePort(), guest });
     return new FullGuest(options, dir, overlay, basePath(base, base.info.kernel), basePath(base, base.info.initrd), forwards);
   }
 
@@ -76,6 +86,11 @@ export class FullGuest {
     const f = this.forwards.find((x) => x.guest === guestPort);
     if (!f) throw new Error(`guest port ${guestPort} is not forwarded`);
     return `http://127.0.0.1:${f.host}`;
+  }
+
+  /** https://127.0.0.1:<host port> forwarded to `guestPort` (the appliance's LUCID_HTTPS_PORT). */
+  httpsUrl(guestPort = 8443): string {
+    return this.url(guestPort).replace(/^http:/, 'https:');
   }
 
   exec(script: string, timeoutMs?: number): Promise<ExecResult> { return this.vm.agent.exec(script, timeoutMs); }
@@ -104,6 +119,7 @@ export class FullGuest {
       await this.exec('systemctl poweroff --no-block', 10_000).catch(() => undefined);
       await this.vm.exited(30_000);
     }
+    await this.https?.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

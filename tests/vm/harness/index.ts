@@ -13,6 +13,7 @@
 export { GuestAgent, type ExecResult } from './agent.js';
 export { VM_CACHE, cached, recipeKey } from './cache.js';
 export { FullGuest, bootFullGuest, type FullGuestOptions, type BootTimes } from './full-guest.js';
+export { PinnedHttps, spkiPin, type CertReader } from './guest-https.js';
 export { GUEST_RECIPE, debianMirror, guestBase, type GuestBase } from './guest-build.js';
 export { bootLeanGuest, createDataDisk, leanInitrd, waitHealthy, type LeanGuest, type LeanGuestOptions, type LeanImage } from './lean-guest.js';
 export { QemuVm, detectAccel, type Accel, type QemuOptions } from './qemu.js';

@@ -15,6 +15,7 @@ import { REPO, cached, recipeKey, type Cached } from './cache.js';
 import { basePath, guestBase } from './guest-build.js';
 import { QemuVm } from './qemu.js';
 import type { ExecResult } from './agent.js';
+import { PinnedHttps } from './guest-https.js';
 
 const INIT = join(REPO, 'tests/vm/guest/lean-init.sh');
 const AGENT = join(REPO, 'tests/vm/guest/agent.sh');
@@ -99,8 +100,10 @@ export interface LeanGuestOptions {
 
 export interface LeanGuest {
   readonly vm: QemuVm;
-  /** http://127.0.0.1:<forwarded port> → the guest's 8080. */
+  /** http://127.0.0.1:<forwarded port> → the guest's 8080 (plain: /healthz, /metrics only). */
   readonly url: string;
+  /** HTTPS through the forward to the guest's 8443, the certificate read from /data and pinned. */
+  readonly https: PinnedHttps;
   readonly bootId: string;
   exec(script: string, timeoutMs?: number): Promise<ExecResult>;
   run(script: string, timeoutMs?: number): Promise<string>;
@@ -113,23 +116,25 @@ export interface LeanGuest {
 export async function bootLeanGuest(o: LeanGuestOptions): Promise<LeanGuest> {
   const initrd = await leanInitrd(o.image);
   const port = await freePort();
-  const env = Object.entries({ LUCID_PORT: '8080', ...o.env }).map(([k, v]) => `${k}=${shellQuote(v)}`).join('\n');
+  const httpsPort = await freePort();
+  const env = Object.entries({ LUCID_PORT: '8080', LUCID_HTTPS_PORT: '8443', ...o.env }).map(([k, v]) => `${k}=${shellQuote(v)}`).join('\n');
   const dir = mkdtempSync(join(tmpdir(), 'lucid-lean-'));
   const vm = new QemuVm({
     name: o.name ?? 'lean', dir, memoryMiB: o.memoryMiB ?? 1024,
     kernel: initrd.info.kernel, initrd: join(initrd.dir, initrd.info.initrd),
     append: `console=ttyS0 quiet panic=-1 lucid.env=${Buffer.from(`${env}\n`).toString('base64')}${o.autostart === false ? ' lucid.autostart=0' : ''}`,
     drives: [{ file: o.dataDisk, format: 'raw' }],
-    forwards: [{ host: port, guest: 8080 }],
+    forwards: [{ host: port, guest: 8080 }, { host: httpsPort, guest: 8443 }],
   });
   const bootId = await vm.agent.ready(120_000);
   const url = `http://127.0.0.1:${port}`;
+  const https = new PinnedHttps(`https://127.0.0.1:${httpsPort}`, () => vm.agent.run('cat /data/keys/tls-cert.pem'));
   return {
-    vm, url, bootId,
+    vm, url, https, bootId,
     exec: (script, timeoutMs) => vm.agent.exec(script, timeoutMs),
     run: (script, timeoutMs) => vm.agent.run(script, timeoutMs),
     waitHealthy: (timeoutMs = 120_000) => waitHealthy(vm, url, timeoutMs),
-    powerCut: () => vm.powerCut(),
+    powerCut: async () => { await vm.powerCut(); await https.close(); },
   };
 }
 
