@@ -40,14 +40,17 @@ async function buildTo(options) {
 }
 
 /**
- * Options: `outDir`, `minify`, `quiet`; `sourcemap` (default 'linked'; the image builder passes
+ * Options: `outDir`, `minify`, `quiet`; `version` (default package.json's; test releases set
+ * it), `trustRoot` (the TUF root.json to ship, default ota/trust/root.json when it exists);
+ * `sourcemap` (default 'linked'; the image builder passes
  * false); `sourceDateEpoch` (seconds; default the SOURCE_DATE_EPOCH variable) fixes `builtAt`;
  * `metafile: true` also returns `inputs`, every source file bundled (repo-relative), from which
  * the image's SBOM learns which npm packages are inside dist/.
  */
-export async function bundle({ outDir = join(root, 'dist'), minify = false, quiet = false, sourcemap = 'linked', sourceDateEpoch, metafile = false } = {}) {
+export async function bundle({ outDir = join(root, 'dist'), minify = false, quiet = false, sourcemap = 'linked', sourceDateEpoch, metafile = false, version, trustRoot } = {}) {
   const started = performance.now();
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  if (version) pkg.version = version;
   const epoch = sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH;
   const builtAt = epoch ? new Date(Number(epoch) * 1000).toISOString() : 'dev';
   const inputs = new Set();
@@ -96,6 +99,10 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
       if (f.endsWith('.html') || f.endsWith('.css') || f.endsWith('.svg')) install(join(outDir, 'web', f), readFileSync(join(webSrc, f)));
     }
   }
+  // The OTA trust anchor: the release repository's root.json (ota/trust/root.json), shipped in
+  // the image beside the entries as dist/ota/root.json. Test releases pass their own.
+  const rootJson = trustRoot ?? join(root, 'ota/trust/root.json');
+  if (existsSync(rootJson)) install(join(outDir, 'ota', 'root.json'), readFileSync(rootJson));
   const ms = Math.round(performance.now() - started);
   if (!quiet) console.error(`bundle: ${entryPoints.length} entries + web UI → ${outDir} in ${ms} ms`);
   return { outDir, ms, inputs: [...inputs].sort() };

@@ -23,6 +23,7 @@ import { defaultCipherFor } from '../../services/chunks/index.js';
 import { createProcSystemInfo } from '../../hal/index.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
 import { createCoreWallet, walletBroker } from './shared/core-wallet.js';
+import { otaPort } from './shared/ota-port.js';
 
 // First, before anything can run a full GC (services/common/tick-shape.ts says why).
 void pinNextTickShape();
@@ -117,6 +118,8 @@ async function main(): Promise<void> {
       restrict: (p, permission) => auth.restrict(p, permission),
     },
     routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger)],
+    // The update agent is a sibling child; under a supervisor it is always in the table.
+    ...(link.attached ? { ota: otaPort(config.dataDir, config.otaBundleMaxBytes) } : {}),
   });
   let acceptCopies: Promise<AcceptCopies> | undefined;
   await stack.start('api', {

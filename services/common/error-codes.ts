@@ -101,6 +101,7 @@ export const ERROR_CATALOGUE = {
   OTA_ERR_NOTHING_TO_INSTALL: { status: 409, message: 'no newer release is available' },
   OTA_ERR_NO_PREVIOUS: { status: 409, message: 'there is no intact previous version to roll back to' },
   OTA_ERR_AGENT_UNAVAILABLE: { status: 503, message: 'the update agent is not running' },
+  OTA_ERR_HEALTH_GATE: { status: 503, message: 'the new version failed its health gate' },
   OTA_ERR_SLOT_BUSY: { status: 409, message: 'the inactive slot is not writable until the appliance restarts' },
 
   // Ledger (consensus, anchors)

@@ -30,13 +30,14 @@ export interface SlotInfo {
   readonly version: string | null;
   readonly index: string | null;
   readonly manifest: string | null;
+  readonly config: string | null;
   readonly architecture: string | null;
   readonly layers: readonly SlotLayer[];
   readonly updatedAt: number;
 }
 
 export function emptySlot(name: SlotName): SlotInfo {
-  return { schema: 1, name, state: 'empty', jobId: null, version: null, index: null, manifest: null, architecture: null, layers: [], updatedAt: 0 };
+  return { schema: 1, name, state: 'empty', jobId: null, version: null, index: null, manifest: null, config: null, architecture: null, layers: [], updatedAt: 0 };
 }
 
 export class SlotStore {

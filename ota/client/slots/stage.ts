@@ -83,15 +83,28 @@ function layerStream(store: BlobStore, layer: SlotLayer, diffCounter: DigestCoun
   return out;
 }
 
+async function slotRecords(slots: SlotStore, name: SlotName, slot: SlotInfo): Promise<Array<LayerRecord | null>> {
+  const records: Array<LayerRecord | null> = [];
+  for (let i = 0; i < slot.layers.length; i++) records.push(slot.layers[i]!.applied ? await slots.readLayer(name, i) : null);
+  return records;
+}
+
+/** Bytes the slot still needs to take this job (what the kept layers hold is already there). */
+export async function stageNeeds(slots: SlotStore, name: SlotName, job: StageJob): Promise<number> {
+  const slot = await slots.read(name);
+  const records = await slotRecords(slots, name, slot);
+  const k = reusablePrefix(slot, job.platform.layers, records);
+  return Math.max(0, job.platform.unpackedBytes - records.slice(0, k).reduce((s, r) => s + (r?.bytes ?? 0), 0));
+}
+
 export async function stageSlot(slots: SlotStore, name: SlotName, store: BlobStore, job: StageJob, onLayer?: (i: number, n: number) => void): Promise<StageResult> {
   const root = slots.rootfs(name);
   const wanted: SlotLayer[] = job.platform.layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: job.config.rootfs.diff_ids[i]!, applied: false }));
   await slots.clearReady(name);
   let slot = await slots.read(name);
-  const records: Array<LayerRecord | null> = [];
-  for (let i = 0; i < slot.layers.length; i++) records.push(slot.layers[i]!.applied ? await slots.readLayer(name, i) : null);
+  const records = await slotRecords(slots, name, slot);
   const k = reusablePrefix(slot, wanted, records);
-  const base = { ...slot, state: 'writing' as const, jobId: job.id, version: job.version, index: job.index, manifest: job.platform.manifest.digest, architecture: job.platform.architecture };
+  const base = { ...slot, state: 'writing' as const, jobId: job.id, version: job.version, index: job.index, manifest: job.platform.manifest.digest, config: job.platform.config.digest, architecture: job.platform.architecture };
 
   if (k === 0) {
     // Nothing to keep: start from an empty root file system.
