@@ -204,6 +204,11 @@ cmd_init() {
   release_slot "$(other "$s")"
 }
 
+# `start` (ExecStartPre) and `watch` (the timer) may run at the same moment: one at a time.
+mkdir -p "$ROOT/boot"
+exec 9>"$ROOT/boot/lock"
+flock 9
+
 case ${1:-} in
   start) cmd_start ;;
   watch) cmd_watch ;;
