@@ -82,9 +82,10 @@ export function bundleImageSource(bundle: BundleReader): ImageSource {
       } finally {
         await handle.close();
       }
-      if (counter.digest() !== digest) {
+      const actual = counter.digest();
+      if (actual !== digest) {
         await truncate(part, 0);
-        verifyDigest(digest, counter.digest(), `bundle blob ${digest}`);
+        verifyDigest(digest, actual, `bundle blob ${digest}`);
       }
       await rename(part, path);
       await fsyncDir(dirname(path));
