@@ -5,7 +5,7 @@
 // Used by build.sh (run, test, image) and by the vitest global setup, so every path runs the
 // same build. Pure JS, no shell; safe to call repeatedly (it takes ~0.3 s).
 import { build } from 'esbuild';
-import { readFileSync, mkdirSync, readdirSync, existsSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, mkdirSync, readdirSync, existsSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,11 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
     metafile,
     outdir: join(outDir, 'entries'),
     outExtension: { '.js': '.mjs' },
+    // Code shared by entries, and code an entry loads with import(), goes into chunks/: the OTA
+    // agent idles on its small entry and loads TUF, the registry client and the unpacker only
+    // when it checks or installs (its idle RSS is a budget; `./build.sh bench ota`).
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -79,6 +84,12 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
     define: { LUCID_BUILD: JSON.stringify({ version: pkg.version, revision: revision(), builtAt }) },
   });
   for (const input of Object.keys(entriesResult.metafile?.inputs ?? {})) inputs.add(input);
+  // Chunks are named by content: drop the ones no longer produced (a dev dist/ is rebuilt in place).
+  const chunkDir = join(outDir, 'entries', 'chunks');
+  const produced = new Set(entriesResult.outputFiles.map((f) => f.path));
+  for (const name of existsSync(chunkDir) ? readdirSync(chunkDir) : []) {
+    if (!produced.has(join(chunkDir, name))) rmSync(join(chunkDir, name), { force: true });
+  }
   const webSrc = join(root, 'services/api/web');
   if (existsSync(join(webSrc, 'main.ts'))) {
     const webResult = await buildTo({

@@ -5,7 +5,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfigOrExit, configToEnv } from '../config/index.js';
 import { createRootLogger, type Logger } from '../../services/common/log.js';
 import { SupervisorLink } from '../../services/common/supervisor-link.js';
 import { LifecycleStack } from '../../services/common/lifecycle.js';
@@ -15,9 +14,10 @@ import { startControlServer } from '../../ota/client/control-server.js';
 import { agentSocketPath } from '../../ota/shared/agent-socket.js';
 import { ociArch } from '../../ota/shared/release/release-doc.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
+import { loadAgentSettings } from './shared/ota-agent-env.js';
 
-const config = loadConfigOrExit();
-const log: Logger = createRootLogger({ name: 'ota-agent', level: config.logLevel });
+const config = await loadAgentSettings();
+const log: Logger = createRootLogger({ name: 'ota-agent', level: config.logLevel as Parameters<typeof createRootLogger>[0]['level'] });
 const link = new SupervisorLink({ log, heartbeatMs: config.heartbeatMs, onDisconnect: () => void shutdown('supervisor gone', 0) });
 const stack = new LifecycleStack((part, err) => log.error({ part, err }, 'stop failed'));
 const shutdown = installProcessHandlers({ log, stack, link, deadlineMs: Math.min(config.stopTimeoutMs, 8000) });
@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     arch: ociArch(),
     reserveBytes: 64 * 1024 * 1024,
     selftestEntry: join(here, 'selftest.mjs'),
-    selftestEnv: { ...process.env, ...configToEnv(config) },
+    // The self-test reads the configuration from LUCID_* variables: under a supervisor they are
+    // all set already; alone, the data directory is the one that matters.
+    selftestEnv: { ...process.env, LUCID_DATA_DIR: config.dataDir },
   };
   const agent = new Agent({ log, config: agentConfig, supervisor: link.attached ? link : null });
   await stack.start('agent', { start: () => agent.start(), stop: () => agent.stop() });

@@ -5,19 +5,17 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../services/common/log.js';
 import { LucidError, errnoCode } from '../../services/common/errors.js';
 import type { RequestMap, RequestOp, SupervisorSnapshot } from '../../services/common/ipc.js';
-import { BundleReader } from '../shared/release/bundle-format.js';
 import { platformFor } from '../shared/release/release-doc.js';
 import { compareVersions } from '../shared/release/version.js';
 import type { ImageConfig } from '../shared/oci/index.js';
 import type { OtaError, OtaPhase } from '../shared/status.js';
-import { best, checkAll, verifyBundle, type CheckerDeps } from './checker.js';
+import type { CheckerDeps } from './checker.js';
 import { BlobStore, requireSpace } from './fetch/blob-store.js';
-import { fetchImage, missingBytes, type FetchProgress } from './fetch/fetch-image.js';
-import { bundleImageSource, registrySource, type ImageSource } from './fetch/sources.js';
+import type { FetchProgress } from './fetch/fetch-image.js';
+import type { ImageSource } from './fetch/sources.js';
 import { installable, type Facts, type Step } from './planner.js';
 import type { HostFiles } from './slots/host-state.js';
 import { otherSlot, SlotStore, type SlotName } from './slots/slot-store.js';
-import { stageNeeds, stageSlot } from './slots/stage.js';
 import { withHistory, type AgentState, type Job } from './state.js';
 import { TimeFloor } from './trust/time-floor.js';
 
@@ -47,6 +45,9 @@ export interface SupervisorPort {
   onSnapshot(listener: (s: SupervisorSnapshot) => void): () => void;
   request<Op extends RequestOp>(op: Op, args: RequestMap[Op]['args']): Promise<RequestMap[Op]['result']>;
 }
+
+/** The check/install machinery, loaded on first use (heavy.ts says why). */
+const heavy = (): Promise<typeof import('./heavy.js')> => import('./heavy.js');
 
 const TRANSIENT = new Set(['OTA_ERR_UNREACHABLE', 'OCI_ERR_HTTP', 'OCI_ERR_NOT_FOUND', 'OTA_ERR_NO_SPACE', 'OTA_ERR_SLOT_BUSY', 'SUP_ERR_TIMEOUT', 'SUP_ERR_NOT_CONNECTED']);
 const UPDATING: ReadonlySet<OtaPhase> = new Set(['staging', 'staged', 'switching', 'trial']);
@@ -86,6 +87,7 @@ export class AgentSteps {
 
   async check(state: AgentState): Promise<AgentState> {
     const c = this.deps.config;
+    const { best, checkAll, missingBytes } = await heavy();
     const out = await checkAll(this.checker, { url: c.url, bundleDir: c.bundleDir });
     if (out.trust) this.trust = out.trust;
     const found = best(out.found);
@@ -106,7 +108,7 @@ export class AgentSteps {
   }
 
   async offerBundle(state: AgentState, path: string): Promise<AgentState> {
-    const { release, trust } = await verifyBundle(this.checker, path);
+    const { release, trust } = await (await heavy()).verifyBundle(this.checker, path);
     this.trust = { clock: this.deps.now(), floor: trust.floor };
     const candidate = { release, source: { kind: 'bundle' as const, path }, foundAt: this.deps.now(), missingBytes: 0 };
     const why = installable(candidate, { version: this.deps.config.version, arch: this.deps.config.arch } as Facts);
@@ -115,6 +117,7 @@ export class AgentSteps {
   }
 
   private async source(job: Job): Promise<ImageSource> {
+    const { BundleReader, bundleImageSource, registrySource } = await heavy();
     if (job.source.kind === 'bundle') return bundleImageSource(await BundleReader.open(job.source.path));
     if (!job.release?.source) throw new LucidError('OTA_ERR_NOT_CONFIGURED', `release ${job.version} names no registry: install it from a bundle`);
     return registrySource(job.release.source);
@@ -123,7 +126,7 @@ export class AgentSteps {
   async fetch(state: AgentState): Promise<AgentState> {
     const job = state.job!;
     const platform = platformFor(job.release!, this.deps.config.arch);
-    const result = await fetchImage(this.blobs, await this.source(job), job.release!, platform, {
+    const result = await (await heavy()).fetchImage(this.blobs, await this.source(job), job.release!, platform, {
       reserveBytes: this.deps.config.reserveBytes,
       onProgress: (p) => { this.progress = p; this.deps.onProgress(); },
     });
@@ -142,6 +145,7 @@ export class AgentSteps {
       await slots.markReady(job.slot, job.id);
       return { ...state, phase: 'staged' };
     }
+    const { stageNeeds, stageSlot } = await heavy();
     const platform = platformFor(job.release!, this.deps.config.arch);
     const config = JSON.parse((await this.blobs.readVerified(platform.config.digest, platform.config.size)).toString('utf8')) as ImageConfig;
     const stageJob = { id: job.id, version: job.version, index: job.release!.image.digest, platform, config };

@@ -7,7 +7,7 @@ import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { LucidError } from '../../../services/common/errors.js';
-import { DigestCounter, digestHex, verifyDigest } from '../../shared/oci/index.js';
+import { DigestCounter, digestHex, verifyDigest } from '../../shared/oci/digest.js';
 
 export class BlobStore {
   constructor(readonly dir: string) {}
