@@ -1,9 +1,10 @@
 // `./build.sh release <command>`: the release manager's tool (ota/README.md "Releasing").
-//   init      --repo DIR [--root-keys N] [--root-threshold T] [--keys DIR] [--expires ROLE=DUR]…
+//   init      --repo DIR [--root-keys N] [--root-threshold T] [--expires ROLE=DUR]…
+//   (every command: --keys DIR keeps the private keys outside the repository, e.g. on a USB stick)
 //   sign      --repo DIR [--image DIR] [--ref REF] [--channel C] [--version V] [--min-version V]
 //             [--registry URL --repository NAME [--no-push]] [--notes TEXT]
 //   timestamp --repo DIR [--expires DUR]          (from cron, well inside the timestamp's validity)
-//   rotate    --repo DIR --role ROLE [--keys N] [--threshold T]
+//   rotate    --repo DIR --role ROLE [--key-count N] [--threshold T]
 //   publish   --repo DIR --out DIR                (what any static HTTP server can host)
 //   bundle    --repo DIR [--image DIR] [--channel C] [--platform ARCH]… [--out FILE]
 //   status    --repo DIR
@@ -112,7 +113,7 @@ async function main(argv: readonly string[]): Promise<void> {
     case 'rotate': {
       const repo = await ReleaseRepo.open(repoDir, opts);
       const r = role(need(a, 'role'));
-      const ids = await repo.rotate(r, { ...(int(a, 'keys') ? { keys: int(a, 'keys')! } : {}), ...(int(a, 'threshold') ? { threshold: int(a, 'threshold')! } : {}) });
+      const ids = await repo.rotate(r, { ...(int(a, 'key-count') ? { keys: int(a, 'key-count')! } : {}), ...(int(a, 'threshold') ? { threshold: int(a, 'threshold')! } : {}) });
       say(`rotated ${r}: new keys ${ids.map((k) => k.slice(0, 12)).join(', ')}; root version ${await repo.version('root')}`);
       return;
     }

@@ -33,6 +33,8 @@ export interface DeviceOptions {
   readonly trialTimeoutS?: number;
   /** Prints every process's output here (debugging). */
   readonly echo?: boolean;
+  /** Keep the installed image's blobs in the agent's store (default true, as the installer does). */
+  readonly seedBlobs?: boolean;
 }
 
 export interface Boot { readonly at: number; readonly slot: string; readonly exit: { code: number | null; signal: string | null } | null }
@@ -80,6 +82,7 @@ export class OtaDevice {
     }
     const config = await layout.readJson<ImageConfig>(platform.config.digest);
     await stageSlot(this.slots, slot, store, { id: `install-${release.version}`, version: release.version, index: image.index.digest, platform, config });
+    if (this.options.seedBlobs === false) await rm(store.dir, { recursive: true, force: true });
   }
 
   hostStep(...args: string[]): string {
