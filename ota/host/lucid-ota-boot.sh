@@ -44,6 +44,11 @@ get() {
 }
 
 load_state() {
+  # A host installed before this step existed (or by hand): adopt the slot `current` points at.
+  if [ ! -f "$STATE" ]; then
+    cur=$(readlink "$ROOT/current" 2>/dev/null || true)
+    case $cur in slots/a|slots/b) cmd_init "${cur#slots/}"; log "initialised boot state: active slot ${cur#slots/}" ;; esac
+  fi
   active=$(get "$STATE" active); trial=$(get "$STATE" trial); trial_id=$(get "$STATE" trial_id)
   trial_version=$(get "$STATE" trial_version); boots=$(get "$STATE" boots); trial_started=$(get "$STATE" trial_started)
   last_id=$(get "$STATE" last_id); last_outcome=$(get "$STATE" last_outcome); last_reason=$(get "$STATE" last_reason)

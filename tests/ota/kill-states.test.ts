@@ -50,7 +50,13 @@ async function runOne(device: OtaDevice, from: TestRelease, phase: Phase, what: 
   try {
     const checked = await device.api('POST', '/api/v1/ota/check');
     expect(checked?.body?.available?.version, JSON.stringify(checked?.body)).toBe(to.version);
-    expect((await device.api('POST', '/api/v1/ota/install'))?.status).toBe(202);
+    const install = await device.api('POST', '/api/v1/ota/install');
+    // A kill in `fetching` can land before the agent answered (its state is already persisted):
+    // the request then fails, the install goes on.
+    let killed = false;
+    void armed.done.then(() => { killed = true; });
+    await new Promise((r) => setImmediate(r));
+    if (!killed) expect(install?.status, JSON.stringify(install?.body)).toBe(202);
     const seen = await Promise.race([armed.done, new Promise<string>((r) => setTimeout(() => r('missed'), 120_000))]);
     expect(seen, `the ${phase} state was never seen`).toBe(phase);
   } finally {
@@ -83,7 +89,11 @@ describe.each(['agent', 'supervisor', 'all'] as const)('kill -9 of the %s', (wha
   afterAll(async () => { await device?.destroy(); });
 
   it.each(PHASES)(`in %s: ends on a committed, healthy slot`, async (phase) => {
-    const before = await device.ota();
-    await runOne(device, { version: before!.version } as TestRelease, phase, what);
+    const before = await device.waitFor('the device idle and committed', async () => {
+      const host = await device.hostState();
+      const st = host?.trial === null && (await device.healthy()) ? await device.ota() : null;
+      return st?.phase === 'idle' ? st : null;
+    }, 120_000, 300);
+    await runOne(device, { version: before.version } as TestRelease, phase, what);
   }, 300_000);
 });
