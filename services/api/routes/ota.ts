@@ -60,12 +60,15 @@ export const otaRoutes = (deps: ApiDeps): FastifyPluginAsync => async (app) => {
   app.put('/api/v1/ota/bundle', {
     config: { permission: 'admin' },
     bodyLimit: ota.maxBundleBytes,
-    onRequest: async (request) => {
+    // After access control (preParsing, registered for every route before this one) and before
+    // any body is read: an anonymous caller gets 401, not a hint about content types.
+    preParsing: async (request, _reply, payload) => {
       const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       if (type !== OCTETS) throw new LucidError('API_ERR_UNSUPPORTED_MEDIA', `a bundle is uploaded as ${OCTETS}`, { contentType: type });
       const length = contentLength(request);
       if (length === null) throw new LucidError('API_ERR_BAD_REQUEST', 'a bundle upload needs a Content-Length');
       if (length > ota.maxBundleBytes) throw new LucidError('OTA_ERR_TOO_LARGE', `the bundle is ${length} bytes, at most ${ota.maxBundleBytes} (LUCID_OTA_BUNDLE_MAX_BYTES)`);
+      return payload;
     },
     schema: {
       tags: ['ota'], summary: 'Upload an offline bundle (`./build.sh release bundle`); verified like a download, installed with ?install=true',

@@ -37,7 +37,7 @@ describe('RBAC matrix from the live route table', () => {
     expect(routes.length).toBeGreaterThan(30);
     for (const r of routes) expect(['public', ...ROLES]).toContain(r.permission);
     const urls = routes.map((r) => `${r.method} ${r.url}`);
-    for (const must of ['GET /healthz', 'GET /api/v1/status', 'GET /api/v1/node', 'POST /api/v1/auth/login', 'GET /api/v1/users', 'GET /api/v1/audit/verify', 'POST /api/v1/emergency/requests']) {
+    for (const must of ['GET /healthz', 'GET /api/v1/status', 'GET /api/v1/node', 'POST /api/v1/auth/login', 'GET /api/v1/users', 'GET /api/v1/audit/verify', 'POST /api/v1/emergency/requests', 'GET /api/v1/ota', 'POST /api/v1/ota/install', 'PUT /api/v1/ota/bundle']) {
       expect(urls).toContain(must);
     }
   });
