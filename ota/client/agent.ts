@@ -3,6 +3,10 @@
 // that touch the network or disks live in steps.ts; this file owns the loop, the wake-ups
 // (timers, API commands, supervisor snapshots) and the in-memory facts.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../services/common/fs-atomic.js';
 import type { Logger } from '../../services/common/log.js';
 import { LucidError } from '../../services/common/errors.js';
 import type { SupervisorSnapshot } from '../../services/common/ipc.js';
@@ -52,6 +56,7 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    await this.singleInstance();
     this.state = await this.store.read();
     const c = this.deps.config;
     // The first check comes soon after boot (jittered so a fleet does not ask at once).
@@ -63,11 +68,40 @@ export class Agent {
     this.loop = this.run();
   }
 
+  /**
+   * Stops without waiting long for a step in flight: every step starts from a persisted state
+   * and resumes after a restart, so a download or an unpack is simply abandoned. (A stopping
+   * agent that lingered would race the next one on the same files.)
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.poke();
-    await this.loop?.catch(() => {});
-    await this.busy.catch(() => {});
+    await Promise.race([Promise.all([this.loop?.catch(() => {}), this.busy.catch(() => {})]), new Promise((r) => setTimeout(r, 1000).unref())]);
+  }
+
+  /**
+   * One agent per data volume. Under systemd the unit's cgroup is killed with its supervisor;
+   * without (a killed supervisor's child that has not noticed yet) the previous agent may still
+   * run for a moment: wait for it, and end it if it lingers.
+   */
+  private async singleInstance(): Promise<void> {
+    const file = join(this.deps.config.otaDir, 'agent.pid');
+    const other = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    const alive = (): boolean => {
+      try {
+        return readFileSync(`/proc/${other}/cmdline`, 'utf8').includes('ota-agent');
+      } catch {
+        return false;
+      }
+    };
+    if (Number.isSafeInteger(other) && other > 0 && other !== process.pid && alive()) {
+      this.deps.log.warn({ pid: other }, 'another ota agent is still running: waiting for it');
+      const until = this.now() + 15_000;
+      while (alive() && this.now() < until) await new Promise((r) => setTimeout(r, 100));
+      if (alive()) try { process.kill(other, 'SIGKILL'); } catch { /* gone */ }
+    }
+    await mkdir(this.deps.config.otaDir, { recursive: true });
+    await writeFileAtomic(file, `${process.pid}\n`);
   }
 
   private onSnapshot(s: SupervisorSnapshot): void {

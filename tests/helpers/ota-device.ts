@@ -136,6 +136,8 @@ export class OtaDevice {
           ...(process.env['TMPDIR'] ? { TMPDIR: process.env['TMPDIR'] } : {}), ...this.options.env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group: the unit's "cgroup", killed whole when the supervisor is gone.
+        detached: true,
       });
       this.unit = child;
       const boot: { at: number; slot: string; exit: Boot['exit'] } = { at: Date.now(), slot, exit: null };
@@ -149,8 +151,9 @@ export class OtaDevice {
       child.stderr!.on('data', take);
       const exit = await new Promise<{ code: number | null; signal: string | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
       boot.exit = exit;
-      // KillMode=mixed: what is left of the unit's processes is killed when the main one is gone.
-      for (const pid of treePids(child.pid!).slice(1)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      // KillMode=mixed: what is left of the unit's processes is killed when the main one is gone
+      // (systemd kills the cgroup; children of a dead supervisor are no longer its descendants).
+      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* nothing left */ }
       if (this.stopped) break;
       await new Promise((r) => setTimeout(r, this.options.restartDelayMs ?? 300));
     }
@@ -178,7 +181,7 @@ export class OtaDevice {
   killAll(): void {
     const pid = this.supervisorPid;
     if (!pid) return;
-    for (const p of treePids(pid)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
   }
 
   async stop(): Promise<void> {
