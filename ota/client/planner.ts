@@ -121,7 +121,7 @@ export function startInstall(state: AgentState, f: Facts, id: string): AgentStat
   if (!state.available) return new LucidError('OTA_ERR_NOTHING_TO_INSTALL');
   const why = installable(state.available, f);
   if (why) return why;
-  const slot = otherSlot(f.host.active);
+  const slot = otherSlot(f.host.committed);
   if (f.host.release === slot) return new LucidError('OTA_ERR_SLOT_BUSY', `slot ${slot} becomes writable at the next start`);
   const r = state.available.release;
   const job: Job = {
@@ -140,7 +140,7 @@ export function startRollback(state: AgentState, f: Facts, id: string): AgentSta
   if (!f.host) return new LucidError('OTA_ERR_NOT_CONFIGURED', 'no slot layout here');
   if (state.phase !== 'idle' || state.job || f.host.trial) return new LucidError('OTA_ERR_BUSY', `an update is in progress (${state.phase})`);
   const prev = state.previous;
-  if (!prev || prev.slot !== otherSlot(f.host.active)) return new LucidError('OTA_ERR_NO_PREVIOUS');
+  if (!prev || prev.slot !== otherSlot(f.host.committed)) return new LucidError('OTA_ERR_NO_PREVIOUS');
   if (f.host.release === prev.slot) return new LucidError('OTA_ERR_SLOT_BUSY', `slot ${prev.slot} becomes usable at the next start`);
   const job: Job = {
     id, kind: 'rollback', version: prev.version, fromVersion: f.version, source: { kind: 'previous-slot' }, release: null, slot: prev.slot,

@@ -152,7 +152,7 @@ export class AgentSteps {
     await requireSpace(slots.dir(job.slot), await stageNeeds(slots, job.slot, stageJob), this.deps.config.reserveBytes, 'unpacking the release');
     const r = await stageSlot(slots, job.slot, this.blobs, stageJob, (i, n) => this.deps.log.info({ layer: i, of: n, slot: job.slot }, 'unpacking layer'));
     this.deps.log.info({ slot: job.slot, kept: r.kept, applied: r.applied }, 'slot staged');
-    await this.gc(f.host ? [f.host.trial ?? f.host.active, job.slot] : [job.slot]);
+    await this.gc(f.host ? [f.host.trial ?? f.host.committed, job.slot] : [job.slot]);
     return { ...state, phase: 'staged' };
   }
 

@@ -4,15 +4,17 @@
 # minute; the image has no shell, the host has one. It alone decides which slot boots:
 #
 #   lucid-ota-boot.sh start   pick the slot for this start: commit or roll back a trial, begin a
-#                             requested trial, count trial boots; point `current` at the slot
+#                             requested trial, count trial boots; point `active` at the slot
 #   lucid-ota-boot.sh watch   while the appliance runs: record a commit, and end a trial that has
 #                             not committed within LUCID_OTA_TRIAL_TIMEOUT_S (restart → rollback)
-#   lucid-ota-boot.sh init SLOT   mark SLOT the active, committed slot (first install)
+#   lucid-ota-boot.sh init SLOT   mark SLOT the committed slot (first install)
 #
 # Layout under LUCID_OTA_ROOT (default /var/lib/lucid):
 #   slots/a, slots/b     rootfs/ (the image), slot.json, layers/, owners, ready (written by the agent)
-#   current -> slots/X   what the unit's RootDirectory= points through
-#   boot/state           key=value, written only here (root); boot/history, one line per outcome
+#   active -> slots/X    the slot the next start boots (lucid-slot mounts it at root/, the unit's
+#                        RootDirectory=: systemd 252 refuses a RootDirectory= through a symlink)
+#   boot/state           key=value (committed=, trial=, boots=, last_*), written only here (root);
+#                        boot/history, one line per outcome
 #   data/ota/host/       requests the agent (uid 65532) writes: trial, commit, fail
 # Nothing the agent writes is executed or evaluated: values are matched against patterns, paths
 # are never followed through symlinks, and setuid/setgid bits are never restored.
@@ -44,17 +46,17 @@ get() {
 }
 
 load_state() {
-  # A host installed before this step existed (or by hand): adopt the slot `current` points at.
+  # A host installed before this step existed (or by hand): adopt the slot `active` points at.
   if [ ! -f "$STATE" ]; then
-    cur=$(readlink "$ROOT/current" 2>/dev/null || true)
-    case $cur in slots/a|slots/b) cmd_init "${cur#slots/}"; log "initialised boot state: active slot ${cur#slots/}" ;; esac
+    cur=$(readlink "$ROOT/active" 2>/dev/null || true)
+    case $cur in slots/a|slots/b) cmd_init "${cur#slots/}"; log "initialised boot state: committed slot ${cur#slots/}" ;; esac
   fi
-  active=$(get "$STATE" active); trial=$(get "$STATE" trial); trial_id=$(get "$STATE" trial_id)
+  committed=$(get "$STATE" committed); trial=$(get "$STATE" trial); trial_id=$(get "$STATE" trial_id)
   trial_version=$(get "$STATE" trial_version); boots=$(get "$STATE" boots); trial_started=$(get "$STATE" trial_started)
   last_id=$(get "$STATE" last_id); last_outcome=$(get "$STATE" last_outcome); last_reason=$(get "$STATE" last_reason)
   last_version=$(get "$STATE" last_version); last_at=$(get "$STATE" last_at); seq=$(get "$STATE" seq)
   release=$(get "$STATE" release)
-  valid_slot "${active:-}" || die "no valid active slot in $STATE (run: $0 init a)"
+  valid_slot "${committed:-}" || die "no valid committed slot in $STATE (run: $0 init a)"
   case ${boots:-0} in ''|*[!0-9]*) boots=0 ;; esac
   case ${seq:-0} in ''|*[!0-9]*) seq=0 ;; esac
   case ${trial_started:-0} in ''|*[!0-9]*) trial_started=0 ;; esac
@@ -66,8 +68,8 @@ save_state() {
   mkdir -p "$ROOT/boot"
   tmp=$STATE.tmp.$$
   {
-    printf 'seq=%s\nactive=%s\ntrial=%s\ntrial_id=%s\ntrial_version=%s\nboots=%s\ntrial_started=%s\nmax_boots=%s\n' \
-      "$seq" "$active" "${trial:-}" "${trial_id:-}" "${trial_version:-}" "${boots:-0}" "${trial_started:-0}" "$MAX_BOOTS"
+    printf 'seq=%s\ncommitted=%s\ntrial=%s\ntrial_id=%s\ntrial_version=%s\nboots=%s\ntrial_started=%s\nmax_boots=%s\n' \
+      "$seq" "$committed" "${trial:-}" "${trial_id:-}" "${trial_version:-}" "${boots:-0}" "${trial_started:-0}" "$MAX_BOOTS"
     printf 'last_id=%s\nlast_outcome=%s\nlast_reason=%s\nlast_version=%s\nlast_at=%s\nrelease=%s\n' \
       "${last_id:-}" "${last_outcome:-}" "${last_reason:-}" "${last_version:-}" "${last_at:-}" "${release:-}"
   } > "$tmp"
@@ -76,10 +78,10 @@ save_state() {
   sync "$ROOT/boot"
 }
 
-point_current() {
-  if [ "$(readlink "$ROOT/current" 2>/dev/null || true)" != "slots/$1" ]; then
-    ln -sfn "slots/$1" "$ROOT/current.tmp.$$"
-    mv -Tf "$ROOT/current.tmp.$$" "$ROOT/current"
+point_active() {
+  if [ "$(readlink "$ROOT/active" 2>/dev/null || true)" != "slots/$1" ]; then
+    ln -sfn "slots/$1" "$ROOT/active.tmp.$$"
+    mv -Tf "$ROOT/active.tmp.$$" "$ROOT/active"
     sync "$ROOT"
   fi
 }
@@ -133,7 +135,7 @@ settle_trial() { # sets $settled to committed|rolled-back|''
   settled=
   [ -n "${trial:-}" ] || return 0
   if [ "$(get "$REQ/commit" id)" = "$trial_id" ]; then
-    active=$trial; outcome committed "$(get "$REQ/commit" reason)"; settled=committed
+    committed=$trial; outcome committed "$(get "$REQ/commit" reason)"; settled=committed
   elif [ "$(get "$REQ/fail" id)" = "$trial_id" ]; then
     outcome rolled-back "$(get "$REQ/fail" reason)"; settled=rolled-back
   fi
@@ -143,10 +145,10 @@ settle_trial() { # sets $settled to committed|rolled-back|''
 # while the appliance still runs from it — at the next start, through `release`).
 finish() { # finish now|later
   end_trial
-  if [ "$1" = now ]; then release=; else release=$(other "$active"); fi
+  if [ "$1" = now ]; then release=; else release=$(other "$committed"); fi
   save_state
   rm -f "$REQ/commit" "$REQ/fail"
-  [ "$1" = later ] || release_slot "$(other "$active")"
+  [ "$1" = later ] || release_slot "$(other "$committed")"
 }
 
 cmd_start() {
@@ -156,32 +158,32 @@ cmd_start() {
     if [ "$boots" -ge "$MAX_BOOTS" ]; then
       outcome rolled-back "no commit after $boots boots (crash loop or failed start)"; settled=rolled-back
     else
-      boots=$((boots + 1)); save_state; point_current "$trial"
+      boots=$((boots + 1)); save_state; point_active "$trial"
       log "trial boot $boots of $MAX_BOOTS: $trial_version in slot $trial"
       return 0
     fi
   fi
   [ -z "$settled" ] || finish now
   if [ -n "${release:-}" ]; then
-    valid_slot "$release" && [ "$release" != "$active" ] && release_slot "$release"
+    valid_slot "$release" && [ "$release" != "$committed" ] && release_slot "$release"
     release=; save_state
   fi
   # A new trial the agent asked for: the slot it staged (or the previous one, for a rollback).
   r_slot=$(get "$REQ/trial" slot); r_id=$(get "$REQ/trial" id); r_version=$(get "$REQ/trial" version)
   if [ -n "$r_slot" ]; then
-    if valid_slot "$r_slot" && [ "$r_slot" != "$active" ] && valid_id "$r_id" && valid_id "${r_version:-}" \
+    if valid_slot "$r_slot" && [ "$r_slot" != "$committed" ] && valid_id "$r_id" && valid_id "${r_version:-}" \
        && [ "$(get "$ROOT/slots/$r_slot/ready" id)" = "$r_id" ] && seal_slot "$r_slot"; then
       trial=$r_slot; trial_id=$r_id; trial_version=$r_version; boots=1; trial_started=$NOW
       save_state
       mv -f "$REQ/trial" "$REQ/trial.taken"
-      point_current "$trial"
+      point_active "$trial"
       log "trial boot 1 of $MAX_BOOTS: $trial_version in slot $trial (id $trial_id)"
       return 0
     fi
     log "ignoring an invalid trial request (slot=$r_slot id=$r_id): the slot is not ready"
     mv -f "$REQ/trial" "$REQ/trial.invalid"
   fi
-  point_current "$active"
+  point_active "$committed"
 }
 
 # Root never writes into the agent's folder (data/ota/host): a symlink planted there would
@@ -203,9 +205,9 @@ cmd_watch() {
 cmd_init() {
   s=${1:-}; valid_slot "$s" || die "usage: $0 init a|b"
   mkdir -p "$ROOT/slots/a" "$ROOT/slots/b" "$ROOT/boot"
-  active=$s; seq=0; end_trial
+  committed=$s; seq=0; end_trial
   save_state
-  point_current "$s"
+  point_active "$s"
   release_slot "$(other "$s")"
 }
 

@@ -1,6 +1,6 @@
 // The process-level OTA harness: one appliance "device" on this machine, run the way systemd
 // runs lucid-appliance.service — the host step (ota/host/lucid-ota-boot.sh start) before every
-// start, the image's own node and supervisor from the slot `current` points at, a restart after
+// start, the image's own node and supervisor from the slot `active` points at, a restart after
 // every exit (Restart=always, RestartSec), and the host step's `watch` on a timer — with the
 // slot layout, data volume and boot state in a temp folder. Kill -9 of any process, or of the
 // whole tree (a power cut's effect on processes), is a method. Many devices can run at once
@@ -119,14 +119,14 @@ export class OtaDevice {
       let slot = '?';
       try {
         this.hostStep('start');
-        slot = await readlink(join(this.root, 'current'));
+        slot = await readlink(join(this.root, 'active'));
       } catch (err) {
         this.out += `ExecStartPre failed: ${String(err)}\n`;
         this.boots.push({ at: Date.now(), slot, exit: { code: 1, signal: null } });
         await new Promise((r) => setTimeout(r, this.options.restartDelayMs ?? 300));
         continue;
       }
-      const rootfs = join(this.root, 'current', 'rootfs');
+      const rootfs = join(this.root, 'active', 'rootfs');
       const child = spawn(join(rootfs, 'usr/local/bin/node'), [join(rootfs, 'app/dist/entries/supervisor.mjs')], {
         cwd: join(rootfs, 'app'),
         env: {
@@ -251,7 +251,7 @@ export class OtaDevice {
       const host = await this.hostState();
       if (!host || host.trial !== null || !(await this.healthy())) return null;
       const s = await this.ota();
-      return s && s.version === version && s.slot === host.active && s.phase === 'idle' ? s : null;
+      return s && s.version === version && s.slot === host.committed && s.phase === 'idle' ? s : null;
     }, timeoutMs, 200);
   }
 }

@@ -38,7 +38,7 @@ describe('first install (ota-install entry)', () => {
     const reference = await unpackedRootfs(fx, 'amd64');
     expect(listing(join(host, 'slots/a/rootfs'))).toEqual(listing(reference));
     expect(readFileSync(join(host, 'slots/a/rootfs/app/dist/entries/core.mjs')).equals(readFileSync(join(reference, 'app/dist/entries/core.mjs')))).toBe(true);
-    expect(readlinkSync(join(host, 'current'))).toBe('slots/a');
+    expect(readlinkSync(join(host, 'active'))).toBe('slots/a');
     const slot = await new SlotStore(host).read('a');
     expect(slot).toMatchObject({ state: 'staged', version: fx.result.version, architecture: 'amd64' });
     expect(slot.layers.every((l) => l.applied)).toBe(true);

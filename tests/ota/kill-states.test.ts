@@ -68,8 +68,8 @@ async function runOne(device: OtaDevice, from: TestRelease, phase: Phase, what: 
     if (!host || host.trial !== null || !(await device.healthy())) return null;
     const st = await device.ota();
     if (!st || st.phase !== 'idle' || (st.version !== from.version && st.version !== to.version)) return null;
-    const slot = await device.slots.read(host.active);
-    return slot.version === st.version && slot.state === 'staged' && st.slot === host.active ? st : null;
+    const slot = await device.slots.read(host.committed);
+    return slot.version === st.version && slot.state === 'staged' && st.slot === host.committed ? st : null;
   }, 150_000, 300);
   process.stderr.write(`[ota] kill -9 ${what} in ${phase}: ended on ${s.version} (${s.version === to.version ? 'new' : 'old'})\n`);
   // The agent resumes from its persisted state (or the host finishes the trial): it gets there.

@@ -52,7 +52,7 @@ describe('OTA update cycle (process-level harness)', () => {
     expect(Number(fetched?.[1])).toBeLessThanOrEqual(1.1 * v2.appLayer.size);
     expect(applyCommitS).toBeLessThan(30);
     const host = await device.hostState();
-    expect(host).toMatchObject({ active: 'b', trial: null, last: { outcome: 'committed', version: '2.0.0' } });
+    expect(host).toMatchObject({ committed: 'b', trial: null, last: { outcome: 'committed', version: '2.0.0' } });
     process.stderr.write(`[ota] v1→v2 apply+commit ${applyCommitS.toFixed(1)} s (soak excluded), ${fetched?.[1]} bytes for a ${v2.appLayer.size}-byte app layer of a ${v2.fullBytes}-byte image\n`);
   }, 180_000);
 

@@ -10,7 +10,7 @@ import type { SlotName } from './slot-store.js';
 
 export interface HostState {
   readonly seq: number;
-  readonly active: SlotName;
+  readonly committed: SlotName;
   readonly trial: SlotName | null;
   readonly trialId: string | null;
   readonly trialVersion: string | null;
@@ -56,12 +56,12 @@ export class HostFiles {
     const text = await readFile(join(this.hostDir, 'boot', 'state'), 'utf8').catch(() => null);
     if (text === null) return null;
     const kv = parseKeyValues(text);
-    const active = slot(kv['active']);
-    if (!active) return null;
+    const committed = slot(kv['committed']);
+    if (!committed) return null;
     const outcome = kv['last_outcome'];
     return {
       seq: num(kv['seq']),
-      active,
+      committed,
       trial: slot(kv['trial']),
       trialId: kv['trial_id'] || null,
       trialVersion: kv['trial_version'] || null,
@@ -77,7 +77,7 @@ export class HostFiles {
 
   /** The slot this process tree was started from: the trial slot during a trial, else the active one. */
   static running(state: HostState): SlotName {
-    return state.trial ?? state.active;
+    return state.trial ?? state.committed;
   }
 
   async history(): Promise<HostHistoryEntry[]> {

@@ -40,20 +40,20 @@ function stage(slot: 'a' | 'b', id: string): void {
   writeFileSync(join(root, 'slots', slot, 'owners'), '65532 65532 700 data\n');
   writeFileSync(join(root, 'slots', slot, 'ready'), `id=${id}\n`);
 }
-const current = (): string => readlinkSync(join(root, 'current'));
+const active = (): string => readlinkSync(join(root, 'active'));
 
 describe('lucid-ota-boot.sh', () => {
-  it('init makes slot a the active one and points current at it', async () => {
-    expect(current()).toBe('slots/a');
-    expect(await host.state()).toMatchObject({ active: 'a', trial: null, boots: 0, last: null });
+  it('init makes slot a the committed one and points active at it', async () => {
+    expect(active()).toBe('slots/a');
+    expect(await host.state()).toMatchObject({ committed: 'a', trial: null, boots: 0, last: null });
   });
 
   it('boots a requested trial, counts its boots, and commits when the agent says so', async () => {
     stage('b', 'job-1');
     await host.requestTrial('b', 'job-1', '2.0.0');
     run('start');
-    expect(current()).toBe('slots/b');
-    expect(await host.state()).toMatchObject({ active: 'a', trial: 'b', trialId: 'job-1', trialVersion: '2.0.0', boots: 1 });
+    expect(active()).toBe('slots/b');
+    expect(await host.state()).toMatchObject({ committed: 'a', trial: 'b', trialId: 'job-1', trialVersion: '2.0.0', boots: 1 });
     expect(existsSync(join(host.requestsDir, 'trial'))).toBe(false);
     if (isRoot) {
       // Sealed: the tree is root's, with the image's exceptions applied.
@@ -65,9 +65,9 @@ describe('lucid-ota-boot.sh', () => {
     expect((await host.state())!.boots).toBe(2);
     await host.requestCommit('job-1');
     run('start');
-    expect(current()).toBe('slots/b');
+    expect(active()).toBe('slots/b');
     const s = (await host.state())!;
-    expect(s).toMatchObject({ active: 'b', trial: null, boots: 0, last: { id: 'job-1', outcome: 'committed', version: '2.0.0' } });
+    expect(s).toMatchObject({ committed: 'b', trial: null, boots: 0, last: { id: 'job-1', outcome: 'committed', version: '2.0.0' } });
     expect((await host.history()).at(-1)).toMatchObject({ id: 'job-1', outcome: 'committed', slot: 'b', boots: 2 });
     // The old slot goes to the agent for the next update.
     expect(existsSync(join(root, 'slots/a/ready'))).toBe(false);
@@ -79,11 +79,11 @@ describe('lucid-ota-boot.sh', () => {
     await host.requestTrial('b', 'job-2', '3.0.0');
     for (let i = 1; i <= 3; i++) {
       run('start');
-      expect(current()).toBe('slots/b');
+      expect(active()).toBe('slots/b');
       expect((await host.state())!.boots).toBe(i);
     }
     run('start');
-    expect(current()).toBe('slots/a');
+    expect(active()).toBe('slots/a');
     expect((await host.state())!.last).toMatchObject({ id: 'job-2', outcome: 'rolled-back', reason: 'no commit after 3 boots (crash loop or failed start)' });
 
     stage('b', 'job-3');
@@ -91,7 +91,7 @@ describe('lucid-ota-boot.sh', () => {
     run('start');
     await host.requestFail('job-3', 'selftest failed: addon:classic-level\nsecond line');
     run('start');
-    expect(current()).toBe('slots/a');
+    expect(active()).toBe('slots/a');
     expect((await host.state())!.last).toMatchObject({ id: 'job-3', outcome: 'rolled-back', reason: 'selftest failed: addon:classic-level second line' });
   });
 
@@ -108,7 +108,7 @@ describe('lucid-ota-boot.sh', () => {
   it('refuses invalid trial requests: slot not ready, the active slot, a bad id', async () => {
     await host.requestTrial('b', 'job-5', '5.0.0'); // nothing staged
     run('start');
-    expect(current()).toBe('slots/a');
+    expect(active()).toBe('slots/a');
     expect(existsSync(join(host.requestsDir, 'trial.invalid'))).toBe(true);
     stage('a', 'job-6');
     await host.requestTrial('a', 'job-6', '6.0.0');
@@ -127,7 +127,7 @@ describe('lucid-ota-boot.sh', () => {
     expect(run('watch')).toBe('');
     await host.requestCommit('job-7');
     expect(run('watch')).toBe('');
-    expect(await host.state()).toMatchObject({ active: 'b', trial: null, last: { outcome: 'committed' } });
+    expect(await host.state()).toMatchObject({ committed: 'b', trial: null, last: { outcome: 'committed' } });
 
     stage('a', 'job-8');
     await host.requestTrial('a', 'job-8', '8.0.0');
@@ -136,7 +136,7 @@ describe('lucid-ota-boot.sh', () => {
     expect(run('watch')).toBe('restart\n');
     expect((await host.state())!.last).toMatchObject({ id: 'job-8', outcome: 'rolled-back', reason: 'no commit within 600 s of the trial start' });
     run('start');
-    expect(current()).toBe('slots/b');
+    expect(active()).toBe('slots/b');
   });
 
   it.runIf(isRoot)('never follows a symlink the agent planted: owners lines through links are skipped', () => {

@@ -18,7 +18,7 @@ const release = (version: string, minVersion = '0.0.0', archs = ['amd64', 'arm64
 });
 
 const host = (over: Partial<HostState> = {}): HostState => ({
-  seq: 1, active: 'a', trial: null, trialId: null, trialVersion: null, boots: 0, maxBoots: 3, trialStarted: 0, last: null, release: null, ...over,
+  seq: 1, committed: 'a', trial: null, trialId: null, trialVersion: null, boots: 0, maxBoots: 3, trialStarted: 0, last: null, release: null, ...over,
 });
 
 const baseFacts = (over: Partial<Facts> = {}): Facts => ({
@@ -40,7 +40,7 @@ const available = (version: string, minVersion?: string, archs?: string[]): Agen
 
 describe('reconcile with the host state', () => {
   it('a trial the host committed: history, previous version, idle', () => {
-    const s = reconcile(withJob('trial'), facts({ host: host({ active: 'b', last: { id: 'j1', outcome: 'committed', reason: '', version: '2.0.0', at: 5 } }) }))!;
+    const s = reconcile(withJob('trial'), facts({ host: host({ committed: 'b', last: { id: 'j1', outcome: 'committed', reason: '', version: '2.0.0', at: 5 } }) }))!;
     expect(s).toMatchObject({ phase: 'idle', job: null, previous: { slot: 'a', version: '1.0.0' } });
     expect(s.history[0]).toMatchObject({ id: 'j1', outcome: 'committed', version: '2.0.0' });
   });
@@ -113,7 +113,7 @@ describe('starting installs', () => {
   it('writes into the slot that does not run, forgetting a previous version kept there', () => {
     const s = startInstall({ ...idle, previous: { slot: 'b', version: '0.9.0' }, blocked: ['2.0.0'] }, facts(), 'id-7') as AgentState;
     expect(s).toMatchObject({ phase: 'fetching', previous: null, blocked: [], job: { id: 'id-7', slot: 'b', version: '2.0.0', fromVersion: '1.0.0' } });
-    const fromB = startInstall(idle, facts({ host: host({ active: 'b' }) }), 'id-8') as AgentState;
+    const fromB = startInstall(idle, facts({ host: host({ committed: 'b' }) }), 'id-8') as AgentState;
     expect(fromB.job?.slot).toBe('a');
   });
 
