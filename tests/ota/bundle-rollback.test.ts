@@ -96,7 +96,8 @@ describe('offline updates and rollback (process-level harness)', () => {
     }, 120_000, 300);
     expect(s.history[0]).toMatchObject({ kind: 'rollback', version: '2.0.0', fromVersion: '4.0.0', outcome: 'committed', reason: 'rolled back by an admin from 4.0.0' });
     expect(s.previous).toMatchObject({ version: '4.0.0' });
-    // 4.0.0 stays on offer for an admin (automatic installs skip it: planner.test.ts).
-    expect(s.available).toMatchObject({ version: '4.0.0' });
+    // A check offers 4.0.0 again to an admin (automatic installs skip it: planner.test.ts).
+    const again = await device.api('POST', '/api/v1/ota/check');
+    expect(again?.body.available).toMatchObject({ version: '4.0.0', source: 'bundle' });
   }, 240_000);
 });
