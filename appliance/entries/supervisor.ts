@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit, configToEnv, detectRaspberryPi } from '../config/index.js';
 import { createRootLogger } from '../../services/common/log.js';
 import { buildInfo } from '../../services/common/build-info.js';
-import { Supervisor, childTable, EXIT_SLOT_SWITCH } from '../supervisor/index.js';
+import { Supervisor, childTable, DEFAULT_TUNING, EXIT_SLOT_SWITCH } from '../supervisor/index.js';
+import { writeResetMarker } from '../../services/common/reset-marker.js';
 import { createSdNotifier, parseWatchdogUsec } from '../../hal/index.js';
 import { createSupervisorHal, halMode } from './shared/supervisor-hal.js';
 
@@ -31,8 +32,16 @@ async function main(): Promise<void> {
     hardwareWatchdog: hal.watchdog,
     hal: { mode, watchdog: hal.watchdog?.id ?? null, button: hal.button?.id ?? null },
     onSlotSwitch: (reason) => stop(`slot switch: ${reason}`, EXIT_SLOT_SWITCH),
+    tuning: { ...DEFAULT_TUNING, failedRetryMs: config.failedRetryMs, failedRetryMaxMs: Math.max(config.failedRetryMs, config.failedRetryMaxMs) },
+    watchdogLimits: { maxLagMs: config.loopLagLimitMs, failedLimitMs: config.failedLimitMs },
+    factoryReset: {
+      child: 'core',
+      windowMs: config.resetConfirmMs,
+      via: mode === 'sim' ? 'simulated-button' : 'button',
+      writeMarker: (request) => writeResetMarker(config.dataDir, request),
+    },
   });
-  hal.button?.onAction((action) => supervisor.broadcastEvent({ kind: 'button', action, at: Date.now() }));
+  hal.button?.onAction((action) => supervisor.pressButton(action));
 
   let stopping = false;
   const stop = (signal: string, exitCode = 0): void => {

@@ -49,7 +49,7 @@ describe('Updates page', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'updates-available.png'), fullPage: true });
     await id(page, 'ota-install').click();
     // Through the restart the page keeps polling; it ends on the new version with its history.
-    await expect.poll(async () => (await id(page, 'ota-version').textContent().catch(() => null)), { timeout: 120_000, intervals: [500] }).toBe('2.0.0');
+    await expect.poll(async () => (await id(page, 'ota-version').textContent().catch(() => null)), { timeout: 120_000, interval: 500 }).toBe('2.0.0');
     await expect.poll(() => page.locator('[data-testid="ota-history-table"] tr[data-outcome="committed"]').count(), { timeout: 30_000 }).toBe(1);
     expect(await page.locator('[data-testid="ota-history-table"] tbody').textContent()).toContain('passed its health gate');
     expect(await id(page, 'ota-previous').textContent()).toContain('1.0.0');
