@@ -142,6 +142,7 @@ export class AgentSteps {
     if (job.kind === 'rollback') {
       const slot = await slots.read(job.slot);
       if (slot.state !== 'staged' || slot.version !== job.version) throw new LucidError('OTA_ERR_NO_PREVIOUS', `slot ${job.slot} no longer holds ${job.version}`);
+      await slots.writeSlotEnv(slot, `ota:${job.id}`);
       await slots.markReady(job.slot, job.id);
       return { ...state, phase: 'staged' };
     }

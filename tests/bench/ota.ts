@@ -25,6 +25,14 @@ function tree(device: OtaDevice): Array<{ name: string; rssMB: number; pssMB: nu
   return treePids(sup).flatMap((pid) => { try { return [{ ...mem(pid), pid }]; } catch { return []; } });
 }
 
+/** Bytes the agent received for the job now on trial (persisted with the job's progress). */
+async function transferredOnTrial(device: OtaDevice): Promise<number> {
+  return device.waitFor('the job on trial', async () => {
+    const s = await device.ota();
+    return s?.phase === 'trial' && s.job ? s.job.progress.transferred : null;
+  }, 120_000, 100);
+}
+
 /** Samples the agent's RSS every 20 ms until `until` settles; returns the peak. */
 async function peakAgentRss(device: OtaDevice, until: Promise<unknown>): Promise<number> {
   let peak = 0;
@@ -63,9 +71,9 @@ export async function run(): Promise<void> {
     const install = device.api('POST', '/api/v1/ota/install');
     const peakUpdating = await peakAgentRss(device, device.waitFor('v2 staged', async () => ((await device.hostState())?.trial ? true : null), 120_000, 50));
     await install;
+    const transferred = await transferredOnTrial(device);
     const committed = await device.waitCommitted('2.0.0', 120_000);
     const applyCommitS = round((performance.now() - started) / 1000 - SOAK_S);
-    const transferred = Number(/"version":"2\.0\.0","transferred":(\d+)/.exec(device.output())?.[1] ?? NaN);
     const changed = v2.appLayer.size;
     emit({ metric: 'app_only_release', transferredBytes: transferred, changedLayerBytes: changed, fullImageBytes: v2.fullBytes, ratioToFullImage: round(transferred / v2.fullBytes, 4), agentPeakRssMB: peakUpdating, committedTo: committed.version });
 
@@ -91,7 +99,7 @@ export async function run(): Promise<void> {
     const t0 = performance.now();
     void fresh.api('POST', '/api/v1/ota/install');
     const peakFull = await peakAgentRss(fresh, fresh.waitFor('v2 staged', async () => ((await fresh.hostState())?.trial ? true : null), 300_000, 50));
-    const fullTransferred = Number(/"version":"2\.0\.0","transferred":(\d+)/.exec(fresh.output())?.[1] ?? NaN);
+    const fullTransferred = await transferredOnTrial(fresh);
     emit({ metric: 'full_image_download', transferredBytes: fullTransferred, fullImageBytes: v2.fullBytes, seconds: round((performance.now() - t0) / 1000), agentPeakRssMB: peakFull });
   } finally {
     for (const d of devices) await d.destroy();

@@ -84,9 +84,20 @@ export class SlotStore {
     await writeFileAtomic(join(this.dir(name), 'ready'), `id=${id}\n`);
   }
 
+  /** Not bootable any more: `ready` and lucid-slot's completeness marker `slot.env` go first. */
   async clearReady(name: SlotName): Promise<void> {
     await rm(join(this.dir(name), 'ready'), { force: true });
+    await rm(join(this.dir(name), 'slot.env'), { force: true });
     await fsyncDir(this.dir(name)).catch(() => {});
+  }
+
+  /**
+   * The marker the host's `lucid-slot` (image/pi) reads to call a slot complete: written after
+   * everything else of the slot is durable, in its key=value form.
+   */
+  async writeSlotEnv(info: SlotInfo, source: string): Promise<void> {
+    const lines = [`LUCID_SLOT_VERSION=${info.version ?? ''}`, `LUCID_SLOT_ARCH=${info.architecture ?? ''}`, `LUCID_SLOT_MANIFEST=${info.manifest ?? ''}`, `LUCID_SLOT_SOURCE=${source}`];
+    await writeFileAtomic(join(this.dir(info.name), 'slot.env'), `${lines.join('\n')}\n`);
   }
 
   /** The owner exceptions of the applied layers, later layers winning, for the host step. */

@@ -154,7 +154,9 @@ export async function stageSlot(slots: SlotStore, name: SlotName, store: BlobSto
     final.push(record);
   }
   await slots.writeOwners(name, final);
-  await slots.write({ ...base, state: 'staged', layers });
+  const staged = { ...base, state: 'staged' as const, layers };
+  await slots.write(staged);
+  await slots.writeSlotEnv(staged, `ota:${job.id}`);
   await slots.markReady(name, job.id);
   return { kept: k, applied: wanted.length - k };
 }
