@@ -28,6 +28,9 @@ let g: FullGuest;
 let token = '';
 const times: Record<string, number> = {};
 const seconds = (since: number): number => Math.round((performance.now() - since) / 100) / 10;
+const t0 = performance.now();
+/** Progress on stderr as it happens (a run takes many minutes under emulation). */
+const step = (what: string): void => { process.stderr.write(`[vm ota] +${seconds(t0)} s ${what}\n`); };
 
 // Site settings: the test repository's root as the trust anchor (the image ships the production
 // one), a short soak, and room for emulation (Node runs ~8× slower under TCG, tests/vm/README.md).
@@ -54,9 +57,13 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe().catch(() => null);
-    if (v) return v;
+    if (v) {
+      step(what);
+      return v;
+    }
     if (Date.now() > until) {
-      const log = await g.exec(`journalctl -u ${UNIT} -u lucid-appliance-slot.service -u lucid-ota-watch.service --no-pager -n 80`).catch(() => null);
+      const log = await g.exec(`cat /var/lib/lucid/boot/state /var/lib/lucid/data/ota/state.json; ls -l /var/lib/lucid/data/ota/host
+        journalctl -u ${UNIT} -u lucid-appliance-slot.service -u lucid-ota-watch.service --no-pager -n 80`).catch(() => null);
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${log?.stdout ?? ''}`);
     }
     await new Promise((r) => setTimeout(r, everyMs));
@@ -106,6 +113,7 @@ describe.sequential('OTA on Debian 12 with systemd: the .deb, a bundle update an
     const started = performance.now();
     const out = await g.run(`DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confold /mnt/host/${basename(fx.debs.amd64.file)} 2>&1`, 1_200_000);
     times['installS'] = seconds(started);
+    step('apt install returned');
     expect(out).toContain('lucid-slot: installed');
     await waitUnitActive(g, UNIT, 900_000);
     await g.waitHealthy(600_000);
@@ -125,6 +133,7 @@ describe.sequential('OTA on Debian 12 with systemd: the .deb, a bundle update an
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     expect(r.body.job).toMatchObject({ version: '2.0.0', source: 'bundle', slot: 'b' });
     times['v2UploadS'] = seconds(started);
+    step('v2 uploaded, install started');
     await waitFor('v2 on trial', async () => (await hostState())['trial'] === 'b', 900_000);
     times['v2StagedToTrialS'] = seconds(started);
     // The agent's decision: the commit request it writes for the host (after the soak).
@@ -144,6 +153,7 @@ describe.sequential('OTA on Debian 12 with systemd: the .deb, a bundle update an
     const r = await uploadBundle(v3);
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     expect(r.body.job).toMatchObject({ version: '3.0.0', slot: 'a' });
+    step('v3 uploaded, install started');
     await waitFor('v3 on trial', async () => (await hostState())['trial'] === 'a', 900_000);
     const trialAt = performance.now();
     const back = await waitFor('back on v2', async () => {
