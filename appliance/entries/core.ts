@@ -15,6 +15,7 @@ import { installProcessHandlers } from './shared/process-handlers.js';
 import { createCoreWallet, walletBroker } from './shared/core-wallet.js';
 import { assembleCore } from './shared/assemble-core.js';
 import { loadTlsOrExit, readCpuHasAes, urlsOf, watchTls } from './shared/tls.js';
+import { otaPort } from './shared/ota-port.js';
 
 // First, before anything can run a full GC (services/common/tick-shape.ts says why).
 void pinNextTickShape();
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
     acquireWallet: walletBroker(link),
     webRoot: fileURLToPath(new URL('../web/', import.meta.url)),
     tls: { httpsPort: config.httpsPort, info: () => tls, certificatePem: () => leafOf(tls.certPem) },
+    // The update agent is a sibling child: under a supervisor it is always in the table.
+    ...(link.attached ? { ota: otaPort(config.dataDir, config.otaBundleMaxBytes) } : {}),
   });
   const secure = createSecureServer(app, tls, readCpuHasAes(config.sysRoot));
   const useTls = (m: TlsMaterial): void => {

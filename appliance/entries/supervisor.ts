@@ -7,7 +7,7 @@ import { loadConfigOrExit, configToEnv, detectRaspberryPi } from '../config/inde
 import { createRootLogger } from '../../services/common/log.js';
 import { buildInfo } from '../../services/common/build-info.js';
 import { TLS_MATERIAL } from '../../services/common/ipc.js';
-import { Supervisor, childTable, DEFAULT_TUNING } from '../supervisor/index.js';
+import { Supervisor, childTable, DEFAULT_TUNING, EXIT_SLOT_SWITCH } from '../supervisor/index.js';
 import { writeResetMarker } from '../../services/common/reset-marker.js';
 import { ApiListeners } from '../supervisor/listeners.js';
 import { ChildLogs } from '../supervisor/child-logs.js';
@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     sdWatchdogMs: parseWatchdogUsec(process.env, process.pid),
     hardwareWatchdog: hal.watchdog,
     hal: { mode, watchdog: hal.watchdog?.id ?? null, button: hal.button?.id ?? null },
+    onSlotSwitch: (reason) => stop(`slot switch: ${reason}`, EXIT_SLOT_SWITCH),
     tuning: { ...DEFAULT_TUNING, failedRetryMs: config.failedRetryMs, failedRetryMaxMs: Math.max(config.failedRetryMs, config.failedRetryMaxMs) },
     watchdogLimits: { maxLagMs: config.loopLagLimitMs, failedLimitMs: config.failedLimitMs },
     factoryReset: {
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
   });
 
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (signal: string, exitCode = 0): void => {
     if (stopping) return;
     stopping = true;
     const deadline = Date.now() + config.stopTimeoutMs;
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
     void sup.stop({ deadline })
       .then(() => listeners.close())
       .then(() => hal.stop({ deadline: Math.max(deadline, Date.now() + 500) }))
-      .then(() => { log.info('stopped'); process.exit(0); }, (err: unknown) => { log.error({ err }, 'stop failed'); process.exit(1); });
+      .then(() => { log.info({ exitCode }, 'stopped'); process.exit(exitCode); }, (err: unknown) => { log.error({ err }, 'stop failed'); process.exit(1); });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -18,7 +18,7 @@ import { buildInfo } from '../../../services/common/build-info.js';
 import { Store } from '../../../services/store/index.js';
 import { loadOrCreateNodeIdentity, NODE_KEY_FILE, type NodeIdentity } from '../../../services/identity/index.js';
 import { LedgerService, ledgerRoutes, type LevelPort } from '../../../services/ledger/index.js';
-import { buildApi, type SupervisorView, type TlsPort } from '../../../services/api/index.js';
+import { buildApi, type OtaPort, type SupervisorView, type TlsPort } from '../../../services/api/index.js';
 import { AuthService, authRoutePlugins, loadOrCreateJwtKey, prepareFactoryReset } from '../../../services/auth/index.js';
 import { SessionService, sessionRoutes, chunkMetrics } from '../../../services/sessions/index.js';
 import { defaultCipherFor } from '../../../services/chunks/index.js';
@@ -49,6 +49,8 @@ export interface CoreInputs {
    * rule out (the routes stay). Core never sets it.
    */
   readonly withoutPlainHttpRule?: boolean;
+  /** The update agent's port (its sibling child, over a socket); absent: no /api/v1/ota routes. */
+  readonly ota?: OtaPort;
 }
 
 export interface CoreParts {
@@ -156,6 +158,7 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
       restrict: (p, permission) => auth.restrict(p, permission),
     },
     routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger)],
+    ...(inputs.ota ? { ota: inputs.ota } : {}),
   });
   return { store, identity, auth, sessions, ledger, metrics, app };
 }

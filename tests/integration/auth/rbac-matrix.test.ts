@@ -39,6 +39,8 @@ const MATRIX: Readonly<Record<string, Permission>> = {
   'GET /api/v1/ledger/admission': 'node_operator', 'POST /api/v1/ledger/validators/approve': 'admin',
   'POST /api/v1/ledger/validators/join': 'admin', 'POST /api/v1/ledger/validators/leave': 'admin',
   'GET /api/v1/tls': 'public', 'GET /api/v1/tls/certificate': 'public',
+  'GET /api/v1/ota': 'user', 'POST /api/v1/ota/check': 'admin', 'POST /api/v1/ota/install': 'admin', 'POST /api/v1/ota/rollback': 'admin',
+  'PUT /api/v1/ota/bundle': 'admin',
 };
 
 type Caller = 'anonymous' | Role;
