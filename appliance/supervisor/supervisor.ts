@@ -124,7 +124,7 @@ export class Supervisor implements Lifecycle {
       this.runtimes.set(spec.name, {
         spec, phase: 'idle', pid: null, startedAt: null, readyAt: null, lastSeenAt: null, nextStartAt: null,
         restarts: 0, exitTimes: [], lastExit: null, pendingExit: null, killReason: null, signalSent: null,
-        failedReason: null, failures: 0, failedSince: null, handle: null,
+        failedReason: null, failures: 0, failedSince: null, readyTimeouts: 0, handle: null,
       });
     }
   }
@@ -363,6 +363,7 @@ export class Supervisor implements Lifecycle {
     if (message.t === 'ready' && r.phase === 'starting') {
       r.phase = 'ready';
       r.readyAt = this.now();
+      r.readyTimeouts = 0;
       if (r.failedSince !== null) this.log.warn({ child: r.spec.name, failedForMs: r.readyAt - r.failedSince }, 'failed child recovered');
       r.failedSince = null;
       r.failedReason = null;
@@ -384,6 +385,7 @@ export class Supervisor implements Lifecycle {
     const exit: ExitInfo = { code, signal, reason, at };
     this.log[r.killReason === 'stopped' ? 'info' : 'warn']({ child: r.spec.name, pid: r.pid, exit: describeExit(exit) }, 'child exited');
     Object.assign(r, { pendingExit: exit, lastExit: exit, pid: null, handle: null, readyAt: null });
+    if (reason === 'ready-timeout') r.readyTimeouts = (r.readyTimeouts ?? 0) + 1;
     this.locks.releaseAll(r.spec.name);
     if (this.listenerHolder === r.spec.name) {
       this.listenerHolder = null;
