@@ -10,6 +10,7 @@ import { loginPage } from './login.js';
 import { usersPage } from './users.js';
 import { auditPage } from './audit.js';
 import { emergencyPage } from './emergency.js';
+import { approvalsPage } from './approvals.js';
 
 export const pages: readonly Page[] = [
   statusPage,
@@ -19,6 +20,7 @@ export const pages: readonly Page[] = [
   usersPage,
   auditPage,
   emergencyPage,
+  approvalsPage,
   loginPage,
   anchorPage,
 ];
