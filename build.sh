@@ -8,6 +8,7 @@
 #   ./build.sh typecheck      tsc --noEmit over the whole tree
 #   ./build.sh build          bundle into dist/ only
 #   ./build.sh image [opts]   the multi-arch OCI image into out/image/ (--verify: build twice, compare)
+#   ./build.sh release <cmd>  release repository: init, sign, timestamp, rotate, publish, bundle (ota/README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -143,7 +144,7 @@ case $cmd in
     exec npx vitest run "$@" ;;
   bench)
     ensure_npm
-    if [[ $# == 0 || " $* " == *" image "* ]]; then ensure_image_tools; fi
+    if [[ $# == 0 || " $* " == *" image "* || " $* " == *" ota "* ]]; then ensure_image_tools; fi
     bundle
     exec npx tsx tests/bench/run.ts "$@" ;;
   genesis)
@@ -154,11 +155,14 @@ case $cmd in
     ensure_npm
     ensure_image_tools
     exec npx tsx image/build/cli.ts "$@" ;;
+  release)
+    ensure_npm
+    exec npx tsx ota/release/cli.ts "$@" ;;
   typecheck)
     ensure_npm
     exec npx tsc -p tsconfig.json --noEmit ;;
   help|-h|--help)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
-    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image)" ;;
+    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image, release)" ;;
 esac

@@ -50,6 +50,16 @@ export const ConfigSchema = Type.Object({
   chunkConcurrency: Type.Integer({ minimum: 0, maximum: 64 }),
   apiWriteBatch: Type.Integer({ minimum: 1, maximum: 256 }),
   apiAcceptDescriptors: Type.Integer({ minimum: 1, maximum: 65 }),
+  otaUrl: Type.Union([Type.String({ minLength: 1, pattern: '^https?://[^\\s]+$' }), Type.Null()]),
+  otaIntervalS: Type.Union([Type.Integer({ minimum: 10, maximum: 7 * 86400 }), Type.Null()]),
+  otaChannel: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,31}$' }),
+  otaSoakS: Type.Integer({ minimum: 0, maximum: 86400 }),
+  otaHealthTimeoutS: Type.Integer({ minimum: 5, maximum: 86400 }),
+  otaAutoInstall: Type.Union([Type.Literal('on'), Type.Literal('off')]),
+  otaHostDir: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  otaBundleDir: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  otaBundleMaxBytes: Type.Integer({ minimum: 1048576, maximum: Number.MAX_SAFE_INTEGER }),
+  otaTrustRoot: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
 }, { additionalProperties: false });
 
 export type Config = Static<typeof ConfigSchema>;
@@ -132,6 +142,26 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Most small API answers written together at the end of an event-loop turn (fewer client wake-ups under load; `services/api/write-batch.ts`); `1` writes each at once.' },
   { key: 'apiAcceptDescriptors', env: 'LUCID_API_ACCEPT_DESCRIPTORS', kind: 'int', default: () => 8,
     doc: 'Descriptors of the API\'s listening socket that core accepts on (copies come from the supervisor), so a busy core takes in that many new connections per event-loop turn instead of one (`services/api/accept-handles.ts`); `1`: its own only. At most 65.' },
+  { key: 'otaUrl', env: 'LUCID_OTA_URL', kind: 'string-or-none', default: () => null,
+    doc: 'Release repository (what `./build.sh release publish` wrote, on any static HTTP server) the OTA agent checks; `none`: no online updates.' },
+  { key: 'otaIntervalS', env: 'LUCID_OTA_INTERVAL_S', kind: 'int-or-none', default: () => null,
+    doc: 'Seconds between automatic checks (±10 % jitter; the first soon after start). Unset/`none`: checks only when asked through the API.' },
+  { key: 'otaChannel', env: 'LUCID_OTA_CHANNEL', kind: 'string', default: () => 'stable',
+    doc: 'Release channel followed (the TUF target `<channel>/release.json`).' },
+  { key: 'otaSoakS', env: 'LUCID_OTA_SOAK_S', kind: 'int', default: () => 120,
+    doc: 'How long a new version must stay healthy (every critical child ready, self-test passed) on trial before it is committed.' },
+  { key: 'otaHealthTimeoutS', env: 'LUCID_OTA_HEALTH_TIMEOUT_S', kind: 'int', default: () => 300,
+    doc: 'A version on trial whose critical children are not all ready this long after its start is rolled back.' },
+  { key: 'otaAutoInstall', env: 'LUCID_OTA_AUTO_INSTALL', kind: 'enum', default: () => 'on',
+    doc: '`on`: a newer release found by a check (or on the bundle folder) is installed without asking; `off`: an admin presses Install.' },
+  { key: 'otaHostDir', env: 'LUCID_OTA_HOST_DIR', kind: 'string-or-none', default: (p) => (p === 'device' ? '/var/lib/lucid' : null),
+    doc: 'The host\'s slot layout (slots/, boot/) as the agent sees it; `none` (dev): checks work, installs do not.' },
+  { key: 'otaBundleDir', env: 'LUCID_OTA_BUNDLE_DIR', kind: 'string-or-none', default: () => null,
+    doc: 'A folder (a mounted USB stick) searched for `*.lucid-bundle` offline bundles at every check.' },
+  { key: 'otaBundleMaxBytes', env: 'LUCID_OTA_BUNDLE_MAX_BYTES', kind: 'int', default: () => 2 * 1024 ** 3,
+    doc: 'Largest offline bundle the web UI accepts for upload.' },
+  { key: 'otaTrustRoot', env: 'LUCID_OTA_TRUST_ROOT', kind: 'string-or-none', default: () => null,
+    doc: 'The trusted TUF root.json; `none`: the one shipped in the image (`dist/ota/root.json`, from `ota/trust/root.json`).' },
 ];
 
 export const CONFIG_FILE_ENV = 'LUCID_CONFIG';

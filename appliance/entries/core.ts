@@ -11,6 +11,7 @@ import { acceptOnCopies, type AcceptCopies } from '../../services/api/index.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
 import { createCoreWallet, walletBroker } from './shared/core-wallet.js';
 import { assembleCore } from './shared/assemble-core.js';
+import { otaPort } from './shared/ota-port.js';
 
 // First, before anything can run a full GC (services/common/tick-shape.ts says why).
 void pinNextTickShape();
@@ -31,6 +32,8 @@ async function main(): Promise<void> {
     wallet: await createCoreWallet(config, log),
     acquireWallet: walletBroker(link),
     webRoot: fileURLToPath(new URL('../web/', import.meta.url)),
+    // The update agent is a sibling child; under a supervisor it is always in the table.
+    ...(link.attached ? { ota: otaPort(config.dataDir, config.otaBundleMaxBytes) } : {}),
   });
   let acceptCopies: Promise<AcceptCopies> | undefined;
   await stack.start('api', {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit, configToEnv, detectRaspberryPi } from '../config/index.js';
 import { createRootLogger } from '../../services/common/log.js';
 import { buildInfo } from '../../services/common/build-info.js';
-import { Supervisor, childTable, DEFAULT_TUNING } from '../supervisor/index.js';
+import { Supervisor, childTable, DEFAULT_TUNING, EXIT_SLOT_SWITCH } from '../supervisor/index.js';
 import { writeResetMarker } from '../../services/common/reset-marker.js';
 import { createSdNotifier, parseWatchdogUsec } from '../../hal/index.js';
 import { createSupervisorHal, halMode } from './shared/supervisor-hal.js';
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     sdWatchdogMs: parseWatchdogUsec(process.env, process.pid),
     hardwareWatchdog: hal.watchdog,
     hal: { mode, watchdog: hal.watchdog?.id ?? null, button: hal.button?.id ?? null },
+    onSlotSwitch: (reason) => stop(`slot switch: ${reason}`, EXIT_SLOT_SWITCH),
     tuning: { ...DEFAULT_TUNING, failedRetryMs: config.failedRetryMs, failedRetryMaxMs: Math.max(config.failedRetryMs, config.failedRetryMaxMs) },
     watchdogLimits: { maxLagMs: config.loopLagLimitMs, failedLimitMs: config.failedLimitMs },
     factoryReset: {
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   hal.button?.onAction((action) => supervisor.pressButton(action));
 
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (signal: string, exitCode = 0): void => {
     if (stopping) return;
     stopping = true;
     const deadline = Date.now() + config.stopTimeoutMs;
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(1), config.stopTimeoutMs + 2000).unref();
     void supervisor.stop({ deadline })
       .then(() => hal.stop({ deadline: Math.max(deadline, Date.now() + 500) }))
-      .then(() => { log.info('stopped'); process.exit(0); }, (err: unknown) => { log.error({ err }, 'stop failed'); process.exit(1); });
+      .then(() => { log.info({ exitCode }, 'stopped'); process.exit(exitCode); }, (err: unknown) => { log.error({ err }, 'stop failed'); process.exit(1); });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -1,6 +1,6 @@
 // The one table of supervised children. The supervisor starts each by file path (the built
-// entry under dist/entries) and never imports service code. `payout` and `ota-agent` join here
-// in later issues, each with its own uid and sandbox.
+// entry under dist/entries) and never imports service code. `payout` joins here in a later
+// issue, with its own uid and sandbox.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -90,6 +90,12 @@ export function readPmdBytes(path = '/sys/kernel/mm/transparent_hugepage/hpage_p
  */
 export const CORE_NODE_ARGS: readonly string[] = ['--initial-old-space-size=64'];
 
+/**
+ * The agent idles most of its life: a small young generation keeps its heap (and RSS) low; it
+ * only allocates in bursts while it checks or unpacks (`./build.sh bench ota` measures it).
+ */
+export const OTA_AGENT_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1'];
+
 export function childTable(options: ChildTableOptions): ChildSpec[] {
   const base: ChildSpec[] = [
     {
@@ -100,6 +106,20 @@ export function childTable(options: ChildTableOptions): ChildSpec[] {
       after: [],
       env: Object.fromEntries(Object.entries(CORE_ENV).filter(([k]) => options.inheritedEnv?.[k] === undefined)),
       nodeArgs: CORE_NODE_ARGS,
+      subscribe: true,
+      heartbeatMs: options.heartbeatMs,
+      readyTimeoutMs: 30_000,
+    },
+    {
+      // Not critical: the appliance works without it; it must run even when core does not, to
+      // judge a version on trial (ota/README.md), so it depends on nothing. It reads snapshots.
+      name: 'ota-agent',
+      entry: join(options.entriesDir, 'ota-agent.mjs'),
+      critical: false,
+      restart: 'always',
+      after: [],
+      env: {},
+      nodeArgs: OTA_AGENT_NODE_ARGS,
       subscribe: true,
       heartbeatMs: options.heartbeatMs,
       readyTimeoutMs: 30_000,

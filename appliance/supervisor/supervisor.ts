@@ -51,9 +51,17 @@ export interface SupervisorDeps {
   readonly watchdogLimits?: GateLimits;
   /** The button's factory reset (factory-reset.ts); without it a ≥ 10 s press is only broadcast. */
   readonly factoryReset?: ResetDeps;
+  /**
+   * The OTA agent asked to restart into another slot (update.switch): the entry stops the tree
+   * and exits with EXIT_SLOT_SWITCH so systemd starts the unit again (its host step picks the slot).
+   */
+  readonly onSlotSwitch?: (reason: string) => void;
 }
 
 export const DEFAULT_WATCHDOG_LIMITS: GateLimits = { maxLagMs: 5000, failedLimitMs: 15 * 60_000 };
+
+/** The supervisor's exit status after update.switch (the unit has RestartForceExitStatus=75). */
+export const EXIT_SLOT_SWITCH = 75;
 
 interface Runtime extends ChildState {
   handle: ChildHandle | null;
@@ -84,6 +92,8 @@ export class Supervisor implements Lifecycle {
   readonly locks = new UpdateLocks();
   get buttonSimulated(): boolean { return this.deps.hal.mode === 'sim'; }
   readonly flags: Record<string, boolean> = {};
+  /** The child holding the update hand-over (update.prepare), or null. */
+  updateHolder: string | null = null;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.log = deps.log.child({ module: 'supervisor' });
@@ -203,6 +213,25 @@ export class Supervisor implements Lifecycle {
     return true;
   }
 
+  /** update.prepare: once no other child holds a lock, new locks are refused to others. */
+  async prepareUpdate(holder: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; holders: Array<{ name: string; holders: string[] }> }> {
+    if (this.updateHolder !== null && this.updateHolder !== holder) return { ok: false, holders: [{ name: 'update', holders: [this.updateHolder] }] };
+    const free = await this.locks.waitFreeOfOthers(holder, timeoutMs);
+    if (!free) return { ok: false, holders: this.locks.heldByOthers(holder) };
+    this.updateHolder = holder;
+    this.log.info({ holder }, 'update hand-over: new update locks are refused');
+    return { ok: true };
+  }
+
+  cancelUpdate(holder: string): void {
+    if (this.updateHolder === holder) this.updateHolder = null;
+  }
+
+  switchSlots(holder: string, reason: string): void {
+    this.log.warn({ holder, reason }, 'stopping for a slot switch');
+    if (this.deps.onSlotSwitch) queueMicrotask(() => this.deps.onSlotSwitch!(reason));
+  }
+
   setFlag(name: string, value: boolean): void {
     this.flags[name] = value;
     this.markDirty();
@@ -317,6 +346,7 @@ export class Supervisor implements Lifecycle {
     this.log[r.killReason === 'stopped' ? 'info' : 'warn']({ child: r.spec.name, pid: r.pid, exit: describeExit(exit) }, 'child exited');
     Object.assign(r, { pendingExit: exit, lastExit: exit, pid: null, handle: null, readyAt: null });
     this.locks.releaseAll(r.spec.name);
+    if (this.updateHolder === r.spec.name) this.updateHolder = null;
     this.reconcile();
   }
 

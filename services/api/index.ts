@@ -1,5 +1,5 @@
 export { buildApi, DEFAULT_BODY_LIMIT } from './server.js';
-export type { ApiDeps, SupervisorView } from './deps.js';
+export type { ApiDeps, SupervisorView, OtaPort } from './deps.js';
 export { toErrorBody, ErrorSchema, type ErrorBody } from './errors.js';
 export { ROLES, roleRank, hasRole, canAccessOwned, type Role, type Permission, type Principal } from './route-permission.js';
 export type { Status, SystemStatus } from './schemas/status.js';

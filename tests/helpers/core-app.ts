@@ -56,6 +56,11 @@ function inProcessSupervisor(): SupervisorView & { flags: Record<string, boolean
     pressButton: (action: ButtonAction) => { for (const l of listeners) l({ kind: 'button', action, at: Date.now() }); return null; },
     buttonSimulated: true,
     markDirty: () => {},
+    // No update hand-over in-process (the OTA tests run a real supervisor).
+    prepareUpdate: async () => ({ ok: true as const }),
+    updateHolder: null,
+    cancelUpdate: () => {},
+    switchSlots: () => {},
   };
   return {
     attached: true,
@@ -89,6 +94,12 @@ export async function startCoreApp(options: { env?: Record<string, string>; data
   const parts = await assembleCore({
     config, log, supervisor, stack, webRoot: null, now: () => Date.now() + clock.skew,
     wallet: await createCoreWallet(config, log), acquireWallet: walletBroker(supervisor),
+    // The OTA routes are wired (so the RBAC matrix covers them) to an agent that is not there.
+    ota: {
+      incomingDir: join(dataDir, 'ota-incoming'), maxBundleBytes: 1024 * 1024,
+      status: async () => null,
+      call: async () => ({ status: 503, body: { statusCode: 503, code: 'OTA_ERR_AGENT_UNAVAILABLE', message: 'no update agent in this test' } }),
+    },
   });
   await stack.start('ledger', parts.ledger);
   const { app, auth } = parts;

@@ -18,7 +18,7 @@ import { buildInfo } from '../../../services/common/build-info.js';
 import { Store } from '../../../services/store/index.js';
 import { loadOrCreateNodeIdentity, NODE_KEY_FILE, type NodeIdentity } from '../../../services/identity/index.js';
 import { LedgerService, ledgerRoutes, type LevelPort } from '../../../services/ledger/index.js';
-import { buildApi, type SupervisorView } from '../../../services/api/index.js';
+import { buildApi, type OtaPort, type SupervisorView } from '../../../services/api/index.js';
 import { AuthService, authRoutePlugins, loadOrCreateJwtKey, prepareFactoryReset } from '../../../services/auth/index.js';
 import { SessionService, sessionRoutes, chunkMetrics } from '../../../services/sessions/index.js';
 import { defaultCipherFor } from '../../../services/chunks/index.js';
@@ -38,6 +38,8 @@ export interface CoreInputs {
   readonly webRoot: string | null;
   /** The clock auth sees (tests move it); Date.now by default. */
   readonly now?: () => number;
+  /** The update agent (core under a supervisor); without it the OTA routes are absent. */
+  readonly ota?: OtaPort;
 }
 
 export interface CoreParts {
@@ -137,6 +139,7 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
       restrict: (p, permission) => auth.restrict(p, permission),
     },
     routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger)],
+    ...(inputs.ota ? { ota: inputs.ota } : {}),
   });
   return { store, identity, auth, sessions, ledger, metrics, app };
 }
