@@ -5,3 +5,13 @@ export { ROLES, roleRank, hasRole, canAccessOwned, type Role, type Permission, t
 export type { Status, SystemStatus } from './schemas/status.js';
 export { RATE_LIMITS, RATE_WINDOW_MS, type AuthPort } from './access.js';
 export { acceptOnCopies, type AcceptCopies } from './accept-handles.js';
+// The building blocks of buildApi, for another fastify server under the same rules (the fleet
+// server, ota/server): one error shape, a declared permission on every route, access control,
+// rate limits, security headers, OpenAPI at /docs, static files.
+export { installErrorHandlers } from './errors.js';
+export { requirePermissionOnEveryRoute } from './route-permission.js';
+export { recordRoutes, buildOpenApi, DOCS_HTML, type RouteRecord } from './openapi.js';
+export { installIdentify, installEnforcement, installRateLimit } from './access.js';
+export { installSecurityHeaders } from './security-headers.js';
+export { staticRoutes } from './static-files.js';
+export { lazySchemaController } from './lazy-schemas.js';
