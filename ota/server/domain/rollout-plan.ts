@@ -52,9 +52,9 @@ export type StageDecision =
 
 /**
  * The current stage of a running rollout, from its members' counts: halt when failures pass the
- * stage's threshold; advance (or complete) when no online member is still working and at least
- * one passed its soak (healthy). Offline members do not hold a stage back: they keep their
- * assignment and catch up when they return.
+ * stage's threshold; advance (or complete) when no online member is still working (in the first
+ * stage also: at least one passed its soak). Offline members do not hold a stage back: they keep
+ * their assignment and catch up when they return.
  */
 export function evaluateStage(r: RolloutRecord, counts: StageCounts): StageDecision {
   if (r.state !== 'running') return { kind: 'wait', why: r.state };
@@ -69,7 +69,9 @@ export function evaluateStage(r: RolloutRecord, counts: StageCounts): StageDecis
   const pendingOnline = sum(counts.online, PENDING_MEMBER_STATES);
   const healthy = (counts.online.healthy ?? 0) + (counts.offline.healthy ?? 0);
   if (pendingOnline > 0) return { kind: 'wait', why: `${pendingOnline} online devices still updating or soaking` };
-  if (healthy === 0) return { kind: 'wait', why: 'no device of the stage is healthy after its update yet' };
+  // The first stage must prove the release on at least one device; a later stage whose devices
+  // are all offline does not hold the rollout (they catch up when they return).
+  if (healthy === 0 && r.stage === 0) return { kind: 'wait', why: 'no device of the first stage is healthy after its update yet' };
   return last ? { kind: 'complete' } : { kind: 'advance' };
 }
 
