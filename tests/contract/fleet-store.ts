@@ -88,6 +88,14 @@ export function fleetStoreContract(name: string, factory: StoreFactory): void {
       expect(ok.kind === 'ok' && ok.device.status.version === '1.1.0' && ok.membership === null).toBe(true);
     }));
 
+    it('devices: bulk import keeps existing ones', withStore(async (s) => {
+      await s.enrollDevice(testDevice('d1', { name: 'first' }));
+      expect(await s.importDevices(Array.from({ length: 7000 }, (_, i) => testDevice(`d${i}`, { tags: ['bulk', 'lab'] })))).toBe(6999);
+      expect((await s.getDevice('d1'))!.name).toBe('first');
+      expect((await s.getDevice('d6999'))!.tags).toEqual(['bulk', 'lab']);
+      expect((await s.listDevices({ tag: 'bulk', limit: 10_000 })).length).toBe(6999);
+    }));
+
     it('devices: queries, counts, tags, delete', withStore(async (s) => {
       for (let i = 0; i < 6; i++) await s.enrollDevice(testDevice(`d${i}`, { tags: i % 2 ? ['odd', 'lab'] : ['lab'], lastSeenAt: i * 100, status: { ...testDevice('x').status, version: i < 3 ? '1.0.0' : '2.0.0' } }));
       expect((await s.listDevices({ tag: 'odd' })).map((d) => d.id)).toEqual(['d1', 'd3', 'd5']);

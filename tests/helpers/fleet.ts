@@ -95,10 +95,11 @@ export async function startFleetProcess(env: Record<string, string>): Promise<{ 
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
   const url = `http://127.0.0.1:${port}`;
-  const until = Date.now() + 30_000;
-  while (!out.includes('fleet server ready')) {
+  const until = Date.now() + 60_000;
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`fleet server exited ${child.exitCode}: ${out}`);
     if (Date.now() > until) throw new Error(`fleet server did not start: ${out}`);
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -11,6 +11,8 @@ export interface TestPostgres {
   /** postgres://lucid@127.0.0.1:<port>/postgres */
   readonly url: string;
   readonly port: number;
+  /** The cluster's temp directory (data/, the socket, server.log). */
+  readonly dir: string;
   /** A new empty database; returns its URL. */
   createDatabase(name: string): Promise<string>;
   log(): string;
@@ -63,7 +65,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Test
   const url = `postgres://lucid@127.0.0.1:${port}/postgres`;
   let stopped = false;
   return {
-    url, port,
+    url, port, dir,
     async createDatabase(name: string) {
       if (!/^[a-z][a-z0-9_]{0,40}$/.test(name)) throw new Error(`bad database name ${name}`);
       const pg = (await import('pg')).default;

@@ -181,6 +181,19 @@ export class LevelFleetStore implements FleetStore {
     await this.put('devices', d.id, d);
     return true;
   }
+  async importDevices(devices: readonly DeviceRecord[]): Promise<number> {
+    const batch = this.level.batch();
+    let n = 0;
+    for (const d of devices) {
+      if (this.devices.has(d.id)) continue;
+      this.devices.set(d.id, d);
+      batch.put(key('devices', d.id), JSON.stringify(d));
+      n++;
+    }
+    this.sortedDevices = null;
+    await batch.write(SYNC);
+    return n;
+  }
   async getDevice(id: string): Promise<DeviceRecord | null> { return this.devices.get(id) ?? null; }
   async listDevices(q: DeviceQuery = {}): Promise<DeviceRecord[]> {
     this.sortedDevices ??= [...this.devices.values()].sort((a, b) => (a.id < b.id ? -1 : 1));

@@ -284,6 +284,8 @@ export interface FleetStore {
   // Devices
   /** Inserts, or (same public key) keeps the existing record. False when the id exists with another key. */
   enrollDevice(device: DeviceRecord): Promise<boolean>;
+  /** Bulk insert (devices moved from another fleet, the benchmark's 100,000); existing ids are kept. Returns how many were new. */
+  importDevices(devices: readonly DeviceRecord[]): Promise<number>;
   getDevice(id: string): Promise<DeviceRecord | null>;
   listDevices(query?: DeviceQuery): Promise<DeviceRecord[]>;
   countDevices(offlineBefore: number): Promise<{ total: number; offline: number; byHealth: Record<string, number>; byVersion: Record<string, number> }>;
