@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     wallet: await createCoreWallet(config, log),
     acquireWallet: walletBroker(link),
     webRoot: fileURLToPath(new URL('../web/', import.meta.url)),
-    // The update agent is a sibling child; under a supervisor it is always in the table.
+    // The update agent is a sibling child: under a supervisor it is always in the table.
     ...(link.attached ? { ota: otaPort(config.dataDir, config.otaBundleMaxBytes) } : {}),
   });
   let acceptCopies: Promise<AcceptCopies> | undefined;

@@ -91,6 +91,7 @@ export async function run(): Promise<void> {
 
     // A device without any of the image's blobs downloads all of it: the agent's RSS meanwhile.
     await device.stop();
+    await env.publish(v2); // the channel's release is v2 again (v3 was the broken one)
     const fresh = await OtaDevice.create(v1, { env: settings, seedBlobs: false });
     devices.push(fresh);
     fresh.start();

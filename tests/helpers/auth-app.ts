@@ -74,7 +74,7 @@ export async function buildAuthApp(options: { dataDir?: string; maxSessions?: nu
     ota: {
       incomingDir: join(dataDir, 'ota-incoming'), maxBundleBytes: 1024 * 1024,
       status: async () => null,
-      call: async () => ({ status: 503, body: { statusCode: 503, code: 'OTA_ERR_AGENT_UNAVAILABLE', message: 'no update agent in this test' } }),
+      call: async () => ({ status: 409, body: { statusCode: 409, code: 'OTA_ERR_NOT_CONFIGURED', message: 'no update agent in this test' } }),
     },
   });
   let root: TokenPair | null = null;

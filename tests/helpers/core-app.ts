@@ -56,9 +56,9 @@ function inProcessSupervisor(): SupervisorView & { flags: Record<string, boolean
     pressButton: (action: ButtonAction) => { for (const l of listeners) l({ kind: 'button', action, at: Date.now() }); return null; },
     buttonSimulated: true,
     markDirty: () => {},
-    // No update hand-over in-process (the OTA tests run a real supervisor).
-    prepareUpdate: async () => ({ ok: true as const }),
+    // The OTA hand-over belongs to the update agent; core never asks for it.
     updateHolder: null,
+    prepareUpdate: async () => ({ ok: false as const, holders: [] }),
     cancelUpdate: () => {},
     switchSlots: () => {},
   };
@@ -94,11 +94,12 @@ export async function startCoreApp(options: { env?: Record<string, string>; data
   const parts = await assembleCore({
     config, log, supervisor, stack, webRoot: null, now: () => Date.now() + clock.skew,
     wallet: await createCoreWallet(config, log), acquireWallet: walletBroker(supervisor),
-    // The OTA routes are wired (so the RBAC matrix covers them) to an agent that is not there.
+    // The OTA routes are there (the RBAC matrix covers them), in front of an appliance that has
+    // no update agent: it answers what a dev appliance without slots would.
     ota: {
-      incomingDir: join(dataDir, 'ota-incoming'), maxBundleBytes: 1024 * 1024,
+      incomingDir: join(dataDir, 'ota', 'incoming'), maxBundleBytes: 1024 * 1024,
       status: async () => null,
-      call: async () => ({ status: 503, body: { statusCode: 503, code: 'OTA_ERR_AGENT_UNAVAILABLE', message: 'no update agent in this test' } }),
+      call: async () => ({ status: 409, body: { statusCode: 409, code: 'OTA_ERR_NOT_CONFIGURED', message: 'no update agent in this test app' } }),
     },
   });
   await stack.start('ledger', parts.ledger);

@@ -5,10 +5,11 @@
 // ends healthy on a committed slot running the old version or the new one — never neither — and
 // the slot the host calls active holds exactly the version that runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { watch, readFileSync, type FSWatcher } from 'node:fs';
+import { rmSync, watch, readFileSync, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { createReleaseEnv, type ReleaseEnv, type TestRelease } from '../helpers/ota-releases.js';
 import { OtaDevice } from '../helpers/ota-device.js';
+import { ROOT } from '../helpers/appliance.js';
 
 const PHASES = ['fetching', 'staging', 'staged', 'switching', 'trial'] as const;
 type Phase = (typeof PHASES)[number];
@@ -46,6 +47,10 @@ function killAt(device: OtaDevice, phase: Phase, what: Kill): { done: Promise<st
 async function runOne(device: OtaDevice, from: TestRelease, phase: Phase, what: Kill): Promise<void> {
   const to = await env.build(`${++major}.0.0`);
   await env.publish(to);
+  // `staged` lasts one IPC round trip when nothing holds an update lock; a child holding one (a
+  // finalize in progress) keeps the agent there until it lets go — the hand-over waits.
+  const hold = join(device.dataDir, 'hold-update-lock');
+  if (phase === 'staged') writeFileSync(hold, '');
   const armed = killAt(device, phase, what);
   try {
     const checked = await device.api('POST', '/api/v1/ota/check');
@@ -61,6 +66,7 @@ async function runOne(device: OtaDevice, from: TestRelease, phase: Phase, what: 
     expect(seen, `the ${phase} state was never seen`).toBe(phase);
   } finally {
     armed.stop();
+    rmSync(hold, { force: true });
   }
   // Never neither: healthy, no trial pending, the active slot holding what runs.
   const s = await device.waitFor(`a committed version after kill -9 of the ${what} in ${phase}`, async () => {
@@ -82,7 +88,12 @@ describe.each(['agent', 'supervisor', 'all'] as const)('kill -9 of the %s', (wha
   let current: TestRelease;
   beforeAll(async () => {
     current = await env.build(`${++major}.0.0`);
-    device = await OtaDevice.create(current, { env: { LUCID_OTA_URL: env.url, LUCID_OTA_AUTO_INSTALL: 'off', LUCID_OTA_SOAK_S: '2' } });
+    device = await OtaDevice.create(current, {
+      env: {
+        LUCID_OTA_URL: env.url, LUCID_OTA_AUTO_INSTALL: 'off', LUCID_OTA_SOAK_S: '2',
+        LUCID_EXTRA_CHILDREN: JSON.stringify([{ name: 'finalizer', entry: join(ROOT, 'tests/fixtures/children/ota-lock-holder.mjs') }]),
+      },
+    });
     device.start();
     await device.waitCommitted(current.version);
   }, 5 * 60_000);

@@ -38,7 +38,7 @@ export interface CoreInputs {
   readonly webRoot: string | null;
   /** The clock auth sees (tests move it); Date.now by default. */
   readonly now?: () => number;
-  /** The update agent (core under a supervisor); without it the OTA routes are absent. */
+  /** The update agent's port (its sibling child, over a socket); absent: no /api/v1/ota routes. */
   readonly ota?: OtaPort;
 }
 

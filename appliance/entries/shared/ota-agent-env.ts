@@ -1,10 +1,9 @@
 // The settings the OTA agent needs, read from the environment its supervisor gives it. The
 // supervisor validated the whole configuration at boot (TypeBox, appliance/config) and hands
 // every child the result as LUCID_* variables (configToEnv), so the supervised agent does not
-// load the validator again: TypeBox's format module compiles Unicode-property regular
-// expressions at import, which maps ~7 MB of ICU data into the process — a third of what an
-// idle agent would hold beyond a bare Node. Run alone (no supervisor), the agent loads and
-// validates the configuration itself, like every entry.
+// load the validator again (TypeBox and its compiled schemas: ~2 MB of an idle agent's heap,
+// whose RSS is a budget — `./build.sh bench ota`). Run alone (no supervisor), the agent loads
+// and validates the configuration itself, like every entry.
 export interface OtaAgentSettings {
   readonly dataDir: string;
   readonly logLevel: string;

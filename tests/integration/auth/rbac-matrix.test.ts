@@ -35,6 +35,7 @@ const MATRIX: Readonly<Record<string, Permission>> = {
   'GET /api/v1/anchors/:manifestHash': 'public', 'GET /api/v1/ledger/status': 'public', 'GET /api/v1/ledger/genesis': 'public',
   'GET /api/v1/ledger/blocks': 'node_operator', 'GET /api/v1/ledger/validators': 'node_operator', 'GET /api/v1/ledger/credits': 'node_operator',
   'GET /api/v1/ledger/mempool': 'node_operator', 'GET /api/v1/ledger/evidence': 'node_operator',
+  'GET /api/v1/ledger/admission': 'node_operator', 'POST /api/v1/ledger/validators/approve': 'admin',
   'POST /api/v1/ledger/validators/join': 'admin', 'POST /api/v1/ledger/validators/leave': 'admin',
   'GET /api/v1/ota': 'user', 'POST /api/v1/ota/check': 'admin', 'POST /api/v1/ota/install': 'admin', 'POST /api/v1/ota/rollback': 'admin',
   'PUT /api/v1/ota/bundle': 'admin',
