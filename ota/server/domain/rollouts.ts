@@ -112,10 +112,13 @@ export class FleetRollouts {
       case 'abort': this.need(r, ['pending-approval', 'running', 'paused', 'halted', 'completed'], 'abort'); out = await this.cas(r, { state: 'aborted', reason: `aborted by ${by.username}` }, 'all'); break;
       case 'retry': {
         this.need(r, ['running', 'paused', 'halted'], 'retry the failed of');
-        // The revision moves first, so two admins retrying at once reset the members once.
-        out = await this.cas(r, { state: 'running', attempt: r.attempt + 1, reason: null });
+        // The failed members are reset before the rollout runs again: were it running first, the
+        // evaluator could count the old failures and halt it again at once. Two admins retrying
+        // at once reset the same members to the same attempt; only one compare-and-set wins.
+        const attempt = r.attempt + 1;
         const from = r.rollbackOnHalt ? [...FAILED_MEMBER_STATES, 'reverting', 'reverted'] as MemberState[] : [...FAILED_MEMBER_STATES];
-        const n = await this.deps.store.resetMembers(id, 0, r.stageEnds[r.stage]!, from, 'waiting', out.attempt, now);
+        const n = await this.deps.store.resetMembers(id, 0, r.stageEnds[r.stage]!, from, 'waiting', attempt, now);
+        out = await this.cas(r, { state: 'running', attempt, reason: null });
         await this.deps.audit('rollout.retry', by.userId, id, 'success', { members: n, attempt: out.attempt });
         this.poke(id);
         return out;
