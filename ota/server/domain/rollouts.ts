@@ -183,6 +183,9 @@ export class FleetRollouts {
   }
 
   async evaluate(r: RolloutRecord): Promise<RolloutRecord> {
+    // A rollout another instance is still creating has no stage boundaries yet: evaluating it
+    // would move its revision under the creator's compare-and-set (FLEET_ERR_CONFLICT there).
+    if (r.stageEnds.length === 0) return r;
     const now = this.deps.now();
     const counts = await this.deps.store.stageCounts(r.id, stageStart(r), r.stageEnds[r.stage]!, now - this.deps.offlineAfterMs);
     const d = evaluateStage(r, counts);
