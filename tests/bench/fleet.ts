@@ -8,7 +8,8 @@
 //   {"bench":"fleet","store":"leveldb"|"postgres","instances":N,"devices":N,"p50ms":…,"p99ms":…}
 // Settings: BENCH_FLEET_DEVICES (100000), BENCH_FLEET_SECONDS (60: one full check-in period),
 // BENCH_FLEET_CAPACITY=0 skips the capacity search, BENCH_FLEET_ROLLOUT=0 the rollout; BENCH_FLEET_PERIOD_S
-// (60) shortens the check-in period for a quick smoke run.
+// (60) shortens the check-in period for a quick smoke run; BENCH_FLEET_ONLY=leveldb:1,postgres:1,postgres:2
+// picks deployments.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +94,10 @@ export async function run(): Promise<void> {
   const pg = await startPostgres({ durable: true, maxConnections: 200, sharedBuffers: '256MB' });
   let db = 0;
   try {
+    // BENCH_FLEET_ONLY=postgres:1,postgres:2 runs a subset of the deployments.
+    const only = process.env['BENCH_FLEET_ONLY']?.split(',').map((x) => x.trim()).filter(Boolean) ?? null;
     for (const [store, instances] of [['leveldb', 1], ['postgres', 1], ['postgres', 2]] as const) {
+      if (only && !only.includes(`${store}:${instances}`)) continue;
       const d = await deploy(store, instances, devices, store === 'postgres' ? pg : null, ++db);
       const pools = d.urls.map((u) => new Pool(u, { connections: 64, keepAliveTimeout: 60_000 }));
       try {
