@@ -1,7 +1,9 @@
 #!/bin/sh
-# The host side of A/B updates (ota/README.md "Slots and the trial"). systemd runs it as root
-# before every start of lucid-appliance.service (ExecStartPre=+…), and a timer runs `watch` every
-# minute; the image has no shell, the host has one. It alone decides which slot boots:
+# The host side of A/B updates (ota/README.md "Slots and the trial"), installed by the .deb as
+# /usr/libexec/lucid-appliance/lucid-ota-boot. It runs as root before every start of
+# lucid-appliance.service (`lucid-slot prestart` calls `start` first, in
+# lucid-appliance-slot.service), and a timer runs `watch` every minute; the image has no shell,
+# the host has one. It alone decides which slot boots:
 #
 #   lucid-ota-boot.sh start   pick the slot for this start: commit or roll back a trial, begin a
 #                             requested trial, count trial boots; point `active` at the slot
@@ -211,7 +213,7 @@ cmd_init() {
   release_slot "$(other "$s")"
 }
 
-# `start` (ExecStartPre) and `watch` (the timer) may run at the same moment: one at a time.
+# `start` (before each start) and `watch` (the timer) may run at the same moment: one at a time.
 mkdir -p "$ROOT/boot"
 exec 9>"$ROOT/boot/lock"
 flock 9

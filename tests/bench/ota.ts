@@ -25,12 +25,17 @@ function tree(device: OtaDevice): Array<{ name: string; rssMB: number; pssMB: nu
   return treePids(sup).flatMap((pid) => { try { return [{ ...mem(pid), pid }]; } catch { return []; } });
 }
 
-/** Bytes the agent received for the job now on trial (persisted with the job's progress). */
+/**
+ * Bytes the agent received for the job it hands over to the trial, from its persisted state
+ * (`<data>/ota/state.json`, phase staged, switching or trial): read from disk, so the few
+ * seconds a trial with a short soak lasts cannot be missed while core restarts.
+ */
 async function transferredOnTrial(device: OtaDevice): Promise<number> {
-  return device.waitFor('the job on trial', async () => {
-    const s = await device.ota();
-    return s?.phase === 'trial' && s.job ? s.job.progress.transferred : null;
-  }, 120_000, 100);
+  return device.waitFor('the job handed to the trial', async () => {
+    const s = (await device.agentState()) as { phase: string; job: { progress?: { transferred?: number } } | null } | null;
+    const n = s && ['staged', 'switching', 'trial'].includes(s.phase) ? s.job?.progress?.transferred : undefined;
+    return typeof n === 'number' ? n : null;
+  }, 120_000, 20);
 }
 
 /** Samples the agent's RSS every 20 ms until `until` settles; returns the peak. */

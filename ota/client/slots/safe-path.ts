@@ -2,7 +2,7 @@
 // relative to the slot root and checked lexically, and every directory on the way to it must be
 // a real directory inside the slot (never a symlink), so nothing an archive says can reach
 // outside the slot — not `..`, not an absolute path, not a symlink planted by an earlier entry.
-import { lstat, mkdir, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LucidError, errnoCode } from '../../../services/common/errors.js';
 
@@ -62,7 +62,8 @@ export async function ensureParents(root: string, rel: string, known: Set<string
     if (st?.isSymbolicLink()) throw escape(`${rel} would be written through the symlink ${prefix}`, rel);
     if (st && !st.isDirectory()) await rm(full, { force: true });
     if (!st?.isDirectory()) {
-      await mkdir(full, { mode: 0o755 });
+      await mkdir(full);
+      await chmod(full, 0o755); // recorded as 0755: not left to the process umask (the unit's is 0077)
       onCreate?.(prefix);
     }
     known.add(prefix);

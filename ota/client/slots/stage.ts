@@ -5,7 +5,7 @@
 // unpacked with every path checked. Each step is durable before the next, so a kill or power cut
 // anywhere resumes here: slot.json always tells which layers are really in the slot.
 import { createReadStream } from 'node:fs';
-import { mkdir, rm, rmdir } from 'node:fs/promises';
+import { chmod, mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { Transform } from 'node:stream';
@@ -124,7 +124,10 @@ export async function stageSlot(slots: SlotStore, name: SlotName, store: BlobSto
       await slots.write(slot);
     }
   }
-  await mkdir(root, { recursive: true, mode: 0o755 });
+  // The slot's `/`: 0755 whatever the process umask (the unit's UMask=0077 would make it 0700,
+  // and the appliance, uid 65532 inside the root-owned sealed slot, could not resolve a path).
+  await mkdir(root, { recursive: true });
+  await chmod(root, 0o755);
   const layers: SlotLayer[] = wanted.map((l, i) => (i < k ? { ...l, applied: true } : l));
   await slots.write({ ...base, layers });
   const final: LayerRecord[] = [];

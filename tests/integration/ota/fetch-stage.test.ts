@@ -5,7 +5,7 @@
 // reach, a tar that escapes its slot, a bundle whose metadata is fine but whose layers are not —
 // are refused before anything can boot.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -103,6 +103,19 @@ describe('fetch and stage', () => {
     expect(third.staged).toEqual({ kept: 3, applied: 1 });
     expect(readFileSync(join(device.slots.rootfs('a'), 'app/dist/version.txt'), 'utf8')).toBe('3.0.0\n');
     expect(existsSync(join(device.slots.rootfs('a'), 'app/dist/big.bin'))).toBe(false);
+  });
+
+  it('stages with the image\'s modes whatever the umask (the unit runs the agent with UMask=0077)', async () => {
+    const before = process.umask(0o077);
+    try {
+      await fetchAndStage(await sign(v2, '2.0.0'));
+    } finally {
+      process.umask(before);
+    }
+    const rootfs = device.slots.rootfs('b');
+    expect(statSync(rootfs).mode & 0o7777).toBe(0o755); // the slot's `/`: uid 65532 must resolve paths in it once root owns it
+    expect(statSync(join(rootfs, 'app/dist')).mode & 0o7777).toBe(0o755);
+    expect(statSync(join(rootfs, 'app/dist/version.txt')).mode & 0o7777).toBe(0o644);
   });
 
   it('resumes an interrupted layer download with Range', async () => {
