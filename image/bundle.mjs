@@ -47,7 +47,7 @@ async function buildTo(options) {
  * `metafile: true` also returns `inputs`, every source file bundled (repo-relative), from which
  * the image's SBOM learns which npm packages are inside dist/.
  */
-export async function bundle({ outDir = join(root, 'dist'), minify = false, quiet = false, sourcemap = 'linked', sourceDateEpoch, metafile = false, version, trustRoot } = {}) {
+export async function bundle({ outDir = join(root, 'dist'), minify = false, quiet = false, sourcemap = 'linked', sourceDateEpoch, metafile = false, version, trustRoot, fleet } = {}) {
   const started = performance.now();
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   if (version) pkg.version = version;
@@ -110,6 +110,10 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
       if (f.endsWith('.html') || f.endsWith('.css') || f.endsWith('.svg')) install(join(outDir, 'web', f), readFileSync(join(webSrc, f)));
     }
   }
+  // The fleet server (ota/server, off-device): dist/fleet/server.mjs and its web UI in
+  // dist/fleet/web/. Only into the working dist/ (`./build.sh fleet`, the tests), never into an
+  // image's or a test release's app layer: the appliance does not run it.
+  if (fleet ?? outDir === join(root, 'dist')) await bundleFleet(join(outDir, 'fleet'), { quiet, sourcemap, minify, pkg, builtAt });
   // The OTA trust anchor: the release repository's root.json (ota/trust/root.json), shipped in
   // the image beside the entries as dist/ota/root.json. Test releases pass their own.
   const rootJson = trustRoot ?? join(root, 'ota/trust/root.json');
@@ -117,6 +121,43 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
   const ms = Math.round(performance.now() - started);
   if (!quiet) console.error(`bundle: ${entryPoints.length} entries + web UI → ${outDir} in ${ms} ms`);
   return { outDir, ms, inputs: [...inputs].sort() };
+}
+
+async function bundleFleet(outDir, { quiet, sourcemap, minify, pkg, builtAt }) {
+  const result = await buildTo({
+    entryPoints: { server: join(root, 'ota/server/main.ts') },
+    absWorkingDir: root,
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
+    // pg (the PostgreSQL client) lands in a chunk of its own, loaded only with LUCID_FLEET_DATABASE_URL.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    external: [...EXTERNAL, 'pg-native'],
+    banner: { js: "import { createRequire as __lucidCreateRequire } from 'node:module'; const require = __lucidCreateRequire(import.meta.url);" },
+    sourcemap,
+    minify,
+    logLevel: quiet ? 'error' : 'warning',
+    define: { LUCID_BUILD: JSON.stringify({ version: pkg.version, revision: revision(), builtAt }) },
+  });
+  const chunkDir = join(outDir, 'chunks');
+  const produced = new Set(result.outputFiles.map((f) => f.path));
+  for (const name of existsSync(chunkDir) ? readdirSync(chunkDir) : []) {
+    if (!produced.has(join(chunkDir, name))) rmSync(join(chunkDir, name), { force: true });
+  }
+  const webSrc = join(root, 'ota/server/web');
+  if (existsSync(join(webSrc, 'main.ts'))) {
+    await buildTo({
+      entryPoints: { app: join(webSrc, 'main.ts') }, absWorkingDir: root, outdir: join(outDir, 'web'), bundle: true, platform: 'browser',
+      target: ['chrome110', 'firefox110', 'safari16'], format: 'esm', minify: true, sourcemap: false, logLevel: quiet ? 'error' : 'warning',
+    });
+    for (const f of readdirSync(webSrc)) {
+      if (f.endsWith('.html') || f.endsWith('.css') || f.endsWith('.svg')) install(join(outDir, 'web', f), readFileSync(join(webSrc, f)));
+    }
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

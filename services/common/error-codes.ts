@@ -108,6 +108,23 @@ export const ERROR_CATALOGUE = {
   OTA_ERR_HEALTH_GATE: { status: 503, message: 'the new version failed its health gate' },
   OTA_ERR_SLOT_BUSY: { status: 409, message: 'the inactive slot is not writable until the appliance restarts' },
 
+  // Fleet server (ota/server)
+  FLEET_ERR_TOKEN_INVALID: { status: 401, message: 'the enrollment token is unknown, used or expired' },
+  FLEET_ERR_BAD_PROOF: { status: 401, message: 'the device did not prove its node key' },
+  FLEET_ERR_UNKNOWN_DEVICE: { status: 404, message: 'no enrolled device with that id' },
+  FLEET_ERR_BAD_SIGNATURE: { status: 401, message: "the message is not signed by the device's enrolled key" },
+  FLEET_ERR_REPLAY: { status: 409, message: 'the message sequence number is not newer than the last one accepted' },
+  FLEET_ERR_BAD_MESSAGE: { status: 400, message: 'the signed payload is not a valid fleet message' },
+  FLEET_ERR_NOT_IN_ROLLOUT: { status: 409, message: 'the device is not a member of that rollout' },
+  FLEET_ERR_NOT_FOUND: { status: 404, message: 'no such fleet object' },
+  FLEET_ERR_EXISTS: { status: 409, message: 'a fleet object with that name exists' },
+  FLEET_ERR_RELEASE_UNSIGNED: { status: 422, message: 'the TUF repository does not sign that release' },
+  FLEET_ERR_CHANNEL_SYNC: { status: 502, message: "the channel's TUF repository could not be read or did not verify" },
+  FLEET_ERR_INVALID_TRANSITION: { status: 409, message: 'the rollout cannot do that in its current state' },
+  FLEET_ERR_BAD_STAGES: { status: 400, message: 'the rollout stages are not valid' },
+  FLEET_ERR_EMPTY_GROUP: { status: 409, message: 'the group has no device free for a rollout' },
+  FLEET_ERR_CONFLICT: { status: 409, message: 'the object changed meanwhile; try again' },
+
   // Ledger (consensus, anchors)
   LEDGER_ERR_GENESIS_INVALID: { status: 500, message: 'the genesis document is invalid' },
   LEDGER_ERR_GENESIS_MISMATCH: { status: 500, message: 'the chain in the data directory was made from another genesis' },

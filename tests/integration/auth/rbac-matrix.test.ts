@@ -123,7 +123,7 @@ describe('RBAC matrix over the full route set', () => {
     const live = Object.fromEntries(c.app.lucidRoutes.map((r) => [key(r), r.permission]));
     expect(live).toEqual(MATRIX);
     // The areas a reduced app used to leave out are there.
-    for (const must of ['PUT /api/v1/sessions/:id/data', 'GET /api/v1/anchors/:manifestHash', 'POST /api/v1/ledger/validators/join', 'POST /api/v1/approvals/:id/approve']) expect(live[must]).toBeDefined();
+    for (const must of ['PUT /api/v1/sessions/:id/data', 'GET /api/v1/anchors/:manifestHash', 'POST /api/v1/ledger/validators/join', 'POST /api/v1/approvals/:id/approve', 'GET /api/v1/ota', 'POST /api/v1/ota/install', 'PUT /api/v1/ota/bundle']) expect(live[must]).toBeDefined();
   });
 
   it('refuses the roles below each route\'s permission, lets the others through, and never answers 5xx', async () => {
