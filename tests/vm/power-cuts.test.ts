@@ -14,8 +14,9 @@
 //   LUCID_POWER_SEED=<n>       replay one run (the seed is printed at the start)
 //   LUCID_POWER_CUTS=<n>       snapshot cuts (20 in the suite; 200 in the long run)
 //   LUCID_POWER_KILLS=<n>      boots, each ended by a kill (2)
-//   LUCID_POWER_UPLOAD_MIB=<n> the large upload of the first boot (200)
+//   LUCID_POWER_UPLOAD_MIB=<n> the large upload of the first boot (32; 200 in the long run)
 //   LUCID_POWER_WINDOW_S=<n>   seconds of load per boot, the cuts spread over it
+//   LUCID_POWER_CHECKERS=<n>   host checks run at a time (1)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomInt } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -38,10 +39,11 @@ const int = (name: string, fallback: number): number => {
 const SEED = int('LUCID_POWER_SEED', randomInt(1, 2 ** 31));
 const CUTS = int('LUCID_POWER_CUTS', 20);
 const KILLS = Math.max(1, int('LUCID_POWER_KILLS', 2));
-const UPLOAD_MIB = int('LUCID_POWER_UPLOAD_MIB', 200);
+const UPLOAD_MIB = int('LUCID_POWER_UPLOAD_MIB', 32); // 200 in the long run (README)
 const WINDOW_S = int('LUCID_POWER_WINDOW_S', Math.max(60, 6 * Math.ceil(CUTS / KILLS))); // load per boot
 const SMALL_MIB = 2;
-const BACKLOG = 2; // crash images waiting for their check (each holds a disk's worth of data)
+const CHECKERS = Math.max(1, int('LUCID_POWER_CHECKERS', 1)); // host checks at a time
+const BACKLOG = CHECKERS + 1; // crash images waiting for their check (each holds a disk's worth of data)
 const GUEST_ENV = { LUCID_HEARTBEAT_MS: '5000', LUCID_SLOT_MS: '2000' }; // emulation: Node ~8× slower
 const HOST_ENV = { LUCID_SLOT_MS: '1000' }; // native: the chain passes the cut's heights quickly
 
@@ -69,11 +71,12 @@ describe('power cuts', () => {
     const disk = await createDataDisk(join(dir, 'data.raw'), 2048);
     const results: CutResult[] = [];
     const checks = new Set<Promise<void>>();
-    let chain: Promise<void> = Promise.resolve();
+    const lanes: Array<Promise<void>> = Array.from({ length: CHECKERS }, () => Promise.resolve());
     let cutNo = 0;
-    // Host checks run one at a time, beside the guest; a cut waits while BACKLOG images are queued.
+    // Host checks run CHECKERS at a time, beside the guest; a cut waits while BACKLOG images are queued.
     const enqueue = (n: number, kind: CutResult['kind'], img: string, acks: Acks): void => {
-      const p = (chain = chain.then(async () => {
+      const lane = n % CHECKERS;
+      const p = (lanes[lane] = lanes[lane]!.then(async () => {
         const r = await verifyImage(n, kind, img, join(dir, `check-${n}`), acks, HOST_ENV);
         await rm(img, { force: true });
         results.push(r);
@@ -132,7 +135,7 @@ describe('power cuts', () => {
       enqueue(n, 'kill', img, acks);
     }
     guest = undefined;
-    await chain;
+    await Promise.all(lanes);
     const bad = results.filter((r) => r.problems.length > 0);
     log(`${results.length} checks (${cutNo} cuts: ${results.filter((r) => r.kind === 'snapshot').length} snapshot, ${KILLS} kills) in ${Math.round((performance.now() - t0) / 1000)} s; ${bad.length} with problems; seed ${SEED}`);
     expect(bad.flatMap((r) => r.problems.map((p) => `cut ${r.cut} (${r.kind}): ${p}`))).toEqual([]);
