@@ -128,7 +128,7 @@ describe('power cuts', () => {
       qmp.close();
       await wl.stop();
       const n = ++cutNo;
-      log(`cut ${n} (kill of qemu) at ${Math.round((performance.now() - t0) / 1000)} s; large upload ${wl.bigUploadS ?? 'unfinished'} s`);
+      log(`cut ${n} (kill of qemu) at ${Math.round((performance.now() - t0) / 1000)} s${boot === 0 ? `; the ${UPLOAD_MIB} MiB upload ${wl.bigUploadS === null ? 'was unfinished' : `took ${wl.bigUploadS} s`}` : ''}`);
       expect(wl.problems, 'answers no cut explains').toEqual([]);
       const img = join(dir, `cut-${n}.raw`);
       await copySparse(disk, img);
