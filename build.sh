@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one entry point for developers and CI. Every subcommand installs what it needs first.
 #   ./build.sh setup          install npm packages (and nothing else)
-#   ./build.sh run            start the appliance in development mode (http://127.0.0.1:8080)
+#   ./build.sh run            start the appliance in development mode (https://127.0.0.1:8443, http://127.0.0.1:8080)
 #   ./build.sh test [args]    the whole suite (unit, contract, integration, e2e); args go to vitest
 #   ./build.sh bench [name]   benchmarks as JSON lines (boot, …); all of them without a name
 #   ./build.sh genesis [args] make a multi-node chain's genesis from node keys (--help for args)
@@ -146,7 +146,7 @@ case $cmd in
   run)
     ensure_npm
     bundle
-    log "starting the appliance (Ctrl-C stops it); web UI on http://${LUCID_HOST:-127.0.0.1}:${LUCID_PORT:-8080}/"
+    log "starting the appliance (Ctrl-C stops it); web UI on https://${LUCID_HOST:-127.0.0.1}:${LUCID_HTTPS_PORT:-8443}/ and http://${LUCID_HOST:-127.0.0.1}:${LUCID_PORT:-8080}/ (the certificate's fingerprint follows)"
     exec node dist/entries/supervisor.mjs ;;
   test)
     ensure_npm

@@ -20,6 +20,11 @@ export interface ChildSpec {
   readonly nodeArgs: readonly string[];
   /** Receives supervisor snapshots and HAL events (the API process needs them). */
   readonly subscribe: boolean;
+  /**
+   * May take the API's listening sockets and the TLS key (listeners.ts): core only. Any other
+   * child asking is refused — payout and the OTA agent never hold the HTTPS key.
+   */
+  readonly servesApi?: boolean;
   readonly heartbeatMs: number;
   readonly readyTimeoutMs: number;
   /** Later issues: run as this uid/gid, inside this sandbox. */
@@ -118,6 +123,7 @@ export function childTable(options: ChildTableOptions): ChildSpec[] {
       env: Object.fromEntries(Object.entries(CORE_ENV).filter(([k]) => options.inheritedEnv?.[k] === undefined)),
       nodeArgs: CORE_NODE_ARGS,
       subscribe: true,
+      servesApi: true,
       heartbeatMs: options.heartbeatMs,
       readyTimeoutMs: 30_000,
     },

@@ -4,6 +4,16 @@ import type { MetricsRegistry } from '../common/metrics.js';
 import type { HalEvent, RequestMap, RequestOp, SupervisorSnapshot } from '../common/ipc.js';
 import type { SystemStatus } from './schemas/status.js';
 import type { AuthPort } from './access.js';
+import type { TlsInfo } from '../common/tls.js';
+
+/** The HTTPS side, for the plain-HTTP rule, HSTS and the certificate routes. */
+export interface TlsPort {
+  readonly httpsPort: number;
+  /** The certificate served now (it changes when re-issued). */
+  info(): TlsInfo;
+  /** Its PEM (the leaf, for a person to install). */
+  certificatePem(): string;
+}
 
 export type SystemReading = Omit<SystemStatus, 'loadavg'> & { readonly loadavg: readonly number[] | null };
 
@@ -36,4 +46,12 @@ export interface ApiDeps {
    * non-public route answers 401: forgetting to wire auth fails closed, never open.
    */
   readonly auth?: AuthPort;
+  /**
+   * When the API listens for real (core): HTTPS is served, and plain HTTP from the network
+   * answers only what services/common/plain-http.ts allows. Without it (inject() in tests, the
+   * image selftest) there is no plain-HTTP rule and no certificate route.
+   */
+  readonly tls?: TlsPort;
+  /** With `tls`: false leaves the plain-HTTP rule out (in-process inject() tests only). Default true. */
+  readonly plainHttpRule?: boolean;
 }

@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE = {
   API_ERR_BAD_REQUEST: { status: 400, message: 'malformed request' },
   API_ERR_INTERNAL: { status: 500, message: 'internal error' },
   API_ERR_UNAVAILABLE: { status: 503, message: 'service not ready' },
+  API_ERR_HTTPS_REQUIRED: { status: 403, message: 'use HTTPS: plain HTTP from the network answers nothing that can carry a credential' },
 
   // Supervisor
   SUP_ERR_UNKNOWN_CHILD: { status: 404, message: 'no child process with that name' },

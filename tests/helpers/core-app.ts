@@ -11,6 +11,7 @@ import type { InjectOptions, LightMyRequestResponse as LightResponse } from 'fas
 import { loadConfig, type Config } from '../../appliance/config/index.js';
 import { assembleCore, type CoreParts } from '../../appliance/entries/shared/assemble-core.js';
 import { createCoreWallet, walletBroker } from '../../appliance/entries/shared/core-wallet.js';
+import { TlsIdentity } from '../../appliance/tls/index.js';
 import { handleRequest } from '../../appliance/supervisor/requests.js';
 import { UpdateLocks } from '../../appliance/supervisor/locks.js';
 import { patternFor } from '../../hal/leds/patterns.js';
@@ -86,9 +87,16 @@ export async function startCoreApp(options: { env?: Record<string, string>; data
   const supervisor = inProcessSupervisor();
   const stack = new LifecycleStack();
   const clock = { skew: 0 };
+  // The appliance's own certificate, as core serves it: its routes are in the route set. The
+  // plain-HTTP rule is left out: inject()'s fake socket has no address (tests/integration/https/
+  // tests it over real sockets).
+  const identity = await TlsIdentity.load({ dataDir, host: config.host, tlsCert: config.tlsCert, tlsKey: config.tlsKey }, log);
+  if (!identity.ok) throw new Error(`test TLS: ${identity.key}: ${identity.message}`);
+  const tls = identity.identity.material;
   const parts = await assembleCore({
     config, log, supervisor, stack, webRoot: null, now: () => Date.now() + clock.skew,
     wallet: await createCoreWallet(config, log), acquireWallet: walletBroker(supervisor),
+    tls: { httpsPort: config.httpsPort, info: () => tls, certificatePem: () => tls.certPem }, withoutPlainHttpRule: true,
   });
   await stack.start('ledger', parts.ledger);
   const { app, auth } = parts;

@@ -60,7 +60,7 @@ describe('amd64 image on this machine', () => {
     const listener: DatagramListener = await listenDatagrams(join(notifyDir, 'notify.sock'));
     const port = await freePort();
     const args = sandbox(dataDir, {
-      LUCID_HAL: 'sim', LUCID_HOST: '127.0.0.1', LUCID_PORT: String(port), NOTIFY_SOCKET: '/run/notify/notify.sock',
+      LUCID_HAL: 'sim', LUCID_HOST: '127.0.0.1', LUCID_PORT: String(port), LUCID_HTTPS_PORT: String(await freePort()), NOTIFY_SOCKET: '/run/notify/notify.sock',
     }, config.Entrypoint!, ['--tmpfs', '/run', '--bind', notifyDir, '/run/notify']);
     let out = '';
     const child: ChildProcess = spawn('bwrap', args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -32,13 +32,13 @@ describe('the supervised tree', () => {
     const environ = readFileSync(`/proc/${core.pid}/environ`, 'utf8').split('\0');
     for (const [k, v] of Object.entries(CORE_ENV)) expect(environ).toContain(`${k}=${v}`);
     expect(readFileSync(`/proc/${core.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([...CORE_NODE_ARGS]));
-    // Core accepts on copies of its listening socket from the supervisor, which keeps none.
+    // Core accepts on copies of the listening socket the supervisor bound; the supervisor keeps
+    // one without accepting on it (appliance/supervisor/listeners.ts).
     const inode = listeningInode(app.port);
     const descriptors = SETTINGS.find((s) => s.key === 'apiAcceptDescriptors')!.default('dev');
-    // Readiness does not wait for the copies; they follow within milliseconds.
     await app.waitFor('the accept descriptors', async () => descriptorsOf(core.pid, inode) === descriptors, 2_000);
     expect(descriptorsOf(core.pid, inode)).toBe(descriptors);
-    expect(descriptorsOf(app.pid, inode)).toBe(0);
+    expect(descriptorsOf(app.pid, inode)).toBe(1);
     expect(status.led.state).toBe('ready');
     expect(status.led.steps.length).toBeGreaterThan(0);
     expect(status.hal.mode).toBe('sim');

@@ -18,12 +18,13 @@ import { buildInfo } from '../../../services/common/build-info.js';
 import { Store } from '../../../services/store/index.js';
 import { loadOrCreateNodeIdentity, NODE_KEY_FILE, type NodeIdentity } from '../../../services/identity/index.js';
 import { LedgerService, ledgerRoutes, type LevelPort } from '../../../services/ledger/index.js';
-import { buildApi, type SupervisorView } from '../../../services/api/index.js';
+import { buildApi, type SupervisorView, type TlsPort } from '../../../services/api/index.js';
 import { AuthService, authRoutePlugins, loadOrCreateJwtKey, prepareFactoryReset } from '../../../services/auth/index.js';
 import { SessionService, sessionRoutes, chunkMetrics } from '../../../services/sessions/index.js';
 import { defaultCipherFor } from '../../../services/chunks/index.js';
 import { createProcSystemInfo } from '../../../hal/index.js';
 import type { WalletDriver } from '../../../hal/wallet/types.js';
+import { fingerprintLine } from './tls.js';
 
 export interface CoreInputs {
   readonly config: Readonly<Config>;
@@ -38,6 +39,16 @@ export interface CoreInputs {
   readonly webRoot: string | null;
   /** The clock auth sees (tests move it); Date.now by default. */
   readonly now?: () => number;
+  /**
+   * The HTTPS certificate being served: its routes, the fingerprint beside the setup code and on
+   * a long press, HSTS for a user's own pair, and the plain-HTTP rule (services/api/plain-gate.ts).
+   */
+  readonly tls?: TlsPort;
+  /**
+   * Only for in-process inject() tests, whose fake socket has no address: leave the plain-HTTP
+   * rule out (the routes stay). Core never sets it.
+   */
+  readonly withoutPlainHttpRule?: boolean;
 }
 
 export interface CoreParts {
@@ -53,7 +64,7 @@ export interface CoreParts {
 }
 
 export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
-  const { config, log, supervisor, stack } = inputs;
+  const { config, log, supervisor, stack, tls } = inputs;
   const store = await stack.start('store', new Store({ location: join(config.dataDir, 'store'), log }));
   const identity = await loadOrCreateNodeIdentity(config.dataDir, log);
   const system = createProcSystemInfo({ root: config.sysRoot, dataDir: config.dataDir });
@@ -69,6 +80,7 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
     bindIp: config.authBindIp === 'on',
     maxSessions: config.authMaxSessions,
     factoryReset,
+    ...(tls ? { describeTls: () => `check that the browser shows ${fingerprintLine(tls.info())}` } : {}),
     wallet: inputs.wallet,
     ...(inputs.acquireWallet ? { acquireWallet: inputs.acquireWallet } : {}),
     ...(inputs.now ? { now: inputs.now } : {}),
@@ -77,7 +89,11 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
     },
   }));
   supervisor.onEvent((e) => {
-    if (e.kind === 'button' && e.action === 'long') void auth.onLongPress().catch((err: unknown) => log.error({ err }, 'long press handling failed'));
+    if (e.kind !== 'button' || e.action !== 'long') return;
+    // While setup is pending the setup code is printed with the fingerprint; afterwards the
+    // fingerprint alone (and a device code when a request waits for one).
+    if (tls && !auth.isSetupRequired) log.warn(fingerprintLine(tls.info()));
+    void auth.onLongPress().catch((err: unknown) => log.error({ err }, 'long press handling failed'));
   });
   const metrics = new MetricsRegistry();
 
@@ -133,6 +149,7 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
     metrics,
     webRoot: inputs.webRoot,
     writeBatch: config.apiWriteBatch,
+    ...(tls ? { tls, plainHttpRule: inputs.withoutPlainHttpRule !== true } : {}),
     auth: {
       identify: (header, ctx) => auth.identify(header, ctx),
       identifyDownload: (token, path, ctx) => auth.identifyDownload(token, path, ctx),
