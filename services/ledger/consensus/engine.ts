@@ -287,6 +287,12 @@ export class Engine {
             this.proposals.set(o.round, msg);
             this.out.push({ kind: 'broadcast', msg });
             queue.push(...machine.onProposal({ round: o.round, value: o.value, validRound: o.validRound, from: this.self }));
+          } else {
+            // The guard holds another proposal for this round, signed before a crash; its block
+            // went with the process, so it cannot be re-sent. Wait out the round like a proposer
+            // with nothing to propose: a proposer schedules no propose timeout, and a lone
+            // validator (a standalone appliance after a power cut) would wait here for ever.
+            this.timers.push({ at: now + this.timeouts.propose(o.round), kind: 'timeout', height: this.machineHeight, step: 'propose', round: o.round });
           }
           break;
         }
