@@ -1,11 +1,11 @@
 // Composition root of the supervisor: config, HAL, the child table, systemd integration.
 // `./build.sh run` and the device's systemd unit both start this file.
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfigOrExit, configToEnv, detectRaspberryPi } from '../config/index.js';
+import { loadConfigOrExit, configToEnv, detectRaspberryPi, payoutPaths, payoutSupervised } from '../config/index.js';
 import { createRootLogger } from '../../services/common/log.js';
 import { buildInfo } from '../../services/common/build-info.js';
-import { Supervisor, childTable } from '../supervisor/index.js';
+import { Supervisor, childTable, type PayoutChildOptions } from '../supervisor/index.js';
 import { createSdNotifier, parseWatchdogUsec } from '../../hal/index.js';
 import { createSupervisorHal, halMode } from './shared/supervisor-hal.js';
 
@@ -16,6 +16,17 @@ const log = createRootLogger({ name: 'supervisor', level: config.logLevel });
 const SYSTEMD_ONLY = new Set(['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']);
 const inherited = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !SYSTEMD_ONLY.has(k) && !k.startsWith('LUCID_'))) as Record<string, string>;
 
+function payoutChild(): PayoutChildOptions {
+  const paths = payoutPaths(config);
+  const configFile = process.env['LUCID_CONFIG'];
+  return {
+    dir: paths.dir,
+    socketDir: dirname(paths.socket),
+    alsoRead: configFile ? [resolve(configFile)] : [],
+    addons: config.payoutSigner === 'ledger' && config.hal !== 'sim' && !(config.hal === 'auto' && config.profile === 'dev'),
+  };
+}
+
 async function main(): Promise<void> {
   const mode = halMode(config, detectRaspberryPi(config.sysRoot));
   const hal = createSupervisorHal(config, mode, log);
@@ -23,7 +34,13 @@ async function main(): Promise<void> {
   const supervisor = new Supervisor({
     log,
     version: buildInfo.version,
-    children: childTable({ entriesDir: dirname(fileURLToPath(import.meta.url)), heartbeatMs: config.heartbeatMs, extra: config.extraChildren, inheritedEnv: inherited }),
+    children: childTable({
+      entriesDir: dirname(fileURLToPath(import.meta.url)),
+      heartbeatMs: config.heartbeatMs,
+      extra: config.extraChildren,
+      inheritedEnv: inherited,
+      ...(payoutSupervised(config) ? { payout: payoutChild() } : {}),
+    }),
     childEnv: { ...inherited, ...configToEnv(config) },
     led: { show: (state) => hal.statusLed.show(state), view: () => hal.ledView() },
     notifier,
