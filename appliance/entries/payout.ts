@@ -19,6 +19,7 @@ import { DEFAULT_TRON_PATH, createHidTransport, createLedgerTronWallet, createSi
 import { installProcessHandlers } from './shared/process-handlers.js';
 import { walletBroker, walletKind } from './shared/core-wallet.js';
 import { randomBytes } from 'node:crypto';
+import { writeSync } from 'node:fs';
 
 const config = loadConfigOrExit();
 const log: Logger = createRootLogger({ name: process.env['LUCID_CHILD_NAME'] ?? 'payout', level: config.logLevel });
@@ -27,8 +28,8 @@ const stack = new LifecycleStack((part, err) => log.error({ part, err }, 'stop f
 const shutdown = installProcessHandlers({ log, stack, link, deadlineMs: Math.min(config.stopTimeoutMs, 8000) });
 
 /**
- * Test hook: LUCID_PAYOUT_TEST_CRASH names engine points (built, signed-not-recorded, signed,
- * sent-not-recorded, broadcast, paid, abandoned) where the process SIGKILLs itself — exactly a
+ * Test hook: LUCID_PAYOUT_TEST_CRASH names points (stated, requested, approved, built,
+ * signed-not-recorded, signed, sent-not-recorded, broadcast, paid, abandoned) where the process SIGKILLs itself — exactly a
  * kill -9 at that instruction. Ignored when NODE_ENV is production (the image sets it).
  */
 function crashHook(): ((name: string) => void) | undefined {
@@ -36,7 +37,8 @@ function crashHook(): ((name: string) => void) | undefined {
   if (points.size === 0 || process.env['NODE_ENV'] === 'production') return undefined;
   return (name) => {
     if (points.has(name)) {
-      log.warn({ point: name }, 'test crash point: SIGKILL');
+      // Written synchronously: pino's buffered line would die with the process.
+      writeSync(2, `${JSON.stringify({ level: 'warn', name: 'payout', point: name, msg: 'test crash point: SIGKILL' })}\n`);
       process.kill(process.pid, 'SIGKILL');
     }
   };

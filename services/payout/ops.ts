@@ -53,6 +53,7 @@ export function opHandlers(s: PayoutService): Handlers {
     async 'statement.submit'(a) {
       return s.serial(async () => {
         const stmt = await s.book.accept({ chainId: a.chainId, epoch: a.epoch, pool: BigInt(a.pool), operators: a.operators, ...(a.proof !== undefined ? { proof: a.proof } : {}) });
+        s.deps.crashPoint?.('stated');
         const requested: string[] = [];
         const skipped: Array<{ operator: string; code: string }> = [];
         for (const l of stmt.document.lines) {

@@ -144,6 +144,7 @@ export class PayoutService {
       requestedAt: now, state: 'requested', approvals: [], attempts: [], history: [{ state: 'requested', at: now }],
     };
     await this.store.create(r);
+    this.deps.crashPoint?.('requested');
     return r;
   }
 
@@ -171,6 +172,7 @@ export class PayoutService {
     const needed = approvalsNeeded(amount, this.deps.engine.limits);
     const done = all.length >= needed;
     const next = await this.store.update(id, done ? 'approved' : null, (x) => { x.approvals = all; }, done ? all.map((a) => a.approver).join(', ') : undefined);
+    if (done) this.deps.crashPoint?.('approved');
     if (!done) throw new LucidError('PAYOUT_ERR_SECOND_APPROVAL', `payouts from ${this.deps.engine.limits.secondApprovalFrom / 1_000_000n} USDT need a second enrolled approver`, { have: all.length, needed });
     return next;
   }

@@ -2,7 +2,8 @@
 // receipts, TRC-20 balances, and counters of every broadcast per txid. Transfers are applied
 // when a block includes them (REVERT when the sender lacks the tokens); a "fork" includes a
 // transaction and then orphans its block, so it never confirms; a "drop" pools it and never
-// includes it. Rules follow java-tron (notes §3.1): TAPOS against the last 65,536 blocks,
+// includes it; a "late" one is included only 30 blocks after it arrived (a slow network: it
+// looks lost, then lands). Rules follow java-tron (notes §3.1): TAPOS against the last 65,536 blocks,
 // head time < expiration ≤ head time + 24 h, signatures recovered to the owner.
 import { createHash } from 'node:crypto';
 import { decodeSigned, transferCall, type DecodedTx } from './tx-codec.js';
@@ -16,14 +17,14 @@ const MAX_EXPIRATION_MS = 24 * 3600 * 1000;
 
 export class TronChain {
   readonly blocks: Block[] = [];
-  readonly pool = new Map<string, { tx: DecodedTx; fate: 'include' | 'drop' | 'fork' }>();
+  readonly pool = new Map<string, { tx: DecodedTx; fate: 'include' | 'drop' | 'fork' | 'late'; arrived: number }>();
   readonly included = new Map<string, Included>();
   readonly balances = new Map<string, bigint>();
   readonly trx = new Map<string, number>();
   readonly broadcasts = new Map<string, number>();
   readonly transfers: Transfer[] = [];
-  /** Next accepted broadcasts: pooled but never included ('drop'), or included then orphaned ('fork'). */
-  readonly fates: Array<'drop' | 'fork'> = [];
+  /** Next accepted broadcasts: pooled but never included ('drop'), included then orphaned ('fork'), included 30 blocks late ('late'). */
+  readonly fates: Array<'drop' | 'fork' | 'late'> = [];
   private readonly forks: Array<{ txid: string; orphanAt: number }> = [];
   /** Orphaned by a fork: accepted again if re-sent, but never included (it "never confirms"). */
   private readonly orphaned = new Set<string>();
@@ -46,7 +47,7 @@ export class TronChain {
       const txids: string[] = [];
       for (const [txid, p] of this.pool) {
         if (p.tx.expiration <= timestamp) { this.pool.delete(txid); continue; }
-        if (p.fate === 'drop') continue;
+        if (p.fate === 'drop' || (p.fate === 'late' && number < p.arrived + 30)) continue;
         txids.push(txid);
         this.pool.delete(txid);
         this.include(p.tx, number);
@@ -104,7 +105,7 @@ export class TronChain {
     }
     if (tx.contractType !== 31 || tx.contract !== this.usdt) return { code: 'CONTRACT_VALIDATE_ERROR', txid: tx.txid, message: 'No contract or not a smart contract' };
     if (this.pool.has(tx.txid) || this.included.has(tx.txid)) return { code: 'DUP_TRANSACTION_ERROR', txid: tx.txid, message: 'dup transaction' };
-    this.pool.set(tx.txid, { tx, fate: this.orphaned.has(tx.txid) ? 'drop' : this.fates.shift() ?? 'include' });
+    this.pool.set(tx.txid, { tx, fate: this.orphaned.has(tx.txid) ? 'drop' : this.fates.shift() ?? 'include', arrived: head.number });
     return { code: 'SUCCESS', txid: tx.txid, tx };
   }
 }
