@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { LucidError, errnoCode } from '../common/errors.js';
 import { mkdirDurable, writeFileAtomic } from '../common/fs-atomic.js';
 import type { Logger } from '../common/log.js';
-import { PayoutEngine, type EngineConfig } from './engine.js';
+import { PayoutEngine, type EngineConfig, type EngineDeps } from './engine.js';
 import { approvalsNeeded, checkAmount, signedOn } from './limits.js';
 import { payoutApprovalText } from './messages.js';
 import type { Op } from './protocol.js';
@@ -38,6 +38,8 @@ export interface PayoutServiceDeps {
   readonly crashPoint?: (name: string) => void;
   /** Ledger only: reads the device's address (shown on it) for `ledger.setup`. */
   readonly ledgerAddress?: () => Promise<string>;
+  /** Replaces tronweb's build (tests: a tampering builder). */
+  readonly build?: EngineDeps['build'];
 }
 
 export class PayoutService {
@@ -63,6 +65,7 @@ export class PayoutService {
     this.engine = new PayoutEngine({
       store: this.store, registry: this.registry, node: deps.node, signer: this.signer, config: deps.engine, log: deps.log, now: this.now,
       ...(deps.crashPoint ? { crashPoint: deps.crashPoint } : {}),
+      ...(deps.build ? { build: deps.build } : {}),
     });
   }
 
