@@ -13,7 +13,7 @@ export interface PayoutPaths {
 export function payoutPaths(config: Pick<Config, 'dataDir' | 'payoutDir' | 'payoutSocket'>): PayoutPaths {
   return {
     dir: resolve(config.payoutDir ?? join(config.dataDir, 'payout')),
-    socket: resolve(config.payoutSocket ?? join(config.dataDir, 'payout-run', 'payout.sock')),
+    socket: resolve(config.payoutSocket ?? join(config.dataDir, 'sockets', 'payout.sock')),
   };
 }
 

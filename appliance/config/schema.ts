@@ -144,7 +144,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'payoutDir', env: 'LUCID_PAYOUT_DIR', kind: 'string-or-none', default: () => null,
     doc: 'Data directory of the payout process (keystore, registry, statements, payouts). `none`: `<data>/payout` (dev); the device unit sets its own state directory.' },
   { key: 'payoutSocket', env: 'LUCID_PAYOUT_SOCKET', kind: 'string-or-none', default: () => null,
-    doc: 'Unix socket between core and the payout process. `none`: `<data>/payout-run/payout.sock`.' },
+    doc: 'Unix socket between core and the payout process. `none`: `<data>/sockets/payout.sock`.' },
   { key: 'payoutDailyLimitUsdt', env: 'LUCID_PAYOUT_DAILY_LIMIT_USDT', kind: 'int', default: () => 50_000,
     doc: 'Most USDT signed per UTC day; a payout that would pass it waits for the next day.' },
   { key: 'payoutFeeLimitSun', env: 'LUCID_PAYOUT_FEE_LIMIT_SUN', kind: 'int', default: () => 40_000_000,

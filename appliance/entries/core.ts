@@ -23,6 +23,7 @@ import { defaultCipherFor } from '../../services/chunks/index.js';
 import { createProcSystemInfo } from '../../hal/index.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
 import { createCoreWallet, walletBroker } from './shared/core-wallet.js';
+import { corePayout } from './shared/core-payout.js';
 
 // First, before anything can run a full GC (services/common/tick-shape.ts says why).
 void pinNextTickShape();
@@ -101,6 +102,12 @@ async function main(): Promise<void> {
     metrics,
     anchorSource: sessions,
   });
+  const payout = corePayout({
+    config, log: log.child({ module: 'payout-client' }), ledger, selfOperator: identity.publicKeyHex,
+    audit: (entry) => auth.audit.append(entry),
+    walletsOf: async (userId) => (await auth.users.get(userId))?.wallets ?? [],
+    userOfWallet: async (address) => (await auth.users.byWallet(address))?.id ?? null,
+  });
   const app = await buildApi({
     log,
     version: buildInfo.version,
@@ -116,7 +123,7 @@ async function main(): Promise<void> {
       identifyDownload: (token, path, ctx) => auth.identifyDownload(token, path, ctx),
       restrict: (p, permission) => auth.restrict(p, permission),
     },
-    routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger)],
+    routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger), ...(payout?.routes ?? [])],
   });
   let acceptCopies: Promise<AcceptCopies> | undefined;
   await stack.start('api', {
@@ -135,6 +142,7 @@ async function main(): Promise<void> {
   // The ledger starts once the API answers (its routes say LEDGER_ERR_NOT_READY until then): its
   // first boot writes a genesis and fsyncs, which need not delay the appliance's readiness.
   await stack.start('ledger', ledger);
+  if (payout) await stack.start('payout-feeder', payout.feeder);
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,7 @@
 // Composition root of the supervisor: config, HAL, the child table, systemd integration.
 // `./build.sh run` and the device's systemd unit both start this file.
 import { dirname, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit, configToEnv, detectRaspberryPi, payoutPaths, payoutSupervised } from '../config/index.js';
 import { createRootLogger } from '../../services/common/log.js';
@@ -18,6 +19,9 @@ const inherited = Object.fromEntries(Object.entries(process.env).filter(([k, v])
 
 function payoutChild(): PayoutChildOptions {
   const paths = payoutPaths(config);
+  // Node's permission model grants a directory and what is under it only when it exists at
+  // start; the payout child may not create its own parents (it may write nowhere else).
+  for (const dir of [paths.dir, dirname(paths.socket)]) mkdirSync(dir, { recursive: true, mode: 0o700 });
   const configFile = process.env['LUCID_CONFIG'];
   return {
     dir: paths.dir,

@@ -115,10 +115,21 @@ export function payoutNodeArgs(entriesDir: string, p: PayoutChildOptions): strin
   const dist = dirname(entriesDir);
   const root = dirname(dist);
   const read = [dist, join(root, 'node_modules'), join(root, 'package.json'), p.dir, p.socketDir, ...p.alsoRead];
+  // Node 24's permission tree mishandles two granted paths where one is a string prefix of the
+  // other without being its parent (`…/payout` and `…/payout-run`: the first is then denied).
+  // Refuse such a layout here, loudly, rather than start a child that cannot write.
+  const all = [...read, p.dir, p.socketDir];
+  for (const a of all) {
+    for (const b of all) {
+      if (a !== b && b.startsWith(a) && b[a.length] !== '/') throw new Error(`payout paths ${a} and ${b} share a name prefix, which Node's permission model mishandles; rename one`);
+    }
+  }
+  // One flag per path: Node 24 no longer splits a comma-separated list (it warns, and the
+  // joined string matches nothing).
   return [
     '--permission',
-    `--allow-fs-read=${read.join(',')}`,
-    `--allow-fs-write=${[p.dir, p.socketDir].join(',')}`,
+    ...read.map((r) => `--allow-fs-read=${r}`),
+    ...[p.dir, p.socketDir].map((w) => `--allow-fs-write=${w}`),
     ...(p.addons ? ['--allow-addons'] : []),
   ];
 }

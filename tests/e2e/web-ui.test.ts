@@ -12,9 +12,10 @@ import type { Status } from '../../services/api/schemas/status.js';
 
 const APP_JS = join(ROOT, 'dist/web/app.js');
 const SCREENSHOTS = join(ROOT, 'artifacts/screenshots');
-// 16 KB for the shell and status page, ~13 KB for login, users, audit and emergency; room for the
-// sessions pages. Still one request, cached by ETag, ~10 KB gzipped (see services/api/web/README.md).
-const MAX_BUNDLE_BYTES = 60 * 1024;
+// 16 KB for the shell and status page, ~13 KB for login, users, audit and emergency, the sessions
+// pages, ~14 KB for payouts and earnings. Still one request, cached by ETag, ~13 KB gzipped (see
+// services/api/web/README.md). The next big page should be loaded on demand instead.
+const MAX_BUNDLE_BYTES = 64 * 1024;
 
 let app: RunningAppliance;
 let browser: Browser;

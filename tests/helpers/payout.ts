@@ -48,7 +48,7 @@ export interface PayoutStartOptions {
 
 export async function startPayout(options: PayoutStartOptions): Promise<PayoutProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'lucid-pay-'));
-  const socket = join(dataDir, 'payout-run', 'payout.sock');
+  const socket = join(dataDir, 'sockets', 'payout.sock');
   let out = '';
   let exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null });
   const baseEnv = {
@@ -59,7 +59,9 @@ export async function startPayout(options: PayoutStartOptions): Promise<PayoutPr
   };
   const client = new PayoutClient({ socketPath: socket, timeoutMs: 20_000 });
   const launch = async (env: Record<string, string>): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), PAYOUT_ENTRY], { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // An IPC channel, as under the supervisor: the process exits when the test process goes (no orphans).
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), PAYOUT_ENTRY], { env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json' });
+    child.on('message', () => undefined);
     child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
     child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
     exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));

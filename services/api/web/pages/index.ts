@@ -10,15 +10,20 @@ import { loginPage } from './login.js';
 import { usersPage } from './users.js';
 import { auditPage } from './audit.js';
 import { emergencyPage } from './emergency.js';
+import { payoutsPage } from './payouts.js';
+import { earningsPage, operatorEarningsPage } from './earnings.js';
 
 export const pages: readonly Page[] = [
   statusPage,
   sessionsPage,
   sessionDetailPage,
   chainPage,
+  payoutsPage,
+  earningsPage,
   usersPage,
   auditPage,
   emergencyPage,
   loginPage,
   anchorPage,
+  operatorEarningsPage,
 ];
