@@ -17,7 +17,7 @@ import { Store } from '../../services/store/index.js';
 import { loadOrCreateNodeIdentity, NODE_KEY_FILE } from '../../services/identity/index.js';
 import { LedgerService, ledgerRoutes, type LevelPort } from '../../services/ledger/index.js';
 import { buildApi, acceptOnCopies, type AcceptCopies } from '../../services/api/index.js';
-import { AuthService, authRoutePlugins, loadOrCreateJwtKey } from '../../services/auth/index.js';
+import { AuthService, authRoutePlugins, loadOrCreateJwtKey, prepareFactoryReset } from '../../services/auth/index.js';
 import { SessionService, sessionRoutes, chunkMetrics } from '../../services/sessions/index.js';
 import { defaultCipherFor } from '../../services/chunks/index.js';
 import { createProcSystemInfo } from '../../hal/index.js';
@@ -42,6 +42,8 @@ async function main(): Promise<void> {
 
   const identity = await loadOrCreateNodeIdentity(config.dataDir, log);
   const system = createProcSystemInfo({ root: config.sysRoot, dataDir: config.dataDir });
+  // A factory reset confirmed on the button (the supervisor left its marker): before the JWT key loads.
+  const factoryReset = await prepareFactoryReset(config.dataDir, log);
   const auth = await stack.start('auth', new AuthService({
     store,
     dataDir: config.dataDir,
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     nodeId: identity.nodeId,
     bindIp: config.authBindIp === 'on',
     maxSessions: config.authMaxSessions,
+    factoryReset,
     wallet: await createCoreWallet(config, log),
     acquireWallet: walletBroker(link),
     setLockdownFlag: async (value) => {

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit, configToEnv, detectRaspberryPi, payoutPaths, payoutSupervised } from '../config/index.js';
 import { createRootLogger } from '../../services/common/log.js';
 import { buildInfo } from '../../services/common/build-info.js';
-import { Supervisor, childTable, type PayoutChildOptions } from '../supervisor/index.js';
+import { Supervisor, childTable, DEFAULT_TUNING, type PayoutChildOptions } from '../supervisor/index.js';
+import { writeResetMarker } from '../../services/common/reset-marker.js';
 import { createSdNotifier, parseWatchdogUsec } from '../../hal/index.js';
 import { createSupervisorHal, halMode } from './shared/supervisor-hal.js';
 
@@ -51,8 +52,16 @@ async function main(): Promise<void> {
     sdWatchdogMs: parseWatchdogUsec(process.env, process.pid),
     hardwareWatchdog: hal.watchdog,
     hal: { mode, watchdog: hal.watchdog?.id ?? null, button: hal.button?.id ?? null },
+    tuning: { ...DEFAULT_TUNING, failedRetryMs: config.failedRetryMs, failedRetryMaxMs: Math.max(config.failedRetryMs, config.failedRetryMaxMs) },
+    watchdogLimits: { maxLagMs: config.loopLagLimitMs, failedLimitMs: config.failedLimitMs },
+    factoryReset: {
+      child: 'core',
+      windowMs: config.resetConfirmMs,
+      via: mode === 'sim' ? 'simulated-button' : 'button',
+      writeMarker: (request) => writeResetMarker(config.dataDir, request),
+    },
   });
-  hal.button?.onAction((action) => supervisor.broadcastEvent({ kind: 'button', action, at: Date.now() }));
+  hal.button?.onAction((action) => supervisor.pressButton(action));
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -3,7 +3,7 @@
 // (balena-supervisor's split, DESIGN §4.6). Tests drive it with a hand-made clock.
 import type { ChildPhase, ExitInfo } from '../../services/common/ipc.js';
 import type { ChildSpec } from './children.js';
-import { backoffDelay, isCrashLoop, recentExits, type RestartTuning } from './restart-policy.js';
+import { backoffDelay, isCrashLoop, recentExits, retryDelay, type RestartTuning } from './restart-policy.js';
 
 export interface ChildState {
   readonly spec: ChildSpec;
@@ -23,6 +23,14 @@ export interface ChildState {
   readonly killReason: string | null;
   readonly signalSent: 'SIGTERM' | 'SIGKILL' | null;
   readonly failedReason: string | null;
+  /**
+   * Failures in a row (0: none). A failed child is retried slowly (restart-policy.ts retryDelay);
+   * a retry that exits again before it has been ready for a crash-loop window fails at once with
+   * the next, longer delay. Back to 0 once the child has been ready for a whole window.
+   */
+  readonly failures: number;
+  /** When the current failure streak began; null again as soon as the child is ready. */
+  readonly failedSince: number | null;
 }
 
 export type Target = { readonly mode: 'run' } | { readonly mode: 'stop'; readonly deadline: number };
@@ -31,7 +39,15 @@ export type Step =
   | { readonly kind: 'start'; readonly name: string }
   | { readonly kind: 'signal'; readonly name: string; readonly signal: 'SIGTERM' | 'SIGKILL'; readonly reason: string }
   | { readonly kind: 'schedule'; readonly name: string; readonly at: number; readonly exitTimes: readonly number[] }
-  | { readonly kind: 'fail'; readonly name: string; readonly reason: string; readonly exitTimes: readonly number[] }
+  | {
+    readonly kind: 'fail'; readonly name: string; readonly reason: string; readonly exitTimes: readonly number[];
+    /** Failures in a row, this one included. */
+    readonly failures: number;
+    /** When the slow retry starts it; null for a child whose restart policy is `never`. */
+    readonly retryAt: number | null;
+  }
+  /** The child has been ready for a whole crash-loop window: its failure streak is over. */
+  | { readonly kind: 'stable'; readonly name: string }
   | { readonly kind: 'settle'; readonly name: string; readonly phase: 'stopped' | 'idle' };
 
 export interface PlanInput {
@@ -76,16 +92,17 @@ function settleExit(c: ChildState, exit: ExitInfo, input: PlanInput): Step {
   if (c.spec.restart === 'never' || (c.spec.restart === 'on-failure' && clean)) {
     return clean
       ? { kind: 'settle', name, phase: 'stopped' }
-      : { kind: 'fail', name, reason: `exited (${describeExit(exit)}) and restart policy is ${c.spec.restart}`, exitTimes: c.exitTimes };
+      : { kind: 'fail', name, reason: `exited (${describeExit(exit)}) and restart policy is ${c.spec.restart}`, exitTimes: c.exitTimes, failures: c.failures + 1, retryAt: null };
   }
   const exitTimes = [...recentExits(c.exitTimes, input.now, input.tuning), exit.at];
+  const failed = (reason: string): Step => {
+    const failures = c.failures + 1;
+    return { kind: 'fail', name, reason, exitTimes, failures, retryAt: input.now + retryDelay(failures, input.random, input.tuning) };
+  };
+  // A slow retry that did not last: no second round of fast restarts, the next retry waits longer.
+  if (c.failures > 0) return failed(`failed again after a retry (${describeExit(exit)}); ${c.failures + 1} failures in a row`);
   if (isCrashLoop(exitTimes, input.now, input.tuning)) {
-    return {
-      kind: 'fail',
-      name,
-      reason: `crash loop: ${exitTimes.length} exits in ${Math.round(input.tuning.crashLoopWindowMs / 1000)} s (last: ${describeExit(exit)})`,
-      exitTimes,
-    };
+    return failed(`crash loop: ${exitTimes.length} exits in ${Math.round(input.tuning.crashLoopWindowMs / 1000)} s (last: ${describeExit(exit)})`);
   }
   return { kind: 'schedule', name, at: input.now + backoffDelay(exitTimes.length, input.random, input.tuning), exitTimes };
 }
@@ -116,11 +133,15 @@ function planRun(ordered: readonly ChildState[], byName: Map<string, ChildState>
         }
         break;
       case 'ready':
+        if (c.failures > 0 && c.readyAt !== null && input.now - c.readyAt >= input.tuning.crashLoopWindowMs) steps.push({ kind: 'stable', name });
         if (c.signalSent === 'SIGKILL') break;
         if (silentTooLong(c, input)) steps.push({ kind: 'signal', name, signal: 'SIGKILL', reason: 'heartbeat-missed' });
         break;
-      case 'stopping':
       case 'failed':
+        // The slow retry: a failed child is never given up on (unless its policy is `never`).
+        if (c.nextStartAt !== null && input.now >= c.nextStartAt && depsReady(c)) steps.push({ kind: 'start', name });
+        break;
+      case 'stopping':
         break;
     }
   }

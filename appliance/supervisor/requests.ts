@@ -9,7 +9,9 @@ export interface RequestTarget {
   };
   requestRestart(name: string): boolean;
   setFlag(name: string, value: boolean): void;
-  broadcastEvent(event: { kind: 'button'; action: ButtonAction; at: number }): void;
+  pressButton(action: ButtonAction): 'armed' | 'confirmed' | null;
+  /** Only the simulated button may be pressed over IPC: a real one needs a finger. */
+  readonly buttonSimulated: boolean;
   markDirty(): void;
 }
 
@@ -58,12 +60,14 @@ export async function handleRequest(
       return { name, value };
     }
     case 'hal.button': {
+      // Two presses reset the appliance: no child (a compromised sandboxed one, say) may stand in
+      // for a finger on real hardware.
+      if (!target.buttonSimulated) throw new RequestError('HAL_ERR_NOT_SIMULATED', 'the button is real on this device; press it');
       const action = (args as { action?: unknown } | null)?.action;
       if (!BUTTON_ACTIONS.includes(action as ButtonAction)) {
         throw new RequestError('SUP_ERR_BAD_REQUEST', `args.action must be one of ${BUTTON_ACTIONS.join(', ')}`);
       }
-      target.broadcastEvent({ kind: 'button', action: action as ButtonAction, at: Date.now() });
-      return { accepted: true };
+      return { accepted: true, factoryReset: target.pressButton(action as ButtonAction) };
     }
     default:
       throw new RequestError('SUP_ERR_BAD_REQUEST', `unknown request ${String(op)}`);

@@ -3,7 +3,7 @@
 // button and the watchdogs through ports the entry wires to HAL drivers.
 import type { Logger } from '../../services/common/log.js';
 import type {
-  ChildStatus, ChildToSupervisor, ExitInfo, HalEvent, LedSnapshot, LedState, RequestOp, SupervisorSnapshot, SupervisorToChild,
+  ButtonAction, ChildStatus, ChildToSupervisor, ExitInfo, HalEvent, LedSnapshot, LedState, RequestOp, SupervisorSnapshot, SupervisorToChild,
 } from '../../services/common/ipc.js';
 import type { Lifecycle, StopOptions } from '../../services/common/lifecycle.js';
 import type { ChildSpec } from './children.js';
@@ -14,6 +14,8 @@ import { UpdateLocks } from './locks.js';
 import { allSettled, describeExit, plan, type ChildState, type Step, type Target } from './plan.js';
 import { DEFAULT_TUNING, type RestartTuning } from './restart-policy.js';
 import { handleRequest } from './requests.js';
+import { FactoryResetButton, type ResetDeps } from './factory-reset.js';
+import { WatchdogGate, type GateLimits } from './watchdog-gate.js';
 
 export interface LedPort {
   show(state: LedState): void;
@@ -45,7 +47,13 @@ export interface SupervisorDeps {
   readonly random?: () => number;
   readonly tuning?: RestartTuning;
   readonly tickMs?: number;
+  /** When WATCHDOG=1 is withheld (watchdog-gate.ts). Default: 5 s of loop lag, 15 min failed. */
+  readonly watchdogLimits?: GateLimits;
+  /** The button's factory reset (factory-reset.ts); without it a ≥ 10 s press is only broadcast. */
+  readonly factoryReset?: ResetDeps;
 }
+
+export const DEFAULT_WATCHDOG_LIMITS: GateLimits = { maxLagMs: 5000, failedLimitMs: 15 * 60_000 };
 
 interface Runtime extends ChildState {
   handle: ChildHandle | null;
@@ -62,7 +70,9 @@ export class Supervisor implements Lifecycle {
   private readonly runtimes = new Map<string, Mutable<Runtime>>();
   private target: Target = { mode: 'run' };
   private tick: NodeJS.Timeout | undefined;
-  private sdWatchdog: NodeJS.Timeout | undefined;
+  private sdWatchdog: WatchdogGate | undefined;
+  private readonly resetButton: FactoryResetButton | null;
+  private lastLed: LedState | null = null;
   private hwWatchdog: NodeJS.Timeout | undefined;
   private snapshotTimer: NodeJS.Timeout | undefined;
   private snapshotDirty = false;
@@ -72,6 +82,7 @@ export class Supervisor implements Lifecycle {
   private stopWaiters: Array<() => void> = [];
   private readonly startedAt: number;
   readonly locks = new UpdateLocks();
+  get buttonSimulated(): boolean { return this.deps.hal.mode === 'sim'; }
   readonly flags: Record<string, boolean> = {};
 
   constructor(private readonly deps: SupervisorDeps) {
@@ -80,12 +91,13 @@ export class Supervisor implements Lifecycle {
     this.random = deps.random ?? Math.random;
     this.tuning = deps.tuning ?? DEFAULT_TUNING;
     this.order = startOrder(deps.children);
+    this.resetButton = deps.factoryReset ? new FactoryResetButton(deps.factoryReset, this.log, (child) => this.requestRestart(child)) : null;
     this.startedAt = this.now();
     for (const spec of deps.children) {
       this.runtimes.set(spec.name, {
         spec, phase: 'idle', pid: null, startedAt: null, readyAt: null, lastSeenAt: null, nextStartAt: null,
         restarts: 0, exitTimes: [], lastExit: null, pendingExit: null, killReason: null, signalSent: null,
-        failedReason: null, handle: null,
+        failedReason: null, failures: 0, failedSince: null, handle: null,
       });
     }
   }
@@ -95,7 +107,23 @@ export class Supervisor implements Lifecycle {
     this.deps.led.show('booting');
     this.tick = setInterval(() => this.reconcile(), this.deps.tickMs ?? 250);
     if (this.deps.sdWatchdogMs !== null) {
-      this.sdWatchdog = setInterval(() => void this.deps.notifier.notify({ WATCHDOG: '1' }), this.deps.sdWatchdogMs);
+      const limits = this.deps.watchdogLimits ?? DEFAULT_WATCHDOG_LIMITS;
+      this.sdWatchdog = new WatchdogGate({
+        ...limits,
+        intervalMs: this.deps.sdWatchdogMs,
+        children: () => [...this.runtimes.values()].map((r) => this.statusOf(r)),
+        ping: () => void this.deps.notifier.notify({ WATCHDOG: '1' }),
+        onChange: (verdict) => {
+          if (verdict.pet) {
+            this.log.info('systemd watchdog: petting again');
+            this.lastHealth = ''; // re-send STATUS= with the health
+            return;
+          }
+          this.log.error({ cause: verdict.cause, reason: verdict.reason }, 'systemd watchdog: no longer petting; systemd will restart the appliance');
+          void this.deps.notifier.notify({ STATUS: `watchdog withheld: ${verdict.reason}` });
+        },
+      });
+      this.sdWatchdog.start();
     }
     const hw = this.deps.hardwareWatchdog;
     if (hw) {
@@ -118,7 +146,7 @@ export class Supervisor implements Lifecycle {
     this.reconcile();
     await this.waitSettled();
     clearInterval(this.tick);
-    clearInterval(this.sdWatchdog);
+    this.sdWatchdog?.stop();
     clearInterval(this.hwWatchdog);
     clearInterval(this.snapshotTimer);
   }
@@ -141,6 +169,19 @@ export class Supervisor implements Lifecycle {
     };
   }
 
+  /**
+   * A button press (the GPIO button, or the simulated one through IPC). It goes to every
+   * subscribing child, and drives the factory reset: ≥ 10 s arms it, the next press within the
+   * window confirms it (factory-reset.ts).
+   */
+  pressButton(action: ButtonAction): 'armed' | 'confirmed' | null {
+    const now = this.now();
+    this.broadcastEvent({ kind: 'button', action, at: now });
+    const effect = this.resetButton?.press(action, now) ?? null;
+    this.markDirty();
+    return effect;
+  }
+
   /** A HAL event (the button) goes to every subscribing child. */
   broadcastEvent(event: HalEvent): void {
     this.log.info({ event }, 'hal event');
@@ -152,7 +193,7 @@ export class Supervisor implements Lifecycle {
     const r = this.runtimes.get(name);
     if (!r) return false;
     if (r.phase === 'failed' || r.phase === 'stopped' || r.phase === 'backoff') {
-      Object.assign(r, { phase: 'idle', failedReason: null, exitTimes: [], nextStartAt: null });
+      Object.assign(r, { phase: 'idle', failedReason: null, exitTimes: [], nextStartAt: null, failures: 0 });
     } else if (r.handle) {
       r.killReason = 'restart-requested';
       r.signalSent = 'SIGTERM';
@@ -212,8 +253,15 @@ export class Supervisor implements Lifecycle {
         Object.assign(r, { phase: 'backoff', nextStartAt: step.at, exitTimes: [...step.exitTimes], pendingExit: null });
         break;
       case 'fail':
-        this.log.error({ child: r.spec.name, reason: step.reason }, 'child failed');
-        Object.assign(r, { phase: 'failed', failedReason: step.reason, exitTimes: [...step.exitTimes], pendingExit: null, nextStartAt: null });
+        this.log.error({ child: r.spec.name, reason: step.reason, failures: step.failures, retryInMs: step.retryAt === null ? null : step.retryAt - now }, 'child failed');
+        Object.assign(r, {
+          phase: 'failed', failedReason: step.reason, exitTimes: [...step.exitTimes], pendingExit: null, nextStartAt: step.retryAt,
+          failures: step.failures, failedSince: r.failedSince ?? now,
+        });
+        break;
+      case 'stable':
+        this.log.info({ child: r.spec.name }, 'child stable again: its failure count is reset');
+        r.failures = 0;
         break;
       case 'settle':
         Object.assign(r, { phase: step.phase, pendingExit: null, nextStartAt: null });
@@ -223,9 +271,12 @@ export class Supervisor implements Lifecycle {
 
   private spawn(r: Mutable<Runtime>, now: number): void {
     const isRestart = r.startedAt !== null;
+    // A slow retry keeps failedReason and failedSince until the child is ready: until then the
+    // fault stands (LED, /healthz, the watchdog's failed limit).
+    if (r.phase === 'failed') this.log.warn({ child: r.spec.name, failures: r.failures }, 'retrying a failed child');
     Object.assign(r, {
       phase: 'starting', startedAt: now, readyAt: null, lastSeenAt: null, nextStartAt: null,
-      killReason: null, signalSent: null, pendingExit: null, failedReason: null,
+      killReason: null, signalSent: null, pendingExit: null,
       restarts: r.restarts + (isRestart ? 1 : 0),
     });
     const handle = (this.deps.spawn ?? spawnChild)(r.spec, this.deps.childEnv, {
@@ -244,6 +295,9 @@ export class Supervisor implements Lifecycle {
     if (message.t === 'ready' && r.phase === 'starting') {
       r.phase = 'ready';
       r.readyAt = this.now();
+      if (r.failedSince !== null) this.log.warn({ child: r.spec.name, failedForMs: r.readyAt - r.failedSince }, 'failed child recovered');
+      r.failedSince = null;
+      r.failedReason = null;
       this.log.info({ child: r.spec.name, pid: r.pid, ms: r.readyAt - (r.startedAt ?? r.readyAt) }, 'child ready');
       this.markDirty();
     } else if (message.t === 'request') {
@@ -282,8 +336,17 @@ export class Supervisor implements Lifecycle {
     const children = [...this.runtimes.values()].map((r) => this.statusOf(r));
     const { healthy, reasons } = healthOf(children);
     if (healthy) this.bootCompleted = true;
+    const resetPending = this.resetButton?.pending(this.now()) ?? false;
     if (this.target.mode === 'run') {
-      this.deps.led.show(ledStateFor({ children, bootCompleted: this.bootCompleted, flags: this.flags, heldLocks: this.locks.list().map((l) => l.name) }));
+      const led = ledStateFor({
+        children, bootCompleted: this.bootCompleted, flags: this.flags, heldLocks: this.locks.list().map((l) => l.name), resetPending,
+      });
+      if (led !== this.lastLed) {
+        this.log.info({ led, from: this.lastLed }, 'status led');
+        this.lastLed = led;
+        this.snapshotDirty = true;
+      }
+      this.deps.led.show(led);
     }
     const key = `${healthy}|${reasons.join(';')}`;
     if (key === this.lastHealth) return;
@@ -302,6 +365,7 @@ export class Supervisor implements Lifecycle {
     return {
       name: r.spec.name, critical: r.spec.critical, phase: r.phase, pid: r.pid, restarts: r.restarts,
       startedAt: r.startedAt, readyAt: r.readyAt, nextStartAt: r.nextStartAt, lastExit: r.lastExit, failedReason: r.failedReason,
+      failedSince: r.failedSince,
     };
   }
 

@@ -3,7 +3,7 @@
 // runner (status-led.ts) never accumulates timer drift because it recomputes from elapsed time.
 // The table of patterns, and why each looks the way it does, is in hal/leds/README.md.
 
-export const LED_STATES = ['booting', 'ready', 'degraded', 'updating', 'fault', 'lockdown'] as const;
+export const LED_STATES = ['booting', 'ready', 'degraded', 'updating', 'fault', 'lockdown', 'reset-pending'] as const;
 export type LedState = (typeof LED_STATES)[number];
 
 export interface LedStep {
@@ -37,6 +37,11 @@ const PATTERNS: Readonly<Record<LedState, readonly LedStep[]>> = Object.freeze({
   fault: freeze([...dots(3 * UNIT), ...dashes(3 * UNIT), ...dots(7 * UNIT)]),
   // Long double pulse: mostly on, two deliberate flashes per 3 s, slower than anything else.
   lockdown: freeze([step(true, 800), step(false, 200), step(true, 800), step(false, 1200)]),
+  // Four quick flashes, then a pause: "answer me" — the factory reset waits for its confirming
+  // press. Faster and more numerous than any other pulse group, so it reads as a question.
+  'reset-pending': freeze([
+    step(true, 60), step(false, 60), step(true, 60), step(false, 60), step(true, 60), step(false, 60), step(true, 60), step(false, 760),
+  ]),
 });
 
 export function isLedState(value: unknown): value is LedState {

@@ -16,6 +16,8 @@ import { LoginLimiter } from './login-limiter.js';
 import { checkPasswordPolicy, dummyHash, hashPassword, verifyPassword } from './passwords.js';
 import { hasRole, type Principal, type Role, type Permission } from './roles.js';
 import { SetupCode } from './setup-code.js';
+import { performFactoryReset } from './factory-reset.js';
+import type { ResetRequest } from '../common/reset-marker.js';
 import { isTronAddress, recoverTip191Address } from './tron-message.js';
 import { UserStore, publicUser, type UserRecord } from './users.js';
 
@@ -53,6 +55,8 @@ export interface AuthDeps {
   readonly acquireWallet?: () => Promise<() => Promise<void>>;
   readonly setLockdownFlag: (value: boolean) => Promise<void>;
   readonly now?: () => number;
+  /** A confirmed factory reset to perform first (prepareFactoryReset, factory-reset.ts). */
+  readonly factoryReset?: ResetRequest | null;
 }
 
 export interface Challenge { readonly address: string; readonly message: string; readonly nonce: string; readonly expiresAt: number }
@@ -95,6 +99,9 @@ export class AuthService {
 
   async start(): Promise<void> {
     await this.audit.open();
+    if (this.deps.factoryReset) {
+      await performFactoryReset({ store: this.deps.store, audit: this.audit, setupCode: this.setupCode, dataDir: this.deps.dataDir, log: this.log }, this.deps.factoryReset);
+    }
     await this.families.load(this.now());
     await this.emergency.start();
     const users = await this.users.list();

@@ -16,7 +16,7 @@
 import { open, readdir, readFile, rm, stat, truncate, unlink, mkdir } from 'node:fs/promises';
 import { closeSync, constants, fdatasync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { errnoCode } from '../common/errors.js';
+import { LucidError, errnoCode } from '../common/errors.js';
 import { fsyncDir, mkdirDurable } from '../common/fs-atomic.js';
 import type { SealedChunk } from './chunk-object.js';
 
@@ -29,6 +29,12 @@ export interface RecoveryResult {
   readonly removedTemp: number;
   readonly removedTails: number;
   readonly tailTruncated: boolean;
+}
+
+/** What a session folder holds: file sizes of chunk objects and tails, by chunk index. */
+export interface FolderSurvey {
+  readonly objects: Map<number, number>;
+  readonly tails: Map<number, number>;
 }
 
 export class ChunkFiles {
@@ -117,7 +123,7 @@ export class ChunkFiles {
       let got = 0;
       while (got < bytes) {
         const { bytesRead } = await handle.read(buf, got, bytes - got, got);
-        if (bytesRead === 0) throw new Error(`tail of chunk ${index} is shorter than its recorded ${bytes} bytes`);
+        if (bytesRead === 0) throw new LucidError('CHUNK_ERR_CORRUPT', `tail of chunk ${index} is shorter than its recorded ${bytes} bytes`, { index, reason: 'tail-short' });
         got += bytesRead;
       }
       return buf;
@@ -139,9 +145,38 @@ export class ChunkFiles {
   }
 
   /**
+   * The sizes of a session folder's objects and tails, touching nothing (one readdir, one stat
+   * per file). A missing folder holds nothing; any other error (EIO, EACCES, ENOTDIR) is thrown.
+   */
+  async survey(sessionId: string): Promise<FolderSurvey> {
+    const dir = this.sessionDir(sessionId);
+    const out: FolderSurvey = { objects: new Map(), tails: new Map() };
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return out;
+      throw err;
+    }
+    await Promise.all(names.map(async (name) => {
+      const obj = OBJECT_RE.exec(name);
+      const tail = TAIL_RE.exec(name);
+      if (!obj && !tail) return;
+      const size = await stat(join(dir, name)).then((s) => s.size, (err: unknown) => {
+        if (errnoCode(err) === 'ENOENT') return null;
+        throw err;
+      });
+      if (size !== null) (obj ? out.objects : out.tails).set(Number((obj ?? tail)![1]), size);
+    }));
+    return out;
+  }
+
+  /**
    * Brings a session folder in line with its record: `committed` objects stay, everything past
    * them (written but never committed), temp files and tails other than `tailIndex` go, and that
-   * tail is cut to `tailBytes`. Costs one readdir and one unlink per stray file.
+   * tail is cut to `tailBytes`. Costs one readdir and one unlink per stray file. A tail missing
+   * or shorter than `tailBytes` is damage, not a crash's leftover: it is left as it is, and the
+   * caller learns of it from `survey()` (services/sessions/damage.ts).
    */
   async recover(sessionId: string, committed: number, tailIndex: number, tailBytes: number): Promise<RecoveryResult> {
     const dir = this.sessionDir(sessionId);
@@ -157,7 +192,6 @@ export class ChunkFiles {
     let removedTemp = 0;
     let removedTails = 0;
     let tailTruncated = false;
-    let tailSeen = false;
     for (const name of names) {
       const obj = OBJECT_RE.exec(name);
       const tail = TAIL_RE.exec(name);
@@ -165,16 +199,13 @@ export class ChunkFiles {
         if (Number(obj[1]) >= committed) { await unlink(join(dir, name)); removedObjects++; }
       } else if (tail) {
         if (Number(tail[1]) !== tailIndex || tailBytes === 0) { await unlink(join(dir, name)); removedTails++; continue; }
-        tailSeen = true;
         const size = (await stat(join(dir, name))).size;
-        if (size < tailBytes) throw new Error(`tail of chunk ${tailIndex} holds ${size} bytes, its record says ${tailBytes}`);
         if (size > tailBytes) { await truncate(join(dir, name), tailBytes); tailTruncated = true; }
       } else if (name.endsWith('.tmp')) {
         await unlink(join(dir, name));
         removedTemp++;
       }
     }
-    if (tailBytes > 0 && !tailSeen) throw new Error(`tail of chunk ${tailIndex} is missing (record says ${tailBytes} bytes)`);
     if (removedObjects + removedTemp + removedTails > 0 || tailTruncated) await fsyncDir(dir);
     return { removedObjects, removedTemp, removedTails, tailTruncated };
   }

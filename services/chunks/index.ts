@@ -11,7 +11,7 @@ export { loadOrCreateMasterKey, newDataKey, wrapDataKey, unwrapDataKey, MASTER_K
 export {
   sealObject, processChunk, openObject, decodeObject, sealTailSegment, openTailSegments, type SessionCrypto, type SealedChunk, type ObjectAllocator,
 } from './chunk-object.js';
-export { ChunkFiles, type RecoveryResult } from './chunk-files.js';
+export { ChunkFiles, type RecoveryResult, type FolderSurvey } from './chunk-files.js';
 export { DiskGuard, isDiskFull, BALLAST_BYTES, FLOOR_BYTES } from './disk-guard.js';
 export { BufferPool, Semaphore } from './buffer-pool.js';
 export {

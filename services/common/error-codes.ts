@@ -101,6 +101,7 @@ export const ERROR_CATALOGUE = {
   SESS_ERR_RANGE: { status: 416, message: 'the requested range is not satisfiable' },
   SESS_ERR_DELETED: { status: 410, message: 'the session was deleted and its data destroyed' },
   SESS_ERR_STORAGE_FULL: { status: 507, message: 'not enough free storage; the session was paused' },
+  SESS_ERR_DAMAGED: { status: 409, message: 'the session\'s stored data is damaged; it is quarantined' },
 
   // Chunks
   CHUNK_ERR_NOT_FOUND: { status: 404, message: 'no such chunk' },

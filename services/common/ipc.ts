@@ -23,9 +23,11 @@ export interface ChildStatus {
   readonly nextStartAt: number | null;
   readonly lastExit: ExitInfo | null;
   readonly failedReason: string | null;
+  /** Since when the child has been failing (failed, or retrying after a failure); null once ready. */
+  readonly failedSince: number | null;
 }
 
-export const LED_STATES = ['booting', 'ready', 'degraded', 'updating', 'fault', 'lockdown'] as const;
+export const LED_STATES = ['booting', 'ready', 'degraded', 'updating', 'fault', 'lockdown', 'reset-pending'] as const;
 export type LedState = (typeof LED_STATES)[number];
 
 export interface LedStep { readonly on: boolean; readonly ms: number }
@@ -69,7 +71,7 @@ export interface HalEvent {
 export interface RequestMap {
   'lock.acquire': { args: { name: string }; result: { name: string; holders: string[] } };
   'lock.release': { args: { name: string }; result: { name: string; holders: string[] } };
-  'hal.button': { args: { action: ButtonAction }; result: { accepted: boolean } };
+  'hal.button': { args: { action: ButtonAction }; result: { accepted: boolean; factoryReset: 'armed' | 'confirmed' | null } };
   'child.restart': { args: { name: string }; result: { name: string } };
   'flag.set': { args: { name: string; value: boolean }; result: { name: string; value: boolean } };
 }

@@ -21,7 +21,10 @@ async function chunkPlain(ctx: SessionContext, rec: SessionRecord, crypto: Sessi
     return decodeObject(crypto, bytes, index);
   }
   if (index === rec.tail.index && rec.tail.plain > 0) {
-    const file = await ctx.files.readTail(rec.id, index, rec.tail.fileBytes);
+    const file = await ctx.files.readTail(rec.id, index, rec.tail.fileBytes).catch((err: unknown) => {
+      if (errnoCode(err) === 'ENOENT') throw new LucidError('CHUNK_ERR_CORRUPT', `the tail of chunk ${index} is missing`, { index, reason: 'tail-missing' });
+      throw err;
+    });
     const into = Buffer.allocUnsafe(rec.tail.plain);
     const n = openTailSegments(crypto, index, file, into);
     if (n !== rec.tail.plain) throw new LucidError('CHUNK_ERR_CORRUPT', `tail of chunk ${index} holds ${n} bytes, not ${rec.tail.plain}`, { index, reason: 'tail-length' });
@@ -55,8 +58,12 @@ export async function* readPlain(ctx: SessionContext, rec: SessionRecord, crypto
   }
 }
 
-/** Re-reads every chunk: leaf hash against the record, AEAD, decompression; then the root. */
-export async function verifySession(ctx: SessionContext, rec: SessionRecord, crypto: SessionCrypto): Promise<VerifyResult> {
+/**
+ * Re-reads every chunk: leaf hash against the record, AEAD, decompression; then the root.
+ * Without the data key (`crypto` null: a quarantined session whose key is lost) only the storage
+ * is checked — objects against their leaf hashes, and the root — which anyone can do.
+ */
+export async function verifySession(ctx: SessionContext, rec: SessionRecord, crypto: SessionCrypto | null): Promise<VerifyResult> {
   const records = await ctx.repo.chunkRecords(rec.id);
   const bad: Array<{ index: number; reason: string }> = [];
   const leaves: Buffer[] = [];
@@ -77,6 +84,7 @@ export async function verifySession(ctx: SessionContext, rec: SessionRecord, cry
       bad.push({ index, reason: 'hash-mismatch' });
       continue;
     }
+    if (crypto === null) continue;
     try {
       const plain = await decodeObject(crypto, bytes, index);
       if (plain.length !== want.p) bad.push({ index, reason: 'length-mismatch' });
@@ -85,7 +93,7 @@ export async function verifySession(ctx: SessionContext, rec: SessionRecord, cry
       bad.push({ index, reason: String(err.details?.['reason'] ?? 'corrupt') });
     }
   }
-  if (rec.tail.plain > 0 && rec.state !== 'completed') {
+  if (crypto !== null && rec.tail.plain > 0 && rec.state !== 'completed') {
     try {
       await chunkPlain(ctx, rec, crypto, rec.tail.index);
     } catch (err) {
@@ -94,5 +102,8 @@ export async function verifySession(ctx: SessionContext, rec: SessionRecord, cry
     }
   }
   const rootMatches = rec.merkleRoot === null ? null : rootFromLeafHashes(leaves).toString('hex') === rec.merkleRoot;
-  return { at: new Date().toISOString(), ok: bad.length === 0 && rootMatches !== false, chunkCount: rec.chunkCount, bad, rootMatches };
+  return {
+    at: new Date().toISOString(), ok: bad.length === 0 && rootMatches !== false, chunkCount: rec.chunkCount, bad, rootMatches,
+    scope: crypto === null ? 'storage' : 'full',
+  };
 }

@@ -1,15 +1,18 @@
-// Session metadata in LevelDB (core's store), in five sublevels:
-//   sessions   <id>                    → SessionRecord (JSON)
+// Session metadata in LevelDB (core's store), in six sublevels:
+//   sessions   <id>                    → SessionRecord (JSON; read as text and checked, damage.ts)
 //   chunks     <id>!<index, 10 digits> → ChunkRecord: one per committed chunk object
 //   open       <id>                    → 1 while the session is not completed or deleted (recovery reads only these)
 //   manifests  <id>                    → the signed manifest, canonical JSON text
 //   completed  <seq, 16 digits>        → CompletedItem: the feed the ledger anchors from
+//   damaged    <id>                    → the text of a session record that could not be read, kept
+//                                        when recovery put a quarantine record in its place
 // A chunk is committed when its ChunkRecord and the session record saying so are written in one
 // batch; an acknowledged upload ends with a synced write, which makes every earlier write durable
 // too (LevelDB's log is sequential).
 import type { Store, Sublevel } from '../store/index.js';
 import type { CipherName, CodecName } from '../chunks/index.js';
 import type { SessionState } from './state-machine.js';
+import { parseSessionRecord, unreadableRecord } from './damage.js';
 
 export interface TailState {
   /** The chunk the tail belongs to (always = chunkCount while recording). */
@@ -26,6 +29,8 @@ export interface VerifyResult {
   readonly chunkCount: number;
   readonly bad: ReadonlyArray<{ readonly index: number; readonly reason: string }>;
   readonly rootMatches: boolean | null;
+  /** `storage`: without the data key, only the stored objects against their leaf hashes and root. */
+  readonly scope?: 'full' | 'storage';
 }
 
 export interface SessionRecord {
@@ -53,7 +58,13 @@ export interface SessionRecord {
   readonly pausedReason: 'user' | 'storage-full' | null;
   readonly merkleRoot: string | null;
   readonly manifestHash: string | null;
-  readonly failure: { readonly code: string; readonly message: string } | null;
+  /**
+   * Why the session failed. A quarantined one (damage.ts) also names the damage (`reason`, and
+   * the chunk `index` where there is one) and the `state` it was in.
+   */
+  readonly failure: {
+    readonly code: string; readonly message: string; readonly reason?: string; readonly index?: number; readonly state?: SessionState;
+  } | null;
   readonly lastVerify: VerifyResult | null;
 }
 
@@ -81,6 +92,16 @@ export interface CompletedPage {
   readonly cursor: string | null;
 }
 
+function parseItem(text: string): CompletedItem | null {
+  try {
+    const v = JSON.parse(text) as Partial<CompletedItem> | null;
+    return v && typeof v.sessionId === 'string' && typeof v.manifestHash === 'string' && typeof v.merkleRoot === 'string' && typeof v.completedAt === 'string'
+      ? v as CompletedItem : null;
+  } catch {
+    return null;
+  }
+}
+
 const pad = (n: number, w: number): string => n.toString().padStart(w, '0');
 const chunkKey = (id: string, index: number): string => `${id}!${pad(index, 10)}`;
 
@@ -95,26 +116,78 @@ export interface ListQuery {
 
 export class SessionRepo {
   private readonly sessions: Sublevel<SessionRecord>;
+  /** The same records as text: one that does not parse must not throw out of a read or a list. */
+  private readonly sessionTexts: Sublevel<string>;
+  private readonly damaged: Sublevel<string>;
   private readonly chunks: Sublevel<ChunkRecord>;
   private readonly open: Sublevel<number>;
   private readonly manifests: Sublevel<string>;
   private readonly completed: Sublevel<CompletedItem>;
+  private readonly completedTexts: Sublevel<string>;
   private seq = 0;
 
   constructor(private readonly store: Store) {
     this.sessions = store.sublevel<SessionRecord>('sessions');
+    this.sessionTexts = store.sublevel<string>('sessions', 'utf8');
+    this.damaged = store.sublevel<string>('damaged', 'utf8');
     this.chunks = store.sublevel<ChunkRecord>('chunks');
     this.open = store.sublevel<number>('open');
     this.manifests = store.sublevel<string>('manifests');
     this.completed = store.sublevel<CompletedItem>('completed');
+    this.completedTexts = store.sublevel<string>('completed', 'utf8');
   }
 
   async init(): Promise<void> {
     for await (const key of this.completed.keys({ reverse: true, limit: 1 })) this.seq = Number(key);
   }
 
+  /**
+   * The session, or null when there is none. A record that cannot be read (damage.ts) reads as a
+   * `failed` stand-in (record-unreadable) rather than an error, so one bad record cannot break
+   * reads and lists; recovery persists such a stand-in for open sessions.
+   */
   async get(id: string): Promise<SessionRecord | null> {
-    return (await this.sessions.get(id)) ?? null;
+    const r = await this.read(id);
+    return r === null ? null : 'record' in r ? r.record : unreadableRecord(id, [], null, new Date().toISOString(), r.why);
+  }
+
+  /** The record, or why it cannot be read (with its raw text, when there is any). */
+  async read(id: string): Promise<{ record: SessionRecord } | { why: string; text: string | null } | null> {
+    let text: string | undefined;
+    try {
+      text = await this.sessionTexts.get(id);
+    } catch (err) {
+      return { why: `the store cannot read it: ${(err as Error).message}`, text: null };
+    }
+    if (text === undefined) return null;
+    const record = parseSessionRecord(id, text);
+    return record ? { record } : { why: 'not a valid session record', text };
+  }
+
+  /** Replaces an unreadable record by its quarantine stand-in, keeping the old text aside. */
+  async replaceUnreadable(rec: SessionRecord, text: string | null): Promise<void> {
+    const b = this.batch();
+    if (text !== null) b.put(rec.id, text, { sublevel: this.damaged });
+    b.put(rec.id, rec, { sublevel: this.sessions });
+    b.put(rec.id, 1, { sublevel: this.open });
+    await b.write({ sync: true });
+  }
+
+  /**
+   * The unbroken run of a session's chunk records from chunk 0, as far as they can be read, and
+   * whether every record there is could be read and belongs to that run.
+   */
+  async readableChunkRecords(id: string): Promise<{ records: ChunkRecord[]; complete: boolean }> {
+    const records: ChunkRecord[] = [];
+    try {
+      for await (const [key, value] of this.chunks.iterator({ gte: `${id}!`, lt: `${id}"` })) {
+        if (Number(key.slice(id.length + 1)) !== records.length) return { records, complete: false };
+        records.push(value);
+      }
+      return { records, complete: true };
+    } catch {
+      return { records, complete: false };
+    }
   }
 
   private batch() {
@@ -181,9 +254,10 @@ export class SessionRepo {
 
   async list(q: ListQuery): Promise<{ sessions: SessionRecord[]; next: string | null }> {
     const out: SessionRecord[] = [];
-    const it = this.sessions.iterator({ reverse: true, ...(q.cursor ? { lt: q.cursor } : {}) });
+    const it = this.sessionTexts.iterator({ reverse: true, ...(q.cursor ? { lt: q.cursor } : {}) });
     try {
-      for await (const [, rec] of it) {
+      for await (const [id, text] of it) {
+        const rec = parseSessionRecord(id, text) ?? unreadableRecord(id, [], null, new Date().toISOString(), 'not a valid session record');
         if (q.state ? rec.state !== q.state : rec.state === 'deleted') continue;
         if (q.label && (!(q.label.key in rec.labels) || (q.label.value !== undefined && rec.labels[q.label.key] !== q.label.value))) continue;
         if (!q.visible(rec)) continue;
@@ -196,9 +270,20 @@ export class SessionRepo {
     return { sessions: out, next: null };
   }
 
-  async completedSince(cursor: string | null, limit: number): Promise<CompletedPage> {
+  /**
+   * Feed items after `cursor`. An item that cannot be read is skipped (counted in `skipped`) and
+   * the cursor moves past it: one damaged item must not stop the anchoring of every later one.
+   */
+  async completedSince(cursor: string | null, limit: number): Promise<CompletedPage & { skipped: number }> {
     const items: Array<CompletedItem & { cursor: string }> = [];
-    for await (const [key, item] of this.completed.iterator({ ...(cursor ? { gt: cursor } : {}), limit })) items.push({ ...item, cursor: key });
-    return { items, cursor: items.length > 0 ? items[items.length - 1]!.cursor : cursor };
+    let last = cursor;
+    let skipped = 0;
+    for await (const [key, text] of this.completedTexts.iterator({ ...(cursor ? { gt: cursor } : {}), limit })) {
+      last = key;
+      const item = parseItem(text);
+      if (item) items.push({ ...item, cursor: key });
+      else skipped++;
+    }
+    return { items, cursor: last, skipped };
   }
 }

@@ -55,6 +55,7 @@ const VerifyResult = Type.Object({
   chunkCount: Type.Integer(),
   bad: Type.Array(Type.Object({ index: Type.Integer(), reason: Type.String() })),
   rootMatches: Nullable(Type.Boolean()),
+  scope: Type.Optional(StringEnum(['full', 'storage'] as const, '`storage` when the data key is unavailable (a quarantined session): objects checked against their leaf hashes and the root only')),
 });
 
 export const SessionView = Type.Object({
@@ -80,7 +81,12 @@ export const SessionView = Type.Object({
   merkleRoot: Nullable(Hex64),
   manifestHash: Nullable(Hex64),
   anchor: Nullable(Type.Object({}, { additionalProperties: true, description: 'the chain anchor of the manifest, filled by the ledger once final' })),
-  failure: Nullable(Type.Object({ code: Type.String(), message: Type.String() })),
+  failure: Nullable(Type.Object({
+    code: Type.String(), message: Type.String(),
+    reason: Type.Optional(Type.String({ description: 'with SESS_ERR_DAMAGED: what is damaged (services/common/errors.md)' })),
+    index: Type.Optional(Type.Integer({ description: 'the damaged chunk, where there is one' })),
+    state: Type.Optional(State),
+  })),
   lastVerify: Nullable(VerifyResult),
   actions: Type.Array(Type.String(), { description: 'transitions allowed from this state' }),
 });

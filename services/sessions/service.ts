@@ -13,7 +13,8 @@ import {
 } from '../chunks/index.js';
 import { KeyRing, type ChunkEvent, type SessionContext } from './context.js';
 import { appendBody, checkAppend } from './append.js';
-import { recoverSessions } from './recovery.js';
+import { keyDamage, recoverSessions } from './recovery.js';
+import { damageOf, isQuarantined, type Damage } from './damage.js';
 import { readPlain, verifySession } from './reader.js';
 import { finalizeSession, type ManifestIdentity } from './finalize.js';
 import { newSessionId } from './ids.js';
@@ -219,6 +220,12 @@ export class SessionService implements Lifecycle {
     const release = await this.lock(id);
     try {
       const rec = await this.get(id);
+      transition(rec.state, 'finalize');
+      if (isQuarantined(rec)) {
+        // A quarantined session is finalized only once its data is whole again (a file put back).
+        const damage = await this.damageOf(rec);
+        if (damage) throw new LucidError('SESS_ERR_DAMAGED', damage.message, { reason: damage.reason, ...(damage.index !== undefined ? { index: damage.index } : {}) });
+      }
       const processing: SessionRecord = { ...rec, state: transition(rec.state, 'finalize'), failure: null, updatedAt: new Date().toISOString() };
       await this.repo.save(processing);
       return await this.runFinalize(processing);
@@ -276,7 +283,9 @@ export class SessionService implements Lifecycle {
     const release = await this.lock(id);
     try {
       const rec = await this.get(id);
-      const result = await verifySession(this.ctx, rec, this.ctx.keys.cryptoFor(rec));
+      // A quarantined session without its data key still gets its storage checked.
+      const crypto = isQuarantined(rec) && keyDamage(this.ctx, rec) !== null ? null : this.ctx.keys.cryptoFor(rec);
+      const result = await verifySession(this.ctx, rec, crypto);
       const record: SessionRecord = { ...rec, lastVerify: result };
       await this.repo.save(record);
       if (!result.ok) this.log.warn({ sessionId: id, bad: result.bad }, 'verify found bad chunks');
@@ -332,8 +341,10 @@ export class SessionService implements Lifecycle {
 
   // ---- completed-manifests feed (the ledger anchors from it) ----
 
-  listCompletedSince(cursor: string | null, limit = 1000): Promise<CompletedPage> {
-    return this.repo.completedSince(cursor, Math.max(1, Math.min(limit, 10_000)));
+  async listCompletedSince(cursor: string | null, limit = 1000): Promise<CompletedPage> {
+    const page = await this.repo.completedSince(cursor, Math.max(1, Math.min(limit, 10_000)));
+    if (page.skipped > 0) this.log.error({ after: cursor, skipped: page.skipped }, 'completed-sessions feed: unreadable items skipped (not anchored)');
+    return { items: page.items, cursor: page.cursor };
   }
 
   onCompleted(listener: CompletedListener): () => void {
@@ -345,6 +356,18 @@ export class SessionService implements Lifecycle {
 
   private lock(id: string): Promise<() => void> {
     return this.locks.acquire(id, this.deps.lockTimeoutMs ?? 30_000);
+  }
+
+  /** The damage of a session's stored data now (damage.ts), or null when it is whole. */
+  private async damageOf(rec: SessionRecord): Promise<Damage | null> {
+    if (rec.failure?.reason === 'record-unreadable') return { reason: 'record-unreadable', message: rec.failure.message };
+    const key = keyDamage(this.ctx, rec);
+    if (key) return key;
+    try {
+      return damageOf(rec, (await this.repo.readableChunkRecords(rec.id)).records, await this.ctx.files.survey(rec.id));
+    } catch (err) {
+      return { reason: 'files-unreadable', message: `the session's files cannot be read: ${(err as Error).message}` };
+    }
   }
 
   private async recover(): Promise<void> {

@@ -1,24 +1,26 @@
 // The session lifecycle of DESIGN §2, as a pure table:
 //   created → recording ⇄ paused → stopped → processing → completed | failed
 // `deleted` is a tombstone reachable from every other state. `failed` may be finalized again.
+// `quarantine` (recovery's, never a client's) sends any open state to `failed` when startup
+// finds the session's data damaged (recovery.ts); the rest of the appliance starts regardless.
 // Everything that changes a session's state asks `transition()` first; a refusal is a 409.
 import { LucidError } from '../common/errors.js';
 
 export const SESSION_STATES = ['created', 'recording', 'paused', 'stopped', 'processing', 'completed', 'failed', 'deleted'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
 
-export const ACTIONS = ['start', 'pause', 'resume', 'stop', 'finalize', 'complete', 'fail', 'delete'] as const;
+export const ACTIONS = ['start', 'pause', 'resume', 'stop', 'finalize', 'complete', 'fail', 'quarantine', 'delete'] as const;
 export type SessionAction = (typeof ACTIONS)[number];
 /** The actions a client asks for by URL (`complete` and `fail` are the pipeline's). */
 export const CLIENT_ACTIONS = ['start', 'pause', 'resume', 'stop'] as const;
 export type ClientAction = (typeof CLIENT_ACTIONS)[number];
 
 const TABLE: Readonly<Record<SessionState, Partial<Record<SessionAction, SessionState>>>> = {
-  created: { start: 'recording', delete: 'deleted' },
-  recording: { pause: 'paused', stop: 'stopped', delete: 'deleted' },
-  paused: { resume: 'recording', stop: 'stopped', delete: 'deleted' },
-  stopped: { finalize: 'processing', delete: 'deleted' },
-  processing: { complete: 'completed', fail: 'failed', delete: 'deleted' },
+  created: { start: 'recording', quarantine: 'failed', delete: 'deleted' },
+  recording: { pause: 'paused', stop: 'stopped', quarantine: 'failed', delete: 'deleted' },
+  paused: { resume: 'recording', stop: 'stopped', quarantine: 'failed', delete: 'deleted' },
+  stopped: { finalize: 'processing', quarantine: 'failed', delete: 'deleted' },
+  processing: { complete: 'completed', fail: 'failed', quarantine: 'failed', delete: 'deleted' },
   completed: { delete: 'deleted' },
   failed: { finalize: 'processing', delete: 'deleted' },
   deleted: {},

@@ -8,7 +8,7 @@ import { ErrorSchema } from '../errors.js';
 
 const ButtonBody = Type.Object({
   action: Type.Union([Type.Literal('short'), Type.Literal('long'), Type.Literal('factory-reset')], {
-    description: 'short press, long press (3–10 s: show the setup code) or ≥ 10 s (request a factory reset)',
+    description: 'short press, long press (3–10 s: show the setup code) or ≥ 10 s (ask for a factory reset: the next press within LUCID_RESET_CONFIRM_MS confirms it)',
   }),
 }, { additionalProperties: false });
 
@@ -20,7 +20,15 @@ export const halRoutes = (deps: ApiDeps): FastifyPluginAsync => async (app) => {
       tags: ['hal'],
       summary: 'Press the simulated button',
       body: ButtonBody,
-      response: { 202: Type.Object({ accepted: Type.Boolean() }), 409: ErrorSchema, 503: ErrorSchema },
+      response: {
+        202: Type.Object({
+          accepted: Type.Boolean(),
+          factoryReset: Type.Union([Type.Literal('armed'), Type.Literal('confirmed'), Type.Null()], {
+            description: '`armed`: a factory reset waits for its confirming press; `confirmed`: core restarts and performs it; null: the press had nothing to do with a reset',
+          }),
+        }),
+        409: ErrorSchema, 503: ErrorSchema,
+      },
     },
   }, async (request, reply) => {
     const snapshot = deps.supervisor.snapshot;

@@ -31,7 +31,7 @@ export const statusRoutes = (deps: ApiDeps): FastifyPluginAsync => async (app) =
       supervised: deps.supervisor.attached,
       children: (snapshot?.children ?? []).map((c) => ({
         name: c.name, critical: c.critical, state: c.phase, pid: c.pid, restarts: c.restarts, startedAt: c.startedAt,
-        readyAt: c.readyAt, nextStartAt: c.nextStartAt, lastExit: c.lastExit, failedReason: c.failedReason,
+        readyAt: c.readyAt, nextStartAt: c.nextStartAt, lastExit: c.lastExit, failedReason: c.failedReason, failedSince: c.failedSince,
       })),
       led: snapshot ? { ...snapshot.led, steps: [...snapshot.led.steps], drivers: [...snapshot.led.drivers] } : null,
       locks: (snapshot?.locks ?? []).map((l) => ({ name: l.name, holders: [...l.holders] })),

@@ -15,7 +15,7 @@ export const ExitSchema = Type.Object({
 export const ChildSchema = Type.Object({
   name: Type.String(),
   critical: Type.Boolean(),
-  state: Type.String({ description: 'idle | starting | ready | stopping | backoff | failed | stopped' }),
+  state: Type.String({ description: 'idle | starting | ready | stopping | backoff | failed | stopped. A failed child is retried slowly: `nextStartAt` is its next retry' }),
   pid: Type.Union([Type.Integer(), Type.Null()]),
   restarts: Type.Integer(),
   startedAt: Nullable(Type.Number()),
@@ -23,10 +23,11 @@ export const ChildSchema = Type.Object({
   nextStartAt: Nullable(Type.Number()),
   lastExit: Type.Union([ExitSchema, Type.Null()]),
   failedReason: Type.Union([Type.String(), Type.Null()]),
+  failedSince: Type.Union([Type.Number({ description: 'epoch ms since which the child has been failing (failed, or retrying after a failure); null once it is ready again' }), Type.Null()]),
 });
 
 export const LedSchema = Type.Object({
-  state: Type.String({ description: 'booting | ready | degraded | updating | fault | lockdown' }),
+  state: Type.String({ description: 'booting | ready | degraded | updating | fault | lockdown | reset-pending' }),
   steps: Type.Array(Type.Object({ on: Type.Boolean(), ms: Type.Number() })),
   since: Type.Number({ description: 'epoch ms at which the current pattern started; it repeats from then' }),
   drivers: Type.Array(Type.String()),

@@ -27,6 +27,21 @@ describe('LED state', () => {
     expect(ledStateFor({ children: ok, bootCompleted: true, flags: {}, heldLocks: ['ota-install'] })).toBe('updating');
   });
 
+  it('keeps the fault pattern through the slow retries of a failed critical child, until it is ready', () => {
+    const base = { flags: {}, heldLocks: [], bootCompleted: true };
+    const retrying = { name: 'core', critical: true, phase: 'starting' as const, failedSince: 1000 };
+    expect(ledStateFor({ ...base, children: [retrying] })).toBe('fault');
+    expect(ledStateFor({ ...base, children: [{ ...retrying, phase: 'ready' as const }] })).toBe('ready');
+    expect(ledStateFor({ ...base, children: [{ ...retrying, critical: false }] })).toBe('degraded');
+    expect(healthOf([{ ...retrying, failedReason: 'crash loop' }]).reasons).toEqual(['core is starting (retrying after a failure: crash loop)']);
+    expect(healthOf([{ name: 'core', critical: true, phase: 'failed', failedReason: 'crash loop', nextStartAt: Date.UTC(2030, 0, 1) }]).reasons)
+      .toEqual(['core failed: crash loop; next retry 2030-01-01T00:00:00.000Z']);
+  });
+
+  it('the pending factory reset beats everything, fault included', () => {
+    expect(ledStateFor({ children: [child('core', 'failed')], bootCompleted: true, flags: { lockdown: true }, heldLocks: [], resetPending: true })).toBe('reset-pending');
+  });
+
   it('health names each critical child that is not ready', () => {
     expect(healthOf([child('core', 'ready'), child('x', 'failed', false)])).toEqual({ healthy: true, reasons: [] });
     expect(healthOf([child('core', 'backoff'), child('y', 'failed')])).toEqual({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { plan, allSettled, type ChildState, type PlanInput, type Step } from '../../../appliance/supervisor/plan.js';
-import { backoffDelay, DEFAULT_TUNING, isCrashLoop } from '../../../appliance/supervisor/restart-policy.js';
+import { backoffDelay, DEFAULT_TUNING, isCrashLoop, retryDelay } from '../../../appliance/supervisor/restart-policy.js';
 import { startOrder, validateTable, type ChildSpec } from '../../../appliance/supervisor/children.js';
 
 const spec = (name: string, over: Partial<ChildSpec> = {}): ChildSpec => ({
@@ -9,7 +9,8 @@ const spec = (name: string, over: Partial<ChildSpec> = {}): ChildSpec => ({
 });
 const state = (s: ChildSpec, over: Partial<ChildState> = {}): ChildState => ({
   spec: s, phase: 'idle', pid: null, startedAt: null, readyAt: null, lastSeenAt: null, nextStartAt: null, restarts: 0,
-  exitTimes: [], lastExit: null, pendingExit: null, killReason: null, signalSent: null, failedReason: null, ...over,
+  exitTimes: [], lastExit: null, pendingExit: null, killReason: null, signalSent: null, failedReason: null,
+  failures: 0, failedSince: null, ...over,
 });
 const input = (children: ChildState[], over: Partial<PlanInput> = {}): PlanInput => ({
   children, order: startOrder(children.map((c) => c.spec)), target: { mode: 'run' }, now: 100_000,
@@ -23,6 +24,17 @@ describe('restart policy', () => {
     expect(backoffDelay(1, 0)).toBe(850);
     expect(backoffDelay(1, 0.999999)).toBe(1150);
     expect(backoffDelay(20, 0.999999)).toBe(60000);
+  });
+
+  it('retries a failed child slowly: 1, 2, 4, 8, 15, 15 … minutes, jittered ±15 %, never given up', () => {
+    const minutes = [1, 2, 3, 4, 5, 6, 50].map((n) => retryDelay(n, 0.5) / 60_000);
+    expect(minutes).toEqual([1, 2, 4, 8, 15, 15, 15]);
+    expect(retryDelay(1, 0)).toBe(51_000);
+    expect(retryDelay(1, 0.999999)).toBe(69_000);
+    expect(retryDelay(9, 0.999999)).toBe(15 * 60_000);
+    // Configurable (LUCID_FAILED_RETRY_MS / _MAX_MS), which is how integration tests run in seconds.
+    const fast = { ...DEFAULT_TUNING, failedRetryMs: 1000, failedRetryMaxMs: 3000 };
+    expect([1, 2, 3, 4].map((n) => retryDelay(n, 0.5, fast))).toEqual([1000, 2000, 3000, 3000]);
   });
 
   it('detects a crash loop at 5 exits within 5 minutes only', () => {
@@ -62,12 +74,39 @@ describe('plan (run)', () => {
     expect(kinds(plan(input([c], { now: 100_500 })))).toEqual(['start:a']);
   });
 
-  it('marks a crash-looping child failed instead of restarting it', () => {
+  it('marks a crash-looping child failed, with a slow retry scheduled instead of a fast restart', () => {
     const exit = { code: 1, signal: null, reason: 'exit', at: 100_000 };
     const c = state(spec('a'), { phase: 'ready', pendingExit: exit, exitTimes: [60_000, 70_000, 80_000, 90_000] });
     const [step] = plan(input([c]));
-    expect(step?.kind).toBe('fail');
+    expect(step).toMatchObject({ kind: 'fail', failures: 1, retryAt: 100_000 + 60_000 });
     expect(step && 'reason' in step && step.reason).toMatch(/crash loop: 5 exits/);
+  });
+
+  it('starts a failed child again when its retry is due (and its dependencies are ready), never before', () => {
+    const failed = state(spec('a'), { phase: 'failed', failures: 1, failedSince: 40_000, nextStartAt: 160_000, failedReason: 'crash loop' });
+    expect(kinds(plan(input([failed], { now: 159_999 })))).toEqual([]);
+    expect(kinds(plan(input([failed], { now: 160_000 })))).toEqual(['start:a']);
+    const dep = state(spec('b', { after: ['a'] }), { phase: 'failed', failures: 1, nextStartAt: 1 });
+    expect(kinds(plan(input([state(spec('a'), { phase: 'backoff', nextStartAt: 999_999 }), dep], { now: 160_000 })))).toEqual([]);
+    // Policy `never`: failed for good, nothing scheduled.
+    const never = state(spec('a', { restart: 'never' }), { phase: 'ready', pendingExit: { code: 1, signal: null, reason: 'exit', at: 100_000 } });
+    expect(plan(input([never]))[0]).toMatchObject({ kind: 'fail', retryAt: null });
+  });
+
+  it('a retry that exits again fails at once with the next, longer delay (no second round of fast restarts)', () => {
+    const exit = { code: 1, signal: null, reason: 'exit', at: 500_000 };
+    // Its earlier exits have left the crash-loop window: without the streak it would restart in 1 s.
+    const retried = state(spec('a'), { phase: 'starting', pendingExit: exit, failures: 2, failedSince: 10_000, exitTimes: [10_000] });
+    const [step] = plan(input([retried], { now: 500_000 }));
+    expect(step).toMatchObject({ kind: 'fail', failures: 3, retryAt: 500_000 + 4 * 60_000 });
+    expect(step && 'reason' in step && step.reason).toMatch(/failed again after a retry.*3 failures in a row/);
+  });
+
+  it('ends a failure streak once the child has been ready for a whole crash-loop window', () => {
+    const ready = (readyAt: number) => state(spec('a'), { phase: 'ready', readyAt, lastSeenAt: 400_000, failures: 3 });
+    expect(kinds(plan(input([ready(400_000 - 299_999)], { now: 400_000 })))).toEqual([]);
+    expect(plan(input([ready(400_000 - 300_000)], { now: 400_000 }))).toEqual([{ kind: 'stable', name: 'a' }]);
+    expect(kinds(plan(input([state(spec('a'), { phase: 'ready', readyAt: 0, lastSeenAt: 400_000 })], { now: 400_000 })))).toEqual([]);
   });
 
   it('kills a child that missed three heartbeats, and one that never became ready', () => {

@@ -7,11 +7,11 @@ import { SessionLocks } from '../../../services/sessions/session-lock.js';
 
 describe('session state machine (DESIGN §2)', () => {
   const allowed: Record<SessionState, Record<string, SessionState>> = {
-    created: { start: 'recording', delete: 'deleted' },
-    recording: { pause: 'paused', stop: 'stopped', delete: 'deleted' },
-    paused: { resume: 'recording', stop: 'stopped', delete: 'deleted' },
-    stopped: { finalize: 'processing', delete: 'deleted' },
-    processing: { complete: 'completed', fail: 'failed', delete: 'deleted' },
+    created: { start: 'recording', quarantine: 'failed', delete: 'deleted' },
+    recording: { pause: 'paused', stop: 'stopped', quarantine: 'failed', delete: 'deleted' },
+    paused: { resume: 'recording', stop: 'stopped', quarantine: 'failed', delete: 'deleted' },
+    stopped: { finalize: 'processing', quarantine: 'failed', delete: 'deleted' },
+    processing: { complete: 'completed', fail: 'failed', quarantine: 'failed', delete: 'deleted' },
     completed: { delete: 'deleted' },
     failed: { finalize: 'processing', delete: 'deleted' },
     deleted: {},

@@ -15,7 +15,9 @@ export function stateTone(state: string): 'ok' | 'warn' | 'crit' | 'idle' {
 }
 
 function exitText(c: ChildStatus, now: number): { text: string; title: string | null } {
-  if (c.state === 'failed' && c.failedReason) return { text: c.failedReason, title: null };
+  if (c.state === 'failed' && c.failedReason) {
+    return { text: c.nextStartAt !== null ? `${c.failedReason} · retry ${relative(c.nextStartAt, now)}` : c.failedReason, title: null };
+  }
   const parts: string[] = [];
   if (c.lastExit) {
     const how = c.lastExit.signal ? `signal ${c.lastExit.signal}` : c.lastExit.code !== null ? `code ${c.lastExit.code}` : '';

@@ -20,6 +20,7 @@ const DESCRIPTIONS: Record<string, string> = {
   updating: 'Double pulse: installing an update',
   fault: 'SOS: a critical process failed',
   lockdown: 'Long double pulse: emergency lockdown',
+  'reset-pending': 'Four quick flashes: press the button again to confirm the factory reset',
 };
 
 export function createLed(): LedView {

@@ -9,7 +9,7 @@ import type { ButtonAction } from '../types.js';
 const ACTIONS: readonly { action: ButtonAction; label: string; hint: string }[] = [
   { action: 'short', label: 'Short press', hint: 'under 3 s' },
   { action: 'long', label: 'Long press', hint: '3–10 s: show the setup code' },
-  { action: 'factory-reset', label: 'Factory reset', hint: 'over 10 s: erase this device' },
+  { action: 'factory-reset', label: 'Factory reset', hint: 'over 10 s: ask for a factory reset (users and logins; the next press confirms)' },
 ];
 
 export interface SimButtonView {
@@ -27,14 +27,16 @@ export function createSimButton(api: Api, signal: AbortSignal, onPressed: () => 
   });
 
   async function press(action: ButtonAction, label: string): Promise<void> {
-    if (action === 'factory-reset' && !confirm('Request a factory reset? On a real device this erases all data.')) return;
+    if (action === 'factory-reset' && !confirm('Ask for a factory reset? Confirmed by the next press, it erases every user and login (sessions, keys and chain data stay).')) return;
     for (const b of buttons) b.disabled = true;
     setAttr(result, 'data-outcome', null);
     setText(result, `${label}…`);
     try {
-      await api.post<{ accepted: boolean }>('/api/v1/hal/button', { action }, { signal });
+      const answer = await api.post<{ accepted: boolean; factoryReset: 'armed' | 'confirmed' | null }>('/api/v1/hal/button', { action }, { signal });
       setAttr(result, 'data-outcome', 'ok');
-      setText(result, `${label} sent at ${clockTime(Date.now())}.`);
+      const reset = answer.factoryReset === 'armed' ? ' Factory reset asked for: press once more to confirm it.'
+        : answer.factoryReset === 'confirmed' ? ' Factory reset confirmed: users and logins are being erased; set up again with the new setup code.' : '';
+      setText(result, `${label} sent at ${clockTime(Date.now())}.${reset}`);
       onPressed();
     } catch (err) {
       const e = toApiError(err);
