@@ -68,10 +68,16 @@ export async function startPayout(options: PayoutStartOptions): Promise<PayoutPr
     const until = Date.now() + 20_000;
     let gone = false;
     void exit.then(() => { gone = true; });
-    const marker = out.length;
-    while (!out.slice(marker).includes('payout process ready')) {
+    // Ready = it answers on its socket (whatever the log level).
+    for (;;) {
       if (gone) throw new Error(`payout process exited before it was ready:\n${out.slice(-3000)}`);
       if (Date.now() > until) throw new Error(`payout process not ready in 20 s:\n${out.slice(-3000)}`);
+      if (existsSync(socket)) {
+        try {
+          await client.call('status', {}, 5000);
+          break;
+        } catch { client.close(); }
+      }
       await new Promise((r) => setTimeout(r, 25));
     }
     return child;
