@@ -54,8 +54,13 @@ function parse(text: string): KeystoreFile {
   return f;
 }
 
+/** After n wrong passphrases in a row, the next try waits min(2^(n−1) s, 15 min). */
+export const unlockBackoffMs = (failures: number): number => (failures === 0 ? 0 : Math.min(2 ** (failures - 1) * 1000, 15 * 60_000));
+
 export class Keystore {
   private key: Uint8Array | null = null;
+  private failures = 0;
+  private lastFailure = 0;
   private lockTimer: NodeJS.Timeout | undefined;
   private unlockedUntil = 0;
 
@@ -90,6 +95,9 @@ export class Keystore {
 
   /** Opens the key for `ttlMs`; a wrong passphrase is PAYOUT_ERR_PASSPHRASE. */
   async unlock(passphrase: string, ttlMs: number): Promise<{ address: string; until: number }> {
+    // Guessing through the API (an admin account, or a compromised core) is slowed down.
+    const wait = this.lastFailure + unlockBackoffMs(this.failures) - this.now();
+    if (wait > 0) throw new LucidError('PAYOUT_ERR_PASSPHRASE', `too many wrong passphrases: try again in ${Math.ceil(wait / 1000)} s`, { retryAfterMs: wait });
     const text = await this.readFile();
     if (text === null) throw new LucidError('PAYOUT_ERR_KEYSTORE', 'no keystore: create one first');
     const f = parse(text);
@@ -98,6 +106,8 @@ export class Keystore {
     try {
       secret = xchacha20poly1305(derived, Buffer.from(f.nonce, 'base64'), aad(f)).decrypt(Buffer.from(f.sealed, 'base64'));
     } catch {
+      this.failures++;
+      this.lastFailure = this.now();
       throw new LucidError('PAYOUT_ERR_PASSPHRASE');
     } finally {
       derived.fill(0);
@@ -107,6 +117,7 @@ export class Keystore {
       throw new LucidError('PAYOUT_ERR_KEYSTORE', 'the keystore key does not belong to its address');
     }
     this.lock();
+    this.failures = 0;
     this.key = secret;
     this.unlockedUntil = this.now() + ttlMs;
     this.lockTimer = setTimeout(() => this.lock(), ttlMs);

@@ -34,7 +34,9 @@ describe('payout keystore', () => {
   it('refuses a wrong passphrase, a short one, a second keystore and a tampered file', async () => {
     const d = dir();
     const path = join(d, 'keystore.json');
-    const ks = new Keystore(path);
+    // Each clock reading an hour later: the back-off after wrong passphrases never gets in the way here.
+    let t = 0;
+    const ks = new Keystore(path, () => (t += 3_600_000));
     await expect(ks.create('short', FAST)).rejects.toMatchObject({ code: 'PAYOUT_ERR_PASSPHRASE' });
     await ks.create(PASS, FAST);
     await expect(ks.create(PASS, FAST)).rejects.toMatchObject({ code: 'PAYOUT_ERR_KEYSTORE' });
@@ -50,6 +52,22 @@ describe('payout keystore', () => {
     await expect(ks.unlock(PASS, 1000)).rejects.toMatchObject({ code: 'PAYOUT_ERR_PASSPHRASE' });
     writeFileSync(path, JSON.stringify(file));
     await expect(ks.unlock(PASS, 1000)).resolves.toMatchObject({ address: file.address });
+  });
+
+  it('wrong passphrases in a row slow the next try down (1 s, 2 s, 4 s … 15 min), without running scrypt', async () => {
+    let now = 5_000_000;
+    const ks = new Keystore(join(dir(), 'keystore.json'), () => now);
+    await ks.create(PASS, FAST);
+    await expect(ks.unlock('wrong passphrase 1', 1000)).rejects.toMatchObject({ code: 'PAYOUT_ERR_PASSPHRASE' });
+    await expect(ks.unlock(PASS, 1000)).rejects.toMatchObject({ code: 'PAYOUT_ERR_PASSPHRASE', details: { retryAfterMs: 1000 } });
+    now += 1000;
+    await expect(ks.unlock('wrong passphrase 2', 1000)).rejects.toMatchObject({ code: 'PAYOUT_ERR_PASSPHRASE' });
+    now += 1999;
+    await expect(ks.unlock(PASS, 1000)).rejects.toMatchObject({ details: { retryAfterMs: 1 } });
+    now += 1;
+    await expect(ks.unlock(PASS, 1000)).resolves.toMatchObject({ address: await ks.address() });
+    await expect(ks.unlock('wrong again', 1000)).rejects.toMatchObject({ code: 'PAYOUT_ERR_PASSPHRASE' });
+    await expect(ks.unlock(PASS, 1000)).rejects.toMatchObject({ details: { retryAfterMs: 1000 } });
   });
 
   it('a session ends when its time is up or when locked; the key buffer is wiped', async () => {
