@@ -10,6 +10,7 @@
 import { build } from 'esbuild';
 import { readFileSync, mkdirSync, readdirSync, existsSync, writeFileSync, renameSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -88,7 +89,12 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
     define: { LUCID_BUILD: JSON.stringify({ version: pkg.version, revision: revision(), builtAt }) },
   });
   for (const input of Object.keys(entriesResult.metafile?.inputs ?? {})) inputs.add(input);
-  const libResult = await buildTo({
+  // tronweb changes only with the lock file: rebuilt then (or for the image, which needs its
+  // inputs for the SBOM), not on every run (it is most of the bundling time).
+  const libStamp = join(outDir, 'lib', '.stamp');
+  const libKey = `${createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).update(String(sourcemap)).update(String(minify)).digest('hex')}\n`;
+  const libFresh = !metafile && existsSync(join(outDir, 'lib', 'tronweb.mjs')) && existsSync(libStamp) && readFileSync(libStamp, 'utf8') === libKey;
+  const libResult = libFresh ? null : await buildTo({
     entryPoints: { tronweb: join(root, 'services/payout/tron/tronweb-lib.ts') },
     absWorkingDir: root,
     metafile,
@@ -103,7 +109,8 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
     minify,
     logLevel: quiet ? 'error' : 'warning',
   });
-  for (const input of Object.keys(libResult.metafile?.inputs ?? {})) inputs.add(input);
+  if (libResult && !metafile) install(libStamp, libKey);
+  for (const input of Object.keys(libResult?.metafile?.inputs ?? {})) inputs.add(input);
   const webSrc = join(root, 'services/api/web');
   if (existsSync(join(webSrc, 'main.ts'))) {
     const webResult = await buildTo({
