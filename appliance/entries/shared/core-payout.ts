@@ -34,6 +34,8 @@ export function corePayout(deps: CorePayoutDeps): CorePayout | null {
     const current = (await deps.ledger.creditsForEpoch()).epoch;
     if (epoch >= current) return null;
     const c = await deps.ledger.creditsForEpoch(epoch);
+    // No block in the epoch (before genesis, or a chain stalled all of it): nothing to state.
+    if (c.blocks === 0) return null;
     return {
       chainId: deps.ledger.state().chainId, epoch, pool: String(pool),
       // Uptime share for the bonus: the node's commit signatures over the epoch's blocks.
@@ -41,6 +43,8 @@ export function corePayout(deps: CorePayoutDeps): CorePayout | null {
     };
   };
   let timer: NodeJS.Timeout | undefined;
+  // Epochs are long (a day); a look every ten payout polls (30 s by default) is plenty.
+  const feedEveryMs = Math.max(1000, deps.config.payoutPollMs * 10);
   const feed = async (): Promise<void> => {
     if (pool === 0n || !deps.ledger.ready) return;
     const current = (await deps.ledger.creditsForEpoch()).epoch;
@@ -58,7 +62,7 @@ export function corePayout(deps: CorePayoutDeps): CorePayout | null {
         const tick = (): void => {
           timer = setTimeout(() => {
             feed().catch((err: unknown) => deps.log.debug({ err: (err as Error).message }, 'statement feeder: will retry')).finally(tick);
-          }, 60_000);
+          }, feedEveryMs);
           timer.unref();
         };
         tick();
