@@ -29,6 +29,8 @@ export interface PayoutApprovalSubject {
   readonly statementHash: string;
   readonly recipient: string;
   readonly amount: bigint;
+  /** Round of the request (a failed payout requested again is round 2, …). */
+  readonly round: number;
 }
 
 export function payoutApprovalText(s: PayoutApprovalSubject): string {
@@ -37,7 +39,7 @@ export function payoutApprovalText(s: PayoutApprovalSubject): string {
     `appliance: ${s.instance}`,
     `wallet: ${s.wallet}`,
     `chain: ${s.chainId}`,
-    `payout: ${s.payoutId}`,
+    `payout: ${s.payoutId}${s.round > 1 ? ` (round ${s.round})` : ''}`,
     `statement: ${s.statementHash}`,
     `to: ${s.recipient}`,
     `amount: ${formatUsdt(s.amount)} USDT`,

@@ -79,6 +79,7 @@ export function opHandlers(s: PayoutService): Handlers {
       void s.serial(() => s.engine.step(a.id)).catch(() => undefined);
       return recordView(s, r);
     },
+    async 'payout.retry'(a) { return s.serial(async () => recordView(s, await s.retry(a.id))); },
     async 'keystore.create'(a) {
       if (s.signer.method !== 'keystore') throw new LucidError('PAYOUT_ERR_NO_SIGNER', 'payouts are signed with a Ledger here');
       return s.serial(async () => ({ address: await s.keystore.create(a.passphrase) }));

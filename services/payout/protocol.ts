@@ -46,6 +46,7 @@ export const OPS = {
   'payout.approvalText': strict({ id: PayoutId }),
   'payout.preview': strict({ id: PayoutId }),
   'payout.approve': strict({ id: PayoutId, signatures: T.Array(Signature, { minItems: 1, maxItems: 4 }) }),
+  'payout.retry': strict({ id: PayoutId }),
   'keystore.create': strict({ passphrase: Passphrase }),
   'keystore.unlock': strict({ passphrase: Passphrase, ttlMs: T.Optional(T.Integer({ minimum: 1000, maximum: 24 * 3600 * 1000 })) }),
   'keystore.lock': Empty,

@@ -134,6 +134,13 @@ export function payoutRoutes(deps: PayoutRoutesDeps): FastifyPluginAsync {
       });
     });
 
+    app.post('/api/v1/payouts/:id/retry', {
+      config: admin, schema: { tags, summary: 'Request a failed payout again (a new round, approved again; only when no attempt can still pay)', params: IdParams, response: { 200: Any, ...errors } },
+    }, async (r) => {
+      const { id } = r.params as { id: string };
+      return audited(r, 'payout.retry', id, {}, () => call('payout.retry', { id }));
+    });
+
     app.post('/api/v1/payouts/keystore', {
       config: { permission: 'super_admin' }, bodyLimit: BODY_LIMIT,
       schema: { tags, summary: 'Create the payout keystore (a fresh key sealed under this passphrase)', body: Passphrase, response: { 200: Any, ...errors } },

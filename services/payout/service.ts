@@ -128,8 +128,29 @@ export class PayoutService {
   async approvalText(r: PayoutRecord): Promise<string> {
     return payoutApprovalText({
       instance: this.instance, wallet: await this.wallet(), chainId: this.book.get(r.epoch)?.document.chainId ?? '',
-      payoutId: r.id, statementHash: r.statementHash, recipient: r.recipient, amount: BigInt(r.amount),
+      payoutId: r.id, statementHash: r.statementHash, recipient: r.recipient, amount: BigInt(r.amount), round: r.round ?? 1,
     });
+  }
+
+  /**
+   * A failed payout requested again: a new round to the operator's current registered address,
+   * without approvals (approvers sign the new round). Only when no attempt can still pay: each
+   * was proven dead (abandoned after expiry and absence, or reverted on chain) or never signed.
+   */
+  async retry(id: string): Promise<PayoutRecord> {
+    const r = this.record(id);
+    if (r.state !== 'failed') throw new LucidError('PAYOUT_ERR_STATE', `payout ${id} is ${r.state}; only a failed payout is requested again`, { state: r.state });
+    const live = r.attempts.find((a) => a.signature !== undefined && a.outcome !== 'abandoned' && a.outcome !== 'reverted');
+    if (live) throw new LucidError('PAYOUT_ERR_STATE', `attempt ${live.n} (${live.txid}) is not proven dead`, { state: r.state });
+    const addr = this.registry.address(r.operator);
+    if (!addr) throw new LucidError('PAYOUT_ERR_ADDRESS_NOT_REGISTERED', `operator ${r.operator} has no payout address`, { operator: r.operator });
+    return this.store.update(id, 'requested', (x) => {
+      x.round = (x.round ?? 1) + 1;
+      x.recipient = addr.address;
+      x.approvals = [];
+      for (const a of x.attempts) a.outcome ??= 'abandoned';
+      delete x.failure;
+    }, `round ${(r.round ?? 1) + 1}`);
   }
 
   /** A payout request from a stated, payable line to the operator's registered address. */

@@ -6,6 +6,8 @@
 //       ▲                    ▲                │               │              │
 //       │                    └──── abandoned attempt (expired, and the node proves its txid absent)
 //       └ one per (epoch, operator): the idempotency key          └──────────────┴──▶ failed (reason)
+//       ▲                                                                               │
+//       └──────────── retry: a new round, approved again (no attempt of it can still pay) ┘
 //
 // An attempt is one transaction: built (raw bytes, the reference block, the expiration), then
 // signed (the signature, recorded before anything is sent), then broadcast. A new attempt is
@@ -40,9 +42,11 @@ export interface PayoutRecord {
   readonly id: string;
   readonly epoch: number;
   readonly operator: string;
-  readonly recipient: string;
+  recipient: string;
   /** micro-USDT, decimal string. */
   readonly amount: string;
+  /** 1, then +1 for each retry of a failed payout; approvals name it, so old ones do not count again. */
+  round?: number;
   readonly statementHash: string;
   readonly requestedAt: number;
   state: PayoutState;
@@ -62,7 +66,8 @@ const NEXT: Readonly<Record<PayoutState, readonly PayoutState[]>> = {
   signed: ['broadcast', 'approved', 'failed'],
   broadcast: ['paid', 'approved', 'failed'],
   paid: [],
-  failed: [],
+  // A retry, decided by approvers again, once every attempt is proven dead (engine.ts).
+  failed: ['requested'],
 };
 
 export function canMove(from: PayoutState, to: PayoutState): boolean {

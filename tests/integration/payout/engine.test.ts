@@ -26,7 +26,7 @@ afterEach(async () => {
 
 interface Setup { svc: PayoutService; signs: () => number; wallet: string }
 
-async function setup(opts: { build?: typeof buildTransfer; daily?: number; signer?: (k: PayoutService['keystore']) => PayoutSigner; nodeNow?: () => number; ledgerAddress?: () => Promise<string> } = {}): Promise<Setup> {
+async function setup(opts: { build?: typeof buildTransfer; daily?: number; signer?: (k: PayoutService['keystore']) => PayoutSigner; nodeNow?: () => number; ledgerAddress?: () => Promise<string>; funds?: bigint } = {}): Promise<Setup> {
   node = await startTronNodeDouble({ blockMs: 30, ...(opts.nodeNow ? { now: opts.nodeNow } : {}) });
   let count = 0;
   const s = new PayoutService({
@@ -54,7 +54,7 @@ async function setup(opts: { build?: typeof buildTransfer; daily?: number; signe
   } else {
     address = (await s.handle('ledger.setup', {}) as { address: string }).address;
   }
-  node.chain.setBalance(address, usdt(1_000_000));
+  node.chain.setBalance(address, opts.funds ?? usdt(1_000_000));
   for (const [i, a] of [wallet(1), wallet(2)].entries()) {
     const { text, version } = await s.handle('approver.text', { approver: a.address, name: `a${i}` }) as { text: string; version: number };
     await s.handle('approver.enroll', { approver: a.address, name: `a${i}`, version, signatures: [wallet(1), wallet(2)].slice(0, i + 1).map((w) => w.sign(text)) });
@@ -130,6 +130,27 @@ describe('payout engine refusals and signers', () => {
     expect(device.apdus.some((a) => a.startsWith('e004'))).toBe(true);
     expect(device.apdus.some((a) => a.startsWith('e0020100'))).toBe(true);
   });
+
+  it('a payout that reverts on chain (wallet out of USDT) fails unpaid; requested again it needs a new approval, then pays once', async () => {
+    const { svc: s, wallet: w } = await setup({ funds: 0n });
+    const failed = await waitFor('reverted and failed', async () => rec(s, 1).state === 'failed' && rec(s, 1), 30_000);
+    expect(failed.failure?.code).toBe('REVERT');
+    expect(failed.attempts.at(-1)!.outcome).toBe('reverted');
+    expect(node!.chain.transfers.filter((t) => t.to === wallet(41).address)).toEqual([]);
+    const id = rec(s, 1).id;
+    const { text: oldText } = await s.handle('payout.approvalText', { id }) as { text: string };
+    node!.chain.setBalance(w, usdt(1_000_000));
+    await s.handle('payout.retry', { id });
+    expect(rec(s, 1)).toMatchObject({ state: 'requested', round: 2, approvals: [] });
+    // The first round's approval does not approve the second.
+    await expect(s.handle('payout.approve', { id, signatures: [wallet(1).sign(oldText)] })).rejects.toMatchObject({ code: 'PAYOUT_ERR_APPROVAL_INVALID' });
+    const { text } = await s.handle('payout.approvalText', { id }) as { text: string };
+    expect(text).toContain('(round 2)');
+    await s.handle('payout.approve', { id, signatures: [wallet(1).sign(text)] });
+    await waitFor('paid', async () => rec(s, 1).state === 'paid', 30_000);
+    expect(node!.chain.transfers.filter((t) => t.to === wallet(41).address)).toHaveLength(1);
+    await expect(s.handle('payout.retry', { id })).rejects.toMatchObject({ code: 'PAYOUT_ERR_STATE' });
+  }, 60_000);
 
   it('a Ledger with another seed than the payout wallet is refused (PAYOUT_ERR_SIGNER_MISMATCH), nothing sent', async () => {
     const other = createSimLedger({ seed: Uint8Array.from(Buffer.alloc(32, 6)) });

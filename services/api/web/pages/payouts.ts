@@ -133,7 +133,8 @@ export const payoutsPage: Page = {
           return h('tr', { 'data-testid': `payout-${p.epoch}-${p.operator.slice(0, 8)}`, 'data-state': p.state }, h('th', { scope: 'row' }, `${p.epoch} / ${short(p.operator)}`),
             td('Amount', usdt(p.amount)), td('State', h('span', { class: 'pill', 'data-tone': p.state === 'paid' ? 'ok' : p.state === 'failed' ? 'crit' : null }, p.state)),
             td('Transaction', a ? h('span', { class: 'mono small', 'data-testid': 'txid' }, a.txid) : '—', p.attempts.length > 1 ? ` (attempt ${p.attempts.length})` : ''),
-            td('Note', p.failure ? `${p.failure.code}: ${p.failure.reason}` : p.lastError ? `waiting: ${p.lastError.code}` : a?.blockNumber ? `block ${a.blockNumber}` : ''));
+            td('Note', p.failure ? `${p.failure.code}: ${p.failure.reason}` : p.lastError ? `waiting: ${p.lastError.code}` : a?.blockNumber ? `block ${a.blockNumber}` : '',
+              p.state === 'failed' ? button('Request again', `retry-${p.epoch}-${p.operator.slice(0, 8)}`, () => act('requested again: approve the new round', () => api.post(`/api/v1/payouts/${encodeURIComponent(p.id)}/retry`, {}, { signal })), signal) : ''));
         })));
         if (changed('statements', stmts.map((x) => x.hash))) statements.replaceChildren(stmts.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-statements' }, 'No epoch stated yet.') : h('div', null, ...stmts.slice().reverse().map((st) =>
           h('details', { class: 'section', 'data-testid': `statement-epoch-${st.epoch}`, open: st === stmts.at(-1) },
