@@ -1,6 +1,6 @@
 // Transactions waiting for a block, in arrival order (the proposer takes them first come, first
-// served). Signatures are checked once, on entry; the ids of checked transactions are kept so
-// block validation does not check them again. Bounded in bytes: when full, new remote
+// served). Signatures are checked once, on entry (after the cheap refusals); the ids of checked
+// transactions are kept so block validation does not check them again. Bounded in bytes: when full, new remote
 // transactions are refused (local ones are kept by their owner and gossiped again later).
 import { decodeTx, txId, txSignBytes, type Tx } from './codec/tx.js';
 import type { Verifier } from './crypto.js';
@@ -13,7 +13,7 @@ export interface MempoolEntry {
   readonly addedAt: number;
 }
 
-export type AddResult = 'added' | 'known' | 'invalid' | 'full' | 'duplicate-anchor';
+export type AddResult = 'added' | 'known' | 'invalid' | 'refused' | 'full' | 'duplicate-anchor';
 
 export interface MempoolDeps {
   readonly chainId: string;
@@ -21,6 +21,8 @@ export interface MempoolDeps {
   readonly maxBytes?: number;
   /** True when the manifest is already anchored (within the window the chain checks). */
   readonly isAnchored?: (manifestHash: string) => boolean;
+  /** False when the chain would refuse the transaction now (membership: chain/admission.ts). */
+  readonly admissible?: (tx: Tx) => boolean;
 }
 
 export class Mempool {
@@ -52,17 +54,21 @@ export class Mempool {
     } catch {
       return 'invalid';
     }
+    // The cheap refusals first: a transaction we would drop anyway (a membership change the chain
+    // refuses, an anchor already waiting or anchored, no room) costs no signature check — a
+    // flood of them, or every node gossiping its own anchor of one manifest, stays cheap.
+    if (this.deps.admissible && !this.deps.admissible(tx)) return 'refused';
+    if (tx.type === 'anchor') {
+      const m = tx.manifestHash.toString('hex');
+      if (this.anchorIds.has(m) || this.deps.isAnchored?.(m)) return 'duplicate-anchor';
+    }
+    if (!local && this.size + bytes.length > (this.deps.maxBytes ?? 32 * 1024 * 1024)) return 'full';
     // Our own transactions were signed here a moment ago; everyone else's are checked.
     if (!local && !this.verifiedIds.has(id)) {
       if (!this.deps.verifier.verify(tx.node, txSignBytes(this.deps.chainId, bytes), tx.signature)) return 'invalid';
       this.verified.add(id);
     }
     if (local) this.verified.add(id);
-    if (tx.type === 'anchor') {
-      const m = tx.manifestHash.toString('hex');
-      if (this.anchorIds.has(m) || this.deps.isAnchored?.(m)) return 'duplicate-anchor';
-    }
-    if (!local && this.size + bytes.length > (this.deps.maxBytes ?? 32 * 1024 * 1024)) return 'full';
     this.entries.set(id, { id, bytes, tx, local, addedAt: now });
     if (tx.type === 'anchor') this.anchorIds.set(tx.manifestHash.toString('hex'), id);
     this.size += bytes.length;

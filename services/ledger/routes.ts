@@ -1,16 +1,17 @@
 // The ledger's API. Anchors are public (anyone may check a session against the chain); the chain
 // status is public; lists of blocks, validators, credits, the mempool and evidence are for node
-// operators; joining or leaving the validator set is an admin's decision about this node.
+// operators; joining, leaving and approving a joiner are an admin's decisions about this node
+// (admission-routes.ts).
 // Anchors are never POSTed: they come from completed sessions only.
 import type { FastifyPluginAsync } from 'fastify';
 import * as Type from '../common/schema.js';
 import { LucidError } from '../common/errors.js';
-import { signTx, txId } from './codec/tx.js';
 import { anchorProof } from './anchors/proof.js';
 import { proposerRanking } from './chain/ranking.js';
 import { scoreOf, windowEpochs } from './chain/state.js';
 import type { LedgerService } from './service.js';
 import { nodeIdOfKey } from './node-id.js';
+import { registerAdmissionRoutes } from './admission-routes.js';
 
 const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
@@ -45,6 +46,7 @@ const StatusSchema = Type.Object({
 const BlockRow = Type.Object({
   height: Type.Integer(), round: Type.Integer(), hash: Hex64, time: Type.Integer(), proposer: Hex64, proposerNodeId: Type.String(),
   txCount: Type.Integer(), anchors: Type.Integer(), bytes: Type.Integer(), signatures: Type.Integer(),
+  validatorsHash: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'hash of the validator set that voted on this block (header field)' }),
   finalityMs: Type.Union([Type.Number(), Type.Null()]), via: Type.Union([Type.String(), Type.Null()]),
 });
 
@@ -109,7 +111,7 @@ export function ledgerRoutes(ledger: LedgerService): FastifyPluginAsync {
         blocks.push({
           height: h, round: b.header.round, hash: stat?.hash ?? (commit?.blockHash.toString('hex') ?? ''), time: b.header.time, proposer, proposerNodeId: nodeIdOfKey(proposer),
           txCount: b.txs.length, anchors: b.txs.filter((t) => t[1] === 1).length, bytes: b.txs.reduce((a, t) => a + t.length + 4, 0),
-          signatures: commit?.signatures.length ?? 0, finalityMs: stat?.finalityMs ?? null, via: stat?.via ?? null,
+          signatures: commit?.signatures.length ?? 0, validatorsHash: b.header.validatorsHash.toString('hex'), finalityMs: stat?.finalityMs ?? null, via: stat?.via ?? null,
         });
       }
       return { height: head, blocks };
@@ -171,34 +173,9 @@ export function ledgerRoutes(ledger: LedgerService): FastifyPluginAsync {
         tags: ['ledger'], summary: 'Validators seen signing two different messages for one step',
         response: { 200: Type.Object({ evidence: Type.Array(Type.Object({ validator: Hex64, height: Type.Integer(), round: Type.Integer(), kind: Type.String(), first: Type.String(), second: Type.String() })) }) },
       },
-    }, async () => ({ evidence: [...ledger.evidence()] }));
+    }, async () => ({ evidence: await ledger.evidence() }));
 
-    for (const action of ['join', 'leave'] as const) {
-      app.post(`/api/v1/ledger/validators/${action}`, {
-        config: { permission: 'admin' },
-        schema: {
-          tags: ['ledger'], summary: action === 'join' ? 'Ask the chain to make this node a validator (signed by the node key)' : 'Take this node out of the validator set',
-          body: action === 'join'
-            ? Type.Object({ power: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 })) }, { additionalProperties: false })
-            : Type.Object({}, { additionalProperties: false }),
-          response: { 202: Type.Object({ txId: Hex64 }) },
-        },
-      }, async (request, reply) => {
-        const status = ledger.status();
-        if (action === 'join' && status.node.validator) throw new LucidError('LEDGER_ERR_ALREADY_VALIDATOR');
-        if (action === 'leave' && !status.node.validator) throw new LucidError('LEDGER_ERR_NOT_VALIDATOR');
-        const approvedBy = request.principal?.username ?? 'local-admin';
-        const node = Buffer.from(status.node.publicKey, 'hex');
-        const nonce = Date.now();
-        const body = action === 'join'
-          ? { type: 'join' as const, node, power: (request.body as { power?: number }).power ?? 1, nonce, approvedBy }
-          : { type: 'leave' as const, node, nonce, approvedBy };
-        const tx = signTx(status.chainId, body, (m) => ledger.signWithNodeKey(m));
-        ledger.submit(tx);
-        reply.code(202);
-        return { txId: txId(tx) };
-      });
-    }
+    registerAdmissionRoutes(app, ledger);
   };
 }
 

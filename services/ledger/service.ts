@@ -17,6 +17,7 @@ import type { WireMessage } from './codec/messages.js';
 import { genesisHash, parseGenesis, standaloneGenesis, type Genesis } from './chain/genesis.js';
 import { credits, epochOf, initialState, type ChainState, type Credits, type WorkCounts } from './chain/state.js';
 import { RecentAnchorIndex } from './chain/recent-anchors.js';
+import { membershipPrecheck } from './chain/admission.js';
 import { Engine, type EngineOutput, type Evidence } from './consensus/engine.js';
 import { SignGuard } from './consensus/sign-guard.js';
 import { FileGuardStorage } from './consensus/guard-file.js';
@@ -142,7 +143,10 @@ export class LedgerService implements Lifecycle {
     const signer: Signer = { publicKey: Buffer.from(this.deps.identity.publicKeyHex, 'hex'), sign: (m) => this.deps.identity.sign(m) };
     this.guardStorage = new FileGuardStorage(join(this.deps.dataDir, 'ledger'));
     const guard = new SignGuard(this.guardStorage, signer.sign);
-    const mempool = new Mempool({ chainId: state.chainId, verifier: this.verifier, isAnchored: (m) => recentAnchors.get(m) !== undefined });
+    const mempool = new Mempool({
+      chainId: state.chainId, verifier: this.verifier, isAnchored: (m) => recentAnchors.get(m) !== undefined,
+      admissible: (tx) => membershipPrecheck(this.engine?.state ?? state, tx) === null,
+    });
     const engine = new Engine({
       signer, verifier: this.verifier, guard, mempool, recentAnchors,
       config: { slotMs: this.deps.config.slotMs },
@@ -224,7 +228,7 @@ export class LedgerService implements Lifecycle {
     const transport = this.deps.transport?.(chainId, gHash) ?? new WsTransport({
       log: this.log, privateKey: this.deps.identity.privateKey!, publicKeyHex: this.deps.identity.publicKeyHex,
       host: this.deps.config.p2pHost, port: this.deps.config.p2pPort, chainId, genesisHash: gHash, peers: this.deps.config.peers,
-      height: () => this.persistedState?.height ?? 0, pins,
+      height: () => this.persistedState?.height ?? 0, pins, isTrusted: (key) => this.trustedByChain(key),
       onPinsChanged: (p) => void writeFileAtomic(this.pinsPath, JSON.stringify(Object.fromEntries(p), null, 2), { mode: 0o600 }).catch(() => {}),
     });
     transport.onMessage((peer, msg) => this.onMessage(peer, msg));
@@ -242,6 +246,13 @@ export class LedgerService implements Lifecycle {
         this.log.warn({ err: (err as Error).message }, 'mDNS discovery unavailable');
       }
     }
+  }
+
+  /** Validators and nodes with open admission approvals (p2p/peer-policy.ts: everyone else is a guest). */
+  private trustedByChain(key: string): boolean {
+    const state = this.engine?.state ?? this.persistedState;
+    if (!state) return false;
+    return state.validators.some((v) => v.publicKey === key) || (state.approvals?.[key] !== undefined);
   }
 
   // ---- driving the engine --------------------------------------------------------------------
@@ -294,11 +305,12 @@ export class LedgerService implements Lifecycle {
     return this.deps.identity.sign(message);
   }
 
-  /** A locally made transaction (an anchor) into the mempool, gossiped in batches. */
-  submit(tx: Buffer): void {
-    if (!this.engine) return;
-    this.engine.submitTx(tx, this.now);
+  /** A locally made transaction (an anchor, a membership change) into the mempool, gossiped in batches. */
+  submit(tx: Buffer): ReturnType<Engine['submitTx']> | 'not-ready' {
+    if (!this.engine) return 'not-ready';
+    const r = this.engine.submitTx(tx, this.now);
     this.wake();
+    return r;
   }
 
   private handle(outs: EngineOutput[]): void {
@@ -306,7 +318,10 @@ export class LedgerService implements Lifecycle {
       switch (o.kind) {
         case 'broadcast': this.transport?.broadcast(o.msg); break;
         case 'send': this.transport?.send(o.to, o.msg); break;
-        case 'evidence': this.log.warn({ evidence: o.evidence }, 'a validator signed two different messages for one step'); break;
+        case 'evidence':
+          this.log.warn({ evidence: o.evidence }, 'a validator signed two different messages for one step');
+          void this.store.putEvidence(o.evidence).catch((err: unknown) => this.log.error({ err }, 'cannot store evidence'));
+          break;
         case 'commit': this.persist(o); break;
       }
     }
@@ -417,8 +432,10 @@ export class LedgerService implements Lifecycle {
     return this.need().mempool.list();
   }
 
-  evidence(): readonly Evidence[] {
-    return this.need().evidence;
+  /** Equivocation evidence as stored (it survives restarts), newest first. */
+  async evidence(): Promise<Evidence[]> {
+    this.need();
+    return this.store.evidence();
   }
 
   proposerOrder(): readonly string[] {

@@ -134,4 +134,28 @@ describe('chain page (Chromium)', () => {
     // the expected 404 of the first lookup.
     expect(errors.filter((e) => !e.includes('404 (Not Found)') && !e.includes('401 (Unauthorized)'))).toEqual([]);
   }, 60_000);
+
+  it('an admin approves a joining node by its key on the chain page; the approval is on chain and shown', async () => {
+    await page.goto(`${url}/#/chain`);
+    const joiner = randomBytes(32).toString('hex');
+    await expect.poll(() => byTestId('approve-form').count(), { timeout: 10_000 }).toBe(1); // this node is a validator
+    expect(await byTestId('join-form').count()).toBe(0);
+    await byTestId('input-joiner-key').fill(joiner);
+    await byTestId('approve-form-submit').click();
+    await expect.poll(() => byTestId('admission-result').getAttribute('data-outcome')).toBe('ok');
+    expect(await byTestId('admission-result').textContent()).toMatch(/valid until height \d+/);
+    // Once in a block, the row shows it: the only validator approved, so the node may join.
+    const row = byTestId('admission').locator(`tr[data-joiner="${joiner}"]`);
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+    expect(await row.getAttribute('data-enough')).toBe('true');
+    expect(await row.locator('td[data-label="Approved power"]').textContent()).toBe('1 of 1');
+    const state = ledger.state();
+    expect(Object.keys(state.approvals?.[joiner] ?? {})).toEqual([ledger.status().node.publicKey]);
+    // A malformed key is refused with the server's code.
+    await byTestId('input-joiner-key').fill('not-a-key');
+    await byTestId('approve-form-submit').click();
+    await expect.poll(() => byTestId('admission-result').getAttribute('data-outcome')).toBe('error');
+    expect(await byTestId('admission-result').textContent()).toContain('[API_ERR_VALIDATION]');
+    await page.screenshot({ path: join(SCREENSHOTS, 'chain-admission.png'), fullPage: true });
+  }, 60_000);
 });

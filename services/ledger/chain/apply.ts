@@ -9,6 +9,7 @@ import { voteSignBytes } from '../codec/vote.js';
 import { merkleRoot, verifyInclusion } from '../../common/merkle.js';
 import type { Verifier } from '../crypto.js';
 import { proposerFor, proposerOrder } from './ranking.js';
+import { AdmissionRefused, applyApprove, applyJoin, lastNonce, pruneApprovals, type AdmissionView, type Approvals } from './admission.js';
 import {
   emptyCounts, epochOf, powerOf, totalPower, windowEpochs,
   type ChainState, type EpochState, type ValidatorEntry, type WorkCounts,
@@ -130,6 +131,8 @@ export function checkAndApply(state: ChainState, bytes: Uint8Array, ctx: ApplyCo
 
   let validators = [...state.validators];
   const nonces = { ...state.nonces };
+  let approvals: Approvals = state.approvals ?? {};
+  const admission = (): AdmissionView => ({ params: state.params, height: h.height, voters: state.validators, validators, nonces, approvals });
   const relayClaims = state.relayClaims.filter((c) => Number(c.split(':')[0]) >= firstEpoch);
   const claimSet = new Set(relayClaims);
   const seenTx = new Set<string>();
@@ -185,16 +188,27 @@ export function checkAndApply(state: ChainState, bytes: Uint8Array, ctx: ApplyCo
         }
         break;
       case 'join':
-        if (validators.some((v) => v.publicKey === node)) failTx(index, `already a validator`);
-        if (tx.power < 1 || tx.power > state.params.maxJoinPower) failTx(index, `join power outside 1..${state.params.maxJoinPower}`);
-        if (tx.nonce <= (nonces[node] ?? -1)) failTx(index, `stale nonce`);
+        try {
+          approvals = applyJoin(admission(), tx);
+        } catch (err) {
+          if (err instanceof AdmissionRefused) failTx(index, err.message);
+          throw err;
+        }
         nonces[node] = tx.nonce;
         validators = [...validators, { publicKey: node, power: tx.power }].sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1));
+        break;
+      case 'approve':
+        try {
+          approvals = applyApprove(admission(), tx);
+        } catch (err) {
+          if (err instanceof AdmissionRefused) failTx(index, err.message);
+          throw err;
+        }
         break;
       case 'leave':
         if (!validators.some((v) => v.publicKey === node)) failTx(index, `not a validator`);
         if (validators.length <= 1) failTx(index, `the last validator cannot leave`);
-        if (tx.nonce <= (nonces[node] ?? -1)) failTx(index, `stale nonce`);
+        if (tx.nonce <= lastNonce(nonces, node)) failTx(index, `stale nonce`);
         nonces[node] = tx.nonce;
         validators = validators.filter((v) => v.publicKey !== node);
         break;
@@ -213,6 +227,7 @@ export function checkAndApply(state: ChainState, bytes: Uint8Array, ctx: ApplyCo
     recentProposers,
     epochs,
     nonces,
+    approvals: pruneApprovals(approvals, h.height + 1, validators),
     relayClaims,
   };
   return { block, hash, state: next, anchors };

@@ -5,6 +5,7 @@
 // same state, hence the same proposer order.
 import type { ChainParams, Genesis } from './genesis.js';
 import { genesisHash } from './genesis.js';
+import type { Approvals } from './admission.js';
 
 export interface ValidatorEntry {
   readonly publicKey: string;
@@ -47,8 +48,10 @@ export interface ChainState {
   readonly recentProposers: readonly string[];
   /** Work counts of the epochs inside the scoring window, by epoch number (decimal string). */
   readonly epochs: Readonly<Record<string, EpochState>>;
-  /** Highest join/leave nonce seen per node (replay guard). */
+  /** Highest join/leave nonce seen per node (replay guard; 0 when none). */
   readonly nonces: Readonly<Record<string, number>>;
+  /** Open validator-admission approvals (chain/admission.ts); absent in snapshots made before them. */
+  readonly approvals?: Approvals;
   /** `${epoch}:${node}` of relay proofs already counted inside the window (one per node and epoch). */
   readonly relayClaims: readonly string[];
 }
@@ -68,6 +71,7 @@ export function initialState(g: Genesis): ChainState {
     recentProposers: [],
     epochs: {},
     nonces: {},
+    approvals: {},
     relayClaims: [],
   };
 }

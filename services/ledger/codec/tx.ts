@@ -4,12 +4,14 @@
 // replayed on another chain and the signature covers every other byte.
 import { CodecError, Reader, Writer } from './bytes.js';
 import { sha256 } from '../../common/merkle.js';
+import { readApproveBody, writeApproveBody, type ApproveTx } from './approve-tx.js';
+
+export type { ApproveTx } from './approve-tx.js';
 
 export const TX_VERSION = 1;
-export const TX_TYPE = { anchor: 1, work: 2, join: 3, leave: 4 } as const;
+export const TX_TYPE = { anchor: 1, work: 2, join: 3, leave: 4, approve: 5 } as const;
 export const WORK_KIND = { relay: 1, storage: 2 } as const;
 export const MAX_SESSION_ID_BYTES = 64;
-export const MAX_APPROVER_BYTES = 64;
 export const MAX_STORAGE_PATH = 64;
 export const SIGNATURE_BYTES = 64;
 
@@ -47,17 +49,15 @@ export interface JoinTx {
   readonly node: Buffer;
   readonly power: number;
   readonly nonce: number;
-  readonly approvedBy: string;
 }
 
 export interface LeaveTx {
   readonly type: 'leave';
   readonly node: Buffer;
   readonly nonce: number;
-  readonly approvedBy: string;
 }
 
-export type TxBody = AnchorTx | RelayProofTx | StorageProofTx | JoinTx | LeaveTx;
+export type TxBody = AnchorTx | RelayProofTx | StorageProofTx | JoinTx | LeaveTx | ApproveTx;
 export type Tx = TxBody & { readonly signature: Buffer };
 
 export function encodeTxBody(tx: TxBody): Buffer {
@@ -77,10 +77,13 @@ export function encodeTxBody(tx: TxBody): Buffer {
       }
       break;
     case 'join':
-      w.u8(TX_TYPE.join).fixed(tx.node, 32).u32(tx.power).u64(tx.nonce).str8(tx.approvedBy, 1, MAX_APPROVER_BYTES);
+      w.u8(TX_TYPE.join).fixed(tx.node, 32).u32(tx.power).u64(tx.nonce);
       break;
     case 'leave':
-      w.u8(TX_TYPE.leave).fixed(tx.node, 32).u64(tx.nonce).str8(tx.approvedBy, 1, MAX_APPROVER_BYTES);
+      w.u8(TX_TYPE.leave).fixed(tx.node, 32).u64(tx.nonce);
+      break;
+    case 'approve':
+      writeApproveBody(w.u8(TX_TYPE.approve), tx);
       break;
   }
   return w.finish();
@@ -127,10 +130,13 @@ export function decodeTx(bytes: Uint8Array): Tx {
       break;
     }
     case TX_TYPE.join:
-      body = { type: 'join', node: r.fixed(32), power: r.u32(), nonce: r.u64(), approvedBy: r.str8(1, MAX_APPROVER_BYTES) };
+      body = { type: 'join', node: r.fixed(32), power: r.u32(), nonce: r.u64() };
       break;
     case TX_TYPE.leave:
-      body = { type: 'leave', node: r.fixed(32), nonce: r.u64(), approvedBy: r.str8(1, MAX_APPROVER_BYTES) };
+      body = { type: 'leave', node: r.fixed(32), nonce: r.u64() };
+      break;
+    case TX_TYPE.approve:
+      body = readApproveBody(r);
       break;
     default:
       throw new CodecError(`unknown transaction type ${type}`);

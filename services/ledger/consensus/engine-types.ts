@@ -31,6 +31,8 @@ export interface EngineConfig {
   readonly syncBatch?: number;
   /** TEST ONLY (simulator): prevote ignoring the lock. */
   readonly injectLockBug?: boolean;
+  /** TEST ONLY (simulator): a byzantine proposer's edit of the block it built (null: propose it as built). */
+  readonly tamperBlock?: (bytes: Buffer) => Buffer | null;
 }
 
 export interface EngineDeps {

@@ -256,6 +256,8 @@ export class Engine {
         ctx: this.ctx(),
         onRejected: (tx) => this.deps.mempool.remove(txId(tx)),
       });
+      const tampered = this.deps.config.tamperBlock?.(built.bytes);
+      if (tampered) return this.valueOf(tampered);
       const v: Value = { id: built.applied.hash.toString('hex'), hash: built.applied.hash, bytes: built.bytes };
       this.validity.set(v.id, built.applied);
       this.values.set(v.id, v);

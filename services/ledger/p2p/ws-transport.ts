@@ -3,7 +3,9 @@
 // pinned per configured address on first contact (trust on first use, persisted by the caller):
 // a different key at a known address is refused. Both sides send `hello` first; another chain
 // or genesis closes the connection. Configured peers are redialled with backoff; two
-// connections to one peer are fine (sends go through the oldest).
+// connections to one peer are fine (sends go through the oldest). Peers that are neither trusted
+// by the chain (validators, approved joiners) nor configured are guests (peer-policy.ts):
+// read-only block sync, rate limited, a bounded number of them.
 import https from 'node:https';
 import type { KeyObject } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
@@ -12,6 +14,12 @@ import type { Logger } from '../../common/log.js';
 import { decodeMessage, encodeMessage, MAX_MESSAGE_BYTES, type WireMessage } from '../codec/messages.js';
 import { selfSignedCertificate } from './cert.js';
 import type { PeerInfo, Transport } from './transport.js';
+import { GUEST_LIMITS, MAX_DISCOVERED_ADDRESSES, TokenBucket, guestAdmitted, guestVerdict, sendableToGuest, type GuestLimits } from './peer-policy.js';
+
+/** A connection that has not said hello by then is closed (it holds a socket and a TLS session). */
+const HELLO_TIMEOUT_MS = 10_000;
+/** TCP connections at most, before any handshake (guests are bounded separately, after hello). */
+const MAX_CONNECTIONS = 256;
 
 export interface WsTransportDeps {
   readonly log: Logger;
@@ -28,6 +36,9 @@ export interface WsTransportDeps {
   readonly pins?: Map<string, string>;
   readonly onPinsChanged?: (pins: Map<string, string>) => void;
   readonly now?: () => number;
+  /** Keys the chain trusts now (validators, approved joiners); configured peers are trusted anyway. */
+  readonly isTrusted?: (key: string) => boolean;
+  readonly guestLimits?: GuestLimits;
 }
 
 interface Conn {
@@ -36,8 +47,12 @@ interface Conn {
   readonly address: string;
   readonly direction: 'in' | 'out';
   readonly connectedAt: number;
+  /** The remote IP (guest limits per host). */
+  readonly host: string;
   ready: boolean;
   height: number;
+  /** A guest's message budget (made when first needed). */
+  bucket: TokenBucket | null;
 }
 
 function rawKeyOf(socket: TLSSocket): string | null {
@@ -78,6 +93,7 @@ export class WsTransport implements Transport {
 
   async start(): Promise<void> {
     const server = https.createServer({ key: this.keyPem, cert: this.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', requestCert: true, rejectUnauthorized: false });
+    server.maxConnections = MAX_CONNECTIONS;
     const wss = new WebSocketServer({ server, maxPayload: MAX_MESSAGE_BYTES });
     wss.on('connection', (ws, req) => {
       const socket = req.socket as TLSSocket;
@@ -86,7 +102,7 @@ export class WsTransport implements Transport {
         ws.close(4003, 'client certificate with an Ed25519 key required');
         return;
       }
-      this.adopt(ws, key, `${socket.remoteAddress}:${socket.remotePort}`, 'in');
+      this.adopt(ws, key, `${socket.remoteAddress}:${socket.remotePort}`, 'in', socket.remoteAddress ?? '');
     });
     // ws re-emits the server's errors on the WebSocketServer; without a listener there, a port in
     // use was an uncaught exception that took core down instead of failing start().
@@ -138,6 +154,8 @@ export class WsTransport implements Transport {
 
   addAddress(address: string): void {
     if (this.stopped || this.dialing.has(address)) return;
+    // Anyone on the LAN can announce addresses over mDNS: dial a bounded number of them.
+    if (!this.deps.peers.includes(address) && this.dialing.size >= this.deps.peers.length + MAX_DISCOVERED_ADDRESSES) return;
     this.dialing.set(address, { timer: null, backoff: 250, ws: null });
     this.dial(address);
   }
@@ -170,7 +188,7 @@ export class WsTransport implements Transport {
         this.deps.onPinsChanged?.(this.pins);
       }
       d.backoff = 250;
-      this.adopt(ws, key, address, 'out');
+      this.adopt(ws, key, address, 'out', address.replace(/:\d+$/, ''));
     });
     const retry = (): void => {
       if (this.stopped || d.timer) return;
@@ -190,12 +208,24 @@ export class WsTransport implements Transport {
     });
   }
 
-  private adopt(ws: WebSocket, key: string, address: string, direction: 'in' | 'out'): void {
+  /** Trusted: a key the chain trusts now, or the key pinned for an address in LUCID_PEERS. */
+  trusted(key: string): boolean {
+    if (this.deps.isTrusted?.(key)) return true;
+    return this.deps.peers.some((a) => this.pins.get(a) === key);
+  }
+
+  private get limits(): GuestLimits {
+    return this.deps.guestLimits ?? GUEST_LIMITS;
+  }
+
+  private adopt(ws: WebSocket, key: string, address: string, direction: 'in' | 'out', host: string): void {
     if (key === this.deps.publicKeyHex) {
       ws.close(4005, 'that is me');
       return;
     }
-    const conn: Conn = { ws, key, address, direction, connectedAt: this.now, ready: false, height: 0 };
+    const conn: Conn = { ws, key, address, direction, connectedAt: this.now, host, ready: false, height: 0, bucket: null };
+    const helloTimer = setTimeout(() => { if (!conn.ready) ws.terminate(); }, HELLO_TIMEOUT_MS);
+    helloTimer.unref();
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) return;
@@ -214,6 +244,14 @@ export class WsTransport implements Transport {
           ws.close(4001, 'another chain');
           return;
         }
+        if (!this.trusted(key)) {
+          const guests = [...this.conns.values()].flat().filter((c) => !this.trusted(c.key));
+          if (this.conns.has(key) || !guestAdmitted(host, guests.map((c) => c.host), this.limits)) {
+            ws.close(4008, 'too many guests');
+            return;
+          }
+        }
+        clearTimeout(helloTimer);
         conn.ready = true;
         conn.height = msg.height;
         const list = this.conns.get(key) ?? [];
@@ -223,10 +261,18 @@ export class WsTransport implements Transport {
         this.peerHandler(key);
         return;
       }
+      if (!this.trusted(key)) {
+        const v = guestVerdict(msg, (conn.bucket ??= new TokenBucket(this.limits.ratePerSec, this.limits.burst, this.now)), this.now, this.limits);
+        if (v.kind === 'note-height') conn.height = v.height;
+        else if (v.kind === 'close') ws.close(4008, 'over the guest message budget');
+        else if (v.kind === 'deliver') this.handler(key, v.msg);
+        return;
+      }
       if (msg.t === 'status') conn.height = msg.height;
       this.handler(key, msg);
     });
     ws.on('close', () => {
+      clearTimeout(helloTimer);
       const list = (this.conns.get(key) ?? []).filter((c) => c !== conn);
       if (list.length > 0) this.conns.set(key, list);
       else this.conns.delete(key);
@@ -236,16 +282,19 @@ export class WsTransport implements Transport {
   }
 
   broadcast(msg: WireMessage): void {
-    const bytes = encodeMessage(msg);
+    const guestToo = sendableToGuest(msg);
+    let bytes: Buffer | null = null;
     for (const list of this.conns.values()) {
       const c = list[0];
-      if (c && c.ws.readyState === WebSocket.OPEN) c.ws.send(bytes);
+      if (!c || c.ws.readyState !== WebSocket.OPEN || (!guestToo && !this.trusted(c.key))) continue;
+      c.ws.send((bytes ??= encodeMessage(msg)));
     }
   }
 
   send(peer: string, msg: WireMessage): void {
     const c = this.conns.get(peer)?.[0];
-    if (c && c.ws.readyState === WebSocket.OPEN) c.ws.send(encodeMessage(msg));
+    if (!c || c.ws.readyState !== WebSocket.OPEN || (!sendableToGuest(msg) && !this.trusted(peer))) return;
+    c.ws.send(encodeMessage(msg));
   }
 
   peers(): PeerInfo[] {

@@ -7,6 +7,7 @@ import type { Block, Commit } from '../codec/block.js';
 import { encodeCommit, decodeCommit, decodeBlock } from '../codec/block.js';
 import type { AnchorRecord } from '../chain/apply.js';
 import type { ChainState, EpochState } from '../chain/state.js';
+import type { Evidence } from '../consensus/engine-types.js';
 
 /** The part of services/store's Store the ledger uses (a narrow port keeps the test doubles small). */
 export interface LevelPort {
@@ -55,6 +56,7 @@ export class ChainStore {
   private readonly epochs: SublevelPort<EpochState>;
   private readonly meta: SublevelPort<unknown>;
   private readonly pending: SublevelPort<PendingAnchor>;
+  private readonly evidenceLog: SublevelPort<Evidence>;
 
   constructor(private readonly db: LevelPort) {
     this.blocks = db.sublevel<Uint8Array>('ledger-blocks', 'view');
@@ -63,6 +65,7 @@ export class ChainStore {
     this.epochs = db.sublevel<EpochState>('ledger-epochs');
     this.meta = db.sublevel<unknown>('ledger-meta');
     this.pending = db.sublevel<PendingAnchor>('ledger-pending');
+    this.evidenceLog = db.sublevel<Evidence>('ledger-evidence');
   }
 
   async head(): Promise<StoredHead | undefined> {
@@ -134,6 +137,20 @@ export class ChainStore {
   async epochRange(from: number, to: number): Promise<Array<[number, EpochState]>> {
     const out: Array<[number, EpochState]> = [];
     for await (const [k, v] of this.epochs.iterator({ gte: pad(from), lte: pad(to) })) out.push([parseInt(k, 16), v]);
+    return out;
+  }
+
+  // ---- evidence of equivocation (kept across restarts: a node's memory is not the record) ------
+
+  /** Synced: evidence is rare, and it must outlive the process that saw it. One per validator and step. */
+  async putEvidence(e: Evidence): Promise<void> {
+    await this.evidenceLog.put(`${pad(e.height)}:${e.round.toString(16).padStart(8, '0')}:${e.kind}:${e.validator}`, e, { sync: true });
+  }
+
+  /** Newest first, at most `limit`. */
+  async evidence(limit = 1000): Promise<Evidence[]> {
+    const out: Evidence[] = [];
+    for await (const [, v] of this.evidenceLog.iterator({ reverse: true, limit })) out.push(v);
     return out;
   }
 

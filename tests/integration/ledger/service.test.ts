@@ -73,13 +73,28 @@ describe('ledger service (4 validators, real transport)', () => {
     const evidence = await c.nodes[0]!.app!.inject({ method: 'GET', url: '/api/v1/ledger/evidence' });
     expect(evidence.json().evidence).toEqual([]);
   }, 60_000);
-  it('a follower syncs the chain, then joins the validator set with a transaction its admin approved', async () => {
+  it('a follower syncs the chain, then joins once validators holding more than 2/3 of the power approved it', async () => {
     await c.start(4);
     const follower = c.nodes[4]!;
     await c.waitFor('follower synced', () => c.height(4) >= c.height(0) - 1 && c.height(4) >= 3, 30_000);
     const before = (await follower.app!.inject({ url: '/api/v1/ledger/status' })).json();
     expect(before.node).toMatchObject({ validator: false, role: 'follower' });
     expect((await follower.app!.inject({ method: 'POST', url: '/api/v1/ledger/validators/leave', payload: {} })).json().code).toBe('LEDGER_ERR_NOT_VALIDATOR');
+    // A self-signed join alone is refused: nobody approved it.
+    const alone = await follower.app!.inject({ method: 'POST', url: '/api/v1/ledger/validators/join', payload: { power: 1 } });
+    expect([alone.statusCode, alone.json().code]).toEqual([409, 'LEDGER_ERR_JOIN_NOT_APPROVED']);
+    // A follower cannot approve anyone; validators approve by the joiner's key.
+    const key = follower.identity.publicKeyHex;
+    expect((await follower.app!.inject({ method: 'POST', url: '/api/v1/ledger/validators/approve', payload: { publicKey: key } })).json().code).toBe('LEDGER_ERR_NOT_VALIDATOR');
+    const approve = (i: number) => c.nodes[i]!.app!.inject({ method: 'POST', url: '/api/v1/ledger/validators/approve', payload: { publicKey: key, power: 1 } });
+    for (const i of [0, 1]) expect((await approve(i)).statusCode).toBe(202);
+    const approvedPower = async () => ((await follower.app!.inject({ url: '/api/v1/ledger/admission' })).json().pending as Array<{ joiner: string; approvedPower: number; enough: boolean }>).find((p) => p.joiner === key);
+    await c.waitFor('two approvals on chain', async () => (await approvedPower())?.approvedPower === 2, 20 * SLOT);
+    // 2 of 4 is not more than 2/3.
+    const half = await follower.app!.inject({ method: 'POST', url: '/api/v1/ledger/validators/join', payload: {} });
+    expect([half.statusCode, half.json().code, half.json().message]).toEqual([409, 'LEDGER_ERR_JOIN_NOT_APPROVED', expect.stringMatching(/holding 2 of 4 power/)]);
+    expect((await approve(2)).statusCode).toBe(202);
+    await c.waitFor('three approvals on chain', async () => (await approvedPower())?.enough === true, 20 * SLOT);
     const join = await follower.app!.inject({ method: 'POST', url: '/api/v1/ledger/validators/join', payload: { power: 1 } });
     expect(join.statusCode).toBe(202);
     await c.waitFor('five validators', () => c.nodes.every((n, i) => i > 4 || n.ledger!.state().validators.length === 5), 20 * SLOT);
@@ -92,5 +107,5 @@ describe('ledger service (4 validators, real transport)', () => {
     const validators = (await follower.app!.inject({ url: '/api/v1/ledger/validators' })).json().validators as Array<{ publicKey: string; self: boolean }>;
     expect(validators.some((v) => v.self)).toBe(true);
     expect(commit!.signatures.length).toBeGreaterThanOrEqual(4);
-  }, 60_000);
+  }, 90_000);
 });

@@ -8,6 +8,8 @@
 //   no double-sign an honest key never signs two different messages for one (height, round, step)
 //   liveness       after the heal a new block is final within 3 slots
 //   anchors        an anchor reported final keeps its place forever, on every honest node
+//   admission      the validator set changes only by the approved joiner joining; Sybils never
+//                  get in (quorums above are weighed with the validator set of each height)
 import { checkAndApply, verifyCommit, type AnchorRecord } from '../../../services/ledger/chain/apply.js';
 import { RecentAnchorIndex } from '../../../services/ledger/chain/recent-anchors.js';
 import type { ChainState } from '../../../services/ledger/chain/state.js';
@@ -36,32 +38,49 @@ export class Invariants {
   readonly finalAnchors = new Map<string, string>();
   private healHeight = -1;
   firstBlockAfterHeal: number | null = null;
+  firstBlockAt: number | null = null;
   maxHeight = 0;
+  private latest: ChainState;
+  private readonly joined = new Map<string, number>();
 
   constructor(
     private readonly chainId: string,
     genesisState: ChainState,
-    private readonly powers: ReadonlyMap<string, number>,
     private readonly honestKeys: ReadonlySet<string>,
     private readonly now: () => number,
+    /** Keys that may join (the approved joiner); any other change of the set is a violation. */
+    private readonly allowedJoiners: readonly string[] = [],
   ) {
     this.refStates.set(0, genesisState);
+    this.latest = genesisState;
   }
 
-  private fail(msg: string): void {
+  fail(msg: string): void {
     if (this.violations.length < 20) this.violations.push(`t=${this.now()} ${msg}`);
   }
 
-  private quorum(voters: Iterable<string>): boolean {
+  /** More than 2/3 of the power of the validators of `height`. */
+  private quorum(height: number, voters: Iterable<string>): boolean {
+    const vals = (this.refStates.get(height - 1) ?? this.latest).validators;
+    const power = new Map(vals.map((v) => [v.publicKey, v.power]));
     let p = 0;
     let total = 0;
-    for (const v of this.powers.values()) total += v;
-    for (const v of voters) p += this.powers.get(v) ?? 0;
+    for (const v of power.values()) total += v;
+    for (const v of voters) p += power.get(v) ?? 0;
     return 3 * p > 2 * total;
   }
 
   private pol(height: number, round: number, value: string): boolean {
-    return this.quorum(this.prevotes.get(`${height}:${round}`)?.get(value) ?? []);
+    return this.quorum(height, this.prevotes.get(`${height}:${round}`)?.get(value) ?? []);
+  }
+
+  /** The height of the block that admitted `key`, or null. */
+  joinedAt(key: string): number | null {
+    return this.joined.get(key) ?? null;
+  }
+
+  checkNeverJoined(keys: readonly string[]): void {
+    for (const k of keys) if (this.latest.validators.some((v) => v.publicKey === k) || this.joined.has(k)) this.fail(`admission: unapproved key ${k.slice(0, 8)} became a validator`);
   }
 
   /** Every proposal and vote a node sends, before the network sees it. */
@@ -133,6 +152,7 @@ export class Invariants {
       return;
     }
     this.decided.set(d.height, hash);
+    this.firstBlockAt ??= this.now();
     if (this.healHeight >= 0 && this.firstBlockAfterHeal === null && d.height > this.healHeight) this.firstBlockAfterHeal = this.now();
     const ref = this.refStates.get(d.height - 1);
     if (!ref) {
@@ -145,7 +165,16 @@ export class Invariants {
       const why = verifyCommit(this.chainId, d.commit, d.height, d.hash, ref.validators, fakeVerifier);
       if (why) this.fail(`validity: h${d.height} commit: ${why}`);
       this.refAnchors.add(applied.anchors);
+      const before = new Set(ref.validators.map((v) => v.publicKey));
+      const after = new Set(applied.state.validators.map((v) => v.publicKey));
+      for (const k of after) {
+        if (before.has(k)) continue;
+        if (this.allowedJoiners.includes(k)) this.joined.set(k, d.height);
+        else this.fail(`admission: h${d.height} admitted ${k.slice(0, 8)}, which nobody approved`);
+      }
+      for (const k of before) if (!after.has(k)) this.fail(`admission: h${d.height} removed validator ${k.slice(0, 8)}`);
       this.refStates.set(d.height, applied.state);
+      if (d.height >= this.latest.height) this.latest = applied.state;
       if (this.refStates.size > 64) this.refStates.delete(Math.min(...this.refStates.keys()));
     } catch (err) {
       this.fail(`validity: ${instance} decided an invalid block at h${d.height}: ${(err as Error).message}`);

@@ -2,8 +2,10 @@
 // behaviour (delay, jitter → reordering, drops, duplicates), partitions and heals, crashes and
 // restarts, Twins (two instances of one validator key) and anchors submitted along the way.
 // After `healAt` the network is good again, every crashed node is back and only the twins stay
-// byzantine: from then on a block must follow within 3 slots.
+// byzantine: from then on a block must follow within 3 slots. On top, validator admission
+// (admission-plan.ts): Sybil floods, half-approved and byzantine-approved joins, a legit join.
 import { Rng } from './rng.js';
+import { makeAdmissionPlan, type AdmissionPlan } from './admission-plan.js';
 
 export type SetKind = 'n4' | 'n7' | 'w5' | 'w6';
 
@@ -30,9 +32,12 @@ export interface Scenario {
   readonly healAt: number;
   readonly endAt: number;
   readonly lockBug: boolean;
+  readonly admission: AdmissionPlan | null;
+  /** 'after-heal' (default): a block within 3 slots of the heal; 'none': the test checks progress itself. */
+  readonly liveness?: 'after-heal' | 'none';
 }
 
-export function makeScenario(seed: number, options: { lockBug?: boolean } = {}): Scenario {
+export function makeScenario(seed: number, options: { lockBug?: boolean; admission?: boolean } = {}): Scenario {
   const rng = new Rng(seed);
   const slotMs = 1000;
   const set = rng.pick<SetKind>(['n4', 'n4', 'n7', 'w5', 'w6']);
@@ -99,9 +104,19 @@ export function makeScenario(seed: number, options: { lockBug?: boolean } = {}):
   const anchors = rng.int(2, 12);
   for (let i = 0; i < anchors; i++) events.push({ at: rng.int(0, endAt - 2 * slotMs), kind: 'anchor', node: rng.pick(instances) });
   events.sort((a, b) => a.at - b.at);
+  const persistDelayMax = rng.int(0, 40);
 
+  const admission = options.admission === false ? null
+    : makeAdmissionPlan(seed, { validators, twins, instances, partitions: events.filter((e) => e.kind === 'partition').length, healAt, endAt });
+  // J (the joiner) is on one side of every partition, chosen by the admission generator.
+  let side = 0;
+  const placeJoiner = (e: FaultEvent): FaultEvent => {
+    if (e.kind !== 'partition' || !admission?.joiner) return e;
+    const at = admission.joinerSides[side++] ?? 0;
+    return { ...e, groups: e.groups.map((g, i) => (i === at ? [...g, 'j'] : g)) };
+  };
   return {
     seed, set, slotMs, validators, twins, instances, delay, drop, duplicate,
-    persistDelayMax: rng.int(0, 40), events, healAt, endAt, lockBug: options.lockBug ?? false,
+    persistDelayMax, events: events.map(placeJoiner), healAt, endAt: admission?.joiner ? healAt + 6 * slotMs : endAt, lockBug: options.lockBug ?? false, admission,
   };
 }

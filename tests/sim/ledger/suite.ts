@@ -1,6 +1,9 @@
 // The simulation suite, split in shards so vitest runs them on both cores. Default: 1,000 seeds
 // in total (N = 4, 7 and weighted 5/6; partitions, drops, duplicates, reordering, crashes and
-// restarts, Twins). LEDGER_SIM_SEEDS=100000 for the long run; LEDGER_SIM_SEED=<n> replays one.
+// restarts, Twins; and in every seed validator admission: Sybil floods of joins, forged and
+// insufficient approvals, byzantine proposals carrying unapproved joins, and in ~80 % a legit
+// join approved by the honest validators). LEDGER_SIM_SEEDS=100000 for the long run;
+// LEDGER_SIM_SEED=<n> replays one.
 import { expect, it } from 'vitest';
 import { lowPriority } from '../../helpers/priority.js';
 import { makeScenario } from './scenario.js';
@@ -24,7 +27,7 @@ export function simulationShard(shard: number, shards: number): void {
   const seeds = shardSeeds(shard, shards);
   it(`${seeds.length} seeded fault schedules keep every invariant (shard ${shard + 1}/${shards})`, () => {
     const failures: string[] = [];
-    const mix = { n4: 0, n7: 0, w5: 0, w6: 0, twins: 0, crashes: 0, anchors: 0, heights: 0 };
+    const mix = { n4: 0, n7: 0, w5: 0, w6: 0, twins: 0, crashes: 0, anchors: 0, heights: 0, sybilFloods: 0, sybilMessages: 0, joins: 0 };
     const started = performance.now();
     for (const seed of seeds) {
       let r: SeedResult;
@@ -39,6 +42,9 @@ export function simulationShard(shard: number, shards: number): void {
       if (r.crashes > 0) mix.crashes++;
       mix.anchors += r.anchorsFinal;
       mix.heights += r.height;
+      if (r.sybilMessages > 0) mix.sybilFloods++;
+      mix.sybilMessages += r.sybilMessages;
+      if (r.joinedAt !== null) mix.joins++;
       if (r.violations.length > 0) failures.push(`seed ${seed} (${r.set}): ${r.violations.join('; ')}\n  replay: ${replayCommand(seed)}`);
     }
     const ms = Math.round(performance.now() - started);
@@ -51,6 +57,9 @@ export function simulationShard(shard: number, shards: number): void {
       expect(mix.twins).toBeGreaterThan(seeds.length / 10);
       expect(mix.crashes).toBeGreaterThan(seeds.length / 10);
       expect(mix.anchors).toBeGreaterThan(seeds.length);
+      // Every seed floods Sybil joins; most also admit a joiner (each one checked in runSeed).
+      expect(mix.sybilFloods).toBe(seeds.length);
+      expect(mix.joins).toBeGreaterThan(seeds.length / 2);
     }
   }, 30 * 60_000);
 }

@@ -12,11 +12,15 @@ import { encodeCommit, type Commit } from '../../../services/ledger/codec/block.
 import { signTx } from '../../../services/ledger/codec/tx.js';
 import type { WireMessage } from '../../../services/ledger/codec/messages.js';
 import { sha256 } from '../../../services/common/merkle.js';
+import { membershipPrecheck } from '../../../services/ledger/chain/admission.js';
 import type { Signer } from '../../../services/ledger/crypto.js';
 import { fakeSigner, fakeVerifier } from './fake-crypto.js';
 import { Invariants } from './invariants.js';
 import { Rng } from './rng.js';
 import type { Scenario } from './scenario.js';
+import type { Timeouts } from '../../../services/ledger/consensus/height-machine.js';
+import { AdmissionDriver } from './admission-driver.js';
+import { SIM_MAX_JOIN_POWER } from './admission-plan.js';
 
 interface Disk {
   readonly guard: MemoryGuardStorage;
@@ -38,7 +42,8 @@ class SimNode {
 type Event =
   | { at: number; seq: number; kind: 'deliver'; to: SimNode; from: string; msg: WireMessage }
   | { at: number; seq: number; kind: 'persist'; node: SimNode; generation: number; out: Extract<EngineOutput, { kind: 'commit' }> }
-  | { at: number; seq: number; kind: 'fault'; index: number };
+  | { at: number; seq: number; kind: 'fault'; index: number }
+  | { at: number; seq: number; kind: 'admin'; wave: number | null };
 
 class Heap {
   private a: Event[] = [];
@@ -77,31 +82,43 @@ export interface SeedResult {
   readonly anchorsFinal: number;
   readonly twins: number;
   readonly crashes: number;
+  /** Ms from the start to the first decided block (null: none). */
+  readonly firstBlockAt: number | null;
+  /** The height whose block admitted the joiner (null: no joiner, or it never joined). */
+  readonly joinedAt: number | null;
+  readonly sybilMessages: number;
 }
 
-export function runSeed(s: Scenario, trace?: (line: string) => void): SeedResult {
+export interface RunOptions {
+  /** Round timeouts instead of the production ones (to show what a capped schedule does). */
+  readonly timeouts?: Timeouts;
+}
+
+export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOptions = {}): SeedResult {
   const rng = new Rng(s.seed ^ 0x5eed);
   const signers = new Map(s.validators.map((v) => [v.name, fakeSigner(`${s.seed}:${v.name}`)]));
   const genesis = makeGenesis({
     chainId: 'sim',
     genesisTime: 1_000_000,
     validators: s.validators.map((v) => ({ publicKey: signers.get(v.name)!.publicKey.toString('hex'), power: v.power })),
-    params: { epochMs: 10 * s.slotMs, windowMs: 70 * s.slotMs },
+    params: { epochMs: 10 * s.slotMs, windowMs: 70 * s.slotMs, maxJoinPower: SIM_MAX_JOIN_POWER },
   });
+  const adm = s.admission ? new AdmissionDriver(s.admission, s.seed, [...signers.values()].map((x) => x.publicKey), new Rng(s.seed ^ 0xad)) : null;
+  if (adm?.joiner) signers.set('j', adm.joiner);
   const genesisState = initialState(genesis);
   let now = 1_000_000;
   let seq = 0;
   const queue = new Heap();
-  const nodes = s.instances.map((name) => {
+  const nodes = [...s.instances, ...(adm?.joiner ? ['j'] : [])].map((name) => {
     const validator = name.replace(/[ab]$/, '');
     const twin = s.twins.includes(validator);
     return new SimNode(name, signers.get(twin ? validator : name)!, !twin, {
       guard: new MemoryGuardStorage(), blocks: new Map(), state: genesisState, headCommit: null, anchors: [], anchorIndex: new Map(),
     });
   });
-  const powers = new Map(genesisState.validators.map((v) => [v.publicKey, v.power]));
   const honestKeys = new Set(nodes.filter((n) => n.honest).map((n) => n.key));
-  const inv = new Invariants('sim', genesisState, powers, honestKeys, () => now);
+  const inv = new Invariants('sim', genesisState, honestKeys, () => now, adm?.joiner ? [adm.joiner.publicKey.toString('hex')] : []);
+  const firstWithJoiner = new Map<string, number>();
   let partition: ReadonlyArray<ReadonlyArray<string>> | null = null;
   let healed = false;
   let deliveries = 0;
@@ -137,19 +154,28 @@ export function runSeed(s: Scenario, trace?: (line: string) => void): SeedResult
   const boot = (node: SimNode): void => {
     const recentAnchors = new RecentAnchorIndex();
     recentAnchors.add(node.disk.anchors);
-    const mempool = new Mempool({ chainId: 'sim', verifier: fakeVerifier, isAnchored: (m) => recentAnchors.get(m) !== undefined });
+    const mempool = new Mempool({
+      chainId: 'sim', verifier: fakeVerifier, isAnchored: (m) => recentAnchors.get(m) !== undefined,
+      admissible: (tx) => membershipPrecheck(node.engine?.state ?? node.disk.state, tx) === null,
+    });
     node.engine = new Engine({
       signer: node.signer,
       verifier: fakeVerifier,
       guard: new SignGuard(node.disk.guard, node.signer.sign),
       mempool,
       recentAnchors,
-      config: { slotMs: s.slotMs, gossipMs: s.slotMs / 5, injectLockBug: s.lockBug && node.honest },
+      config: {
+        slotMs: s.slotMs, gossipMs: s.slotMs / 5, injectLockBug: s.lockBug && node.honest,
+        ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
+        ...(!node.honest && adm ? { tamperBlock: adm.tamper(() => node.engine?.state) } : {}),
+      },
     }, { state: node.disk.state, headCommit: node.disk.headCommit, now });
     handle(node, node.engine.start(now));
   };
 
   s.events.forEach((e, index) => queue.push({ at: e.at + 1_000_000, seq: seq++, kind: 'fault', index }));
+  s.admission?.waves.forEach((w, wave) => queue.push({ at: w.at + 1_000_000, seq: seq++, kind: 'admin', wave }));
+  if (s.admission) queue.push({ at: s.admission.approveFrom + 1_000_000, seq: seq++, kind: 'admin', wave: null });
   for (const n of nodes) boot(n);
   const end = s.endAt + 1_000_000;
   const healAt = s.healAt + 1_000_000;
@@ -199,7 +225,18 @@ export function runSeed(s: Scenario, trace?: (line: string) => void): SeedResult
         node.disk.anchorIndex.set(a.manifestHash, `${a.height}:${a.txIndex}`);
       }
       if (node.honest) inv.onPersisted(node.name, out.anchors);
+      if (adm?.joiner && !firstWithJoiner.has(node.name) && out.state.validators.some((v) => v.publicKey === adm.joiner!.publicKey.toString('hex'))) firstWithJoiner.set(node.name, out.height);
       handle(node, node.engine.onPersisted(out.height, now));
+    } else if (ev!.kind === 'admin') {
+      if (ev!.wave === null) {
+        adm!.tick(nodes, now);
+        queue.push({ at: now + s.slotMs, seq: seq++, kind: 'admin', wave: null });
+      } else {
+        // At the planned node, or the first one up if it is down (every seed gets its flood).
+        const planned = nodes.find((n) => n.name === s.admission!.waves[ev!.wave!]!.node)!;
+        const target = planned.engine ? planned : nodes.find((n) => n.engine) ?? planned;
+        handle(target, adm!.wave(s.admission!.waves[ev!.wave]!, target, now));
+      }
     } else {
       const f = s.events[ev!.index]!;
       const node = 'node' in f ? nodes.find((n) => n.name === f.node) : undefined;
@@ -226,7 +263,16 @@ export function runSeed(s: Scenario, trace?: (line: string) => void): SeedResult
     }
   }
 
-  inv.checkLiveness(healAt, s.slotMs);
+  if (s.liveness !== 'none') inv.checkLiveness(healAt, s.slotMs);
+  const joinedAt = adm?.joiner ? inv.joinedAt(adm.joiner.publicKey.toString('hex')) : null;
+  if (adm?.joiner) {
+    if (joinedAt === null) inv.fail(`admission: the approved joiner never joined (height ${inv.maxHeight})`);
+    for (const n of nodes) {
+      if (!n.honest || n.disk.state.height < (joinedAt ?? Infinity)) continue;
+      if (firstWithJoiner.get(n.name) !== joinedAt) inv.fail(`admission: ${n.name} has the joiner from height ${firstWithJoiner.get(n.name)}, the chain from ${joinedAt}`);
+    }
+  }
+  if (adm) inv.checkNeverJoined(adm.forbidden);
   for (const n of nodes) if (n.honest) inv.checkAnchorsKept(n.name, n.disk.state.height, n.disk.anchorIndex);
   trace?.(`end t=${now} heights ${nodes.map((n) => `${n.name}:${n.disk.state.height}`).join(' ')}`);
   for (const n of nodes) {
@@ -236,5 +282,6 @@ export function runSeed(s: Scenario, trace?: (line: string) => void): SeedResult
   return {
     seed: s.seed, set: s.set, violations: inv.violations, height: inv.maxHeight, deliveries,
     anchorsFinal: inv.finalAnchors.size, twins: s.twins.length, crashes,
+    firstBlockAt: inv.firstBlockAt === null ? null : inv.firstBlockAt - 1_000_000, joinedAt, sybilMessages: adm?.sybilMessages ?? 0,
   };
 }

@@ -112,18 +112,20 @@ describe('ledger chain', () => {
     expect(c.state.epochs[String(epochOf(c.state.params, c.state.headTime))]!.nodes[a.publicKey.toString('hex')]!.storage).toBe(1);
   });
 
-  it('validators join and leave with their own signed transactions (effective from the next height)', () => {
+  it('validators join with approvals of the validators and leave with their own signed transaction (effective from the next height)', () => {
     const ks = keys(5);
     const c = new TestChain(ks.slice(0, 4));
     c.ks.push(ks[4]!);
     const joiner = ks[4]!;
-    c.accept(c.build([tx(c, joiner, { type: 'join', node: joiner.publicKey, power: 1, nonce: 1, approvedBy: 'admin' })]).applied);
+    const approve = (k: Key) => tx(c, k, { type: 'approve', node: k.publicKey, joiner: joiner.publicKey, power: 1, joinerNonce: 0, validUntil: c.state.height + 100 });
+    c.accept(c.build([approve(ks[0]!), approve(ks[1]!), approve(ks[2]!)]).applied);
+    c.accept(c.build([tx(c, joiner, { type: 'join', node: joiner.publicKey, power: 1, nonce: 1 })]).applied);
     expect(c.state.validators).toHaveLength(5);
     expect(c.state.lastValidators).toHaveLength(4);
-    expect(c.build([tx(c, joiner, { type: 'join', node: joiner.publicKey, power: 1, nonce: 2, approvedBy: 'admin' })]).applied.block.txs).toHaveLength(0);
-    c.accept(c.build([tx(c, joiner, { type: 'leave', node: joiner.publicKey, nonce: 1, approvedBy: 'admin' })]).applied); // stale nonce
+    expect(c.build([tx(c, joiner, { type: 'join', node: joiner.publicKey, power: 1, nonce: 2 })]).applied.block.txs).toHaveLength(0);
+    c.accept(c.build([tx(c, joiner, { type: 'leave', node: joiner.publicKey, nonce: 1 })]).applied); // stale nonce
     expect(c.state.validators).toHaveLength(5);
-    c.accept(c.build([tx(c, joiner, { type: 'leave', node: joiner.publicKey, nonce: 3, approvedBy: 'admin' })]).applied);
+    c.accept(c.build([tx(c, joiner, { type: 'leave', node: joiner.publicKey, nonce: 3 })]).applied);
     expect(c.state.validators).toHaveLength(4);
   });
 

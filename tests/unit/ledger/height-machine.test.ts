@@ -98,7 +98,7 @@ describe('height machine (Algorithm 1)', () => {
     expect(m.round).toBe(1);
     expect(next).toContainEqual({ kind: 'schedule', step: 'propose', round: 1, delayMs: 550 });
     const t = timeoutsFor(1000);
-    expect([t.propose(0), t.propose(1), t.propose(4), t.propose(8), t.propose(50)]).toEqual([500, 550, 700, 900, 900]);
+    expect([t.propose(0), t.propose(1), t.propose(4), t.propose(8), t.propose(50)]).toEqual([500, 550, 700, 900, 3000]);
   });
 
   it('f+1 messages of a higher round make it skip there (55); exactly 1/3 does not', () => {

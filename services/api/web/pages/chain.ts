@@ -1,8 +1,10 @@
 // The chain page: height, this node's role, validators with power, PoOT score and credits,
-// recent blocks with their proposers and finality, and the anchor lookup with its proof.
+// recent blocks with their proposers and finality, the anchor lookup with its proof, and
+// validator admission (open approvals; approve a joining node / join, for admins).
 // #/chain/anchor/<manifestHash> opens the lookup directly (the session page links there).
 import { WEB_ERR_ABORTED, toApiError } from '../api.js';
 import { createAnchorLookup } from '../components/anchor-proof.js';
+import { createAdmission } from '../components/admission.js';
 import { h, setAttr, setText } from '../dom.js';
 import { relative } from '../format.js';
 import type { Page, PageContext } from '../page.js';
@@ -59,6 +61,7 @@ function render(root: HTMLElement, ctx: PageContext): void {
     h('section', { class: 'section', 'aria-labelledby': 'anchor-title' }, h('h2', { id: 'anchor-title' }, 'Anchor lookup'), h('div', { class: 'card' }, lookup.el)),
     h('section', { class: 'section', 'aria-labelledby': 'val-title' }, h('h2', { id: 'val-title' }, 'Validators'), h('div', { class: 'card flush' }, validators.el)),
     h('section', { class: 'section', 'aria-labelledby': 'blk-title' }, h('h2', { id: 'blk-title' }, 'Recent blocks'), h('div', { class: 'card flush' }, blocks.el)),
+    h('section', { class: 'section', 'aria-labelledby': 'adm-title' }, h('h2', { id: 'adm-title' }, 'Validator admission'), h('div', { class: 'card' }, createAdmission(ctx.api, ctx.signal).el)),
   ));
 
   poll(async (signal) => {
