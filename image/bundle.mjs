@@ -114,7 +114,9 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
   const webSrc = join(root, 'services/api/web');
   if (existsSync(join(webSrc, 'main.ts'))) {
     const webResult = await buildTo({
-      entryPoints: { app: join(webSrc, 'main.ts') },
+      // app.js is what every visit loads; pages loaded on demand are entries of their own
+    // (services/api/web/lazy.ts).
+    entryPoints: { app: join(webSrc, 'main.ts'), payouts: join(webSrc, 'pages/payouts-entry.ts') },
       absWorkingDir: root,
       metafile,
       outdir: join(outDir, 'web'),

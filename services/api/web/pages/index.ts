@@ -10,20 +10,20 @@ import { loginPage } from './login.js';
 import { usersPage } from './users.js';
 import { auditPage } from './audit.js';
 import { emergencyPage } from './emergency.js';
-import { payoutsPage } from './payouts.js';
-import { earningsPage, operatorEarningsPage } from './earnings.js';
+import { lazyPage } from '../lazy.js';
 
 export const pages: readonly Page[] = [
   statusPage,
   sessionsPage,
   sessionDetailPage,
   chainPage,
-  payoutsPage,
-  earningsPage,
+  // Loaded on demand from dist/web/payouts.js (pages/payouts-entry.ts).
+  lazyPage({ path: '/payouts', title: 'Payouts', role: 'admin' }, 'payouts.js', 'payoutsPage'),
+  lazyPage({ path: '/earnings', title: 'Earnings', role: 'node_operator' }, 'payouts.js', 'earningsPage'),
   usersPage,
   auditPage,
   emergencyPage,
   loginPage,
   anchorPage,
-  operatorEarningsPage,
+  lazyPage({ path: '/earnings/:operator', title: 'Earnings', nav: false, role: 'node_operator' }, 'payouts.js', 'operatorEarningsPage'),
 ];
