@@ -4,6 +4,11 @@
 // machine, long enough to miss supervisor heartbeats, and a Pi 4 is slower. Lazily, each
 // schema is compiled by the same compilers with the same options the first time its route
 // runs, and routes nobody calls cost no memory. The RBAC matrix and fuzz tests call every route.
+//
+// Bodies and the rest are compiled by two different ajv instances: a request body is JSON, so
+// its types are what the client sent and are never coerced (`{"username": ["owner"]}` is a 400,
+// not the string "owner"); the query string, path parameters and headers are text, so their
+// scalars are coerced ("true" → true, "5" → 5) but never wrapped into or out of arrays.
 import ValidatorSelector from '@fastify/ajv-compiler';
 import SerializerSelector from '@fastify/fast-json-stringify-compiler';
 
@@ -11,11 +16,19 @@ type Compile<F> = (routeSchema: Record<string, unknown>) => F;
 type Validate = ((data: unknown, ctx?: unknown) => unknown) & { errors?: unknown; schemaEnv?: unknown };
 type Factory<F> = (externalSchemas: unknown, options: unknown) => Compile<F>;
 
+interface AjvServerOptions { readonly customOptions?: Record<string, unknown>; readonly [key: string]: unknown }
+const withCoercion = (options: unknown, coerceTypes: boolean): AjvServerOptions => {
+  const o = (options ?? {}) as AjvServerOptions;
+  return { ...o, customOptions: { ...(o.customOptions ?? {}), coerceTypes } };
+};
+
 function lazyValidators(): Factory<Validate> {
   const real = ValidatorSelector() as unknown as Factory<Validate>;
   return (externalSchemas, options) => {
-    const compile = real(externalSchemas, options);
+    const compileBody = real(externalSchemas, withCoercion(options, false));
+    const compileText = real(externalSchemas, withCoercion(options, true));
     return (routeSchema) => {
+      const compile = routeSchema['httpPart'] === 'body' ? compileBody : compileText;
       let fn: Validate | undefined;
       const validate: Validate = (data, ctx) => {
         fn ??= compile(routeSchema);

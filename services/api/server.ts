@@ -45,7 +45,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     childLoggerFactory: (logger) => logger,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Reject unknown properties instead of silently dropping them (fastify's default strips).
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    // Types: bodies are never coerced, query/params/headers coerce scalars (lazy-schemas.ts).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     return503OnClosing: true,
     schemaController: lazySchemaController(),

@@ -5,12 +5,16 @@
 // entries off the end is detected too. Retention (90 days) deletes a prefix of the chain and
 // leaves a signed checkpoint (seq + hash of the last deleted entry): the rest still verifies.
 import { createHash } from 'node:crypto';
-import type { Store, Sublevel } from '../store/index.js';
+import { DURABLE, type Store, type Sublevel } from '../store/index.js';
 import type { Logger } from '../common/log.js';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 
 export interface AuditActor { readonly id: string; readonly username: string; readonly role: string }
+
+/** The actor of an entry, from a user record or a request's principal. */
+export const actorOf = (u: { readonly id: string; readonly username: string; readonly role: string } | { readonly userId: string; readonly username: string; readonly role: string }): AuditActor =>
+  'userId' in u ? { id: u.userId, username: u.username, role: u.role } : { id: u.id, username: u.username, role: u.role };
 
 export interface AuditInput {
   readonly actor: AuditActor | null;
@@ -120,7 +124,7 @@ export class AuditLog {
       await this.deps.store.batch()
         .put(keyOf(seq), entry as never, { sublevel: this.entries as never })
         .put('head', head as never, { sublevel: this.meta as never })
-        .write();
+        .write(DURABLE); // acknowledged means durable: an audited action is never forgotten by a power cut
       this.head = { seq, hash: entry.hash };
       for (const l of this.listeners) l(entry);
       return entry;
@@ -198,7 +202,7 @@ export class AuditLog {
     const cp: Checkpoint = { seq: lastOld.seq, hash: lastOld.hash, at: lastOld.at, pruned: (old?.pruned ?? 0) + keys.length, sig: this.sign('checkpoint', lastOld.seq, lastOld.hash) };
     let batch = this.deps.store.batch().put('checkpoint', cp as never, { sublevel: this.meta as never });
     for (const k of keys) batch = batch.del(k, { sublevel: this.entries as never });
-    await batch.write();
+    await batch.write(DURABLE);
     this.deps.log.info({ pruned: keys.length, checkpoint: cp.seq }, 'audit retention: old entries pruned behind a signed checkpoint');
     return keys.length;
   }

@@ -1,20 +1,23 @@
 // Emergency controls (issue #4 §8): lockdown (only admins may act; auto-reverts after 24 h; the
 // LED shows it), disable new sessions (auto-reverts after 12 h) and stop all sessions. Lockdown
-// and stop-all are two-step: one admin requests, a *different* admin approves; each step is
-// audited. State is persisted (`auth-emergency`) so a restart keeps a lockdown in force and
+// and stop-all are two-person actions of the approvals mechanism (approvals.ts: one admin
+// requests, an independent admin approves, it runs once); each step is audited. The switches
+// are persisted (`auth-emergency`, synced) so a restart keeps a lockdown in force and
 // re-asserts the LED flag.
-import type { Store, Sublevel } from '../store/index.js';
-import { LucidError } from '../common/errors.js';
+import { DURABLE, type Store, type Sublevel } from '../store/index.js';
 import type { Logger } from '../common/log.js';
+import { KeyedLock } from '../common/keyed-lock.js';
 import type { AuditActor, AuditLog } from './audit.js';
-import { newId } from './jwt.js';
+import type { ApprovalRequest, Approvals } from './approvals.js';
 
 export const LOCKDOWN_MS = 24 * 3600 * 1000;
 export const SESSIONS_DISABLED_MS = 12 * 3600 * 1000;
-export const REQUEST_TTL_MS = 30 * 60 * 1000;
+export { APPROVAL_TTL_MS as REQUEST_TTL_MS } from './approvals.js';
 
 export type EmergencyAction = 'lockdown' | 'stop-all-sessions';
+export const EMERGENCY_ACTIONS: readonly EmergencyAction[] = ['lockdown', 'stop-all-sessions'];
 
+/** The emergency page's view of a pending approval request (the shape of issue #4). */
 export interface PendingRequest {
   readonly id: string;
   readonly action: EmergencyAction;
@@ -26,17 +29,15 @@ export interface PendingRequest {
 
 export interface Switch { readonly active: boolean; readonly since: number | null; readonly until: number | null; readonly by: string | null }
 
-export interface EmergencyState {
-  readonly lockdown: Switch;
-  readonly sessionsDisabled: Switch;
-  readonly requests: readonly PendingRequest[];
-}
+interface Switches { readonly lockdown: Switch; readonly sessionsDisabled: Switch }
+export interface EmergencyState extends Switches { readonly requests: readonly PendingRequest[] }
 
 const OFF: Switch = { active: false, since: null, until: null, by: null };
 
 export interface EmergencyDeps {
   readonly store: Store;
   readonly audit: AuditLog;
+  readonly approvals: Approvals;
   readonly log: Logger;
   readonly now: () => number;
   /** Shows or clears the lockdown LED pattern (supervisor flag). Failures are logged, never thrown. */
@@ -45,17 +46,38 @@ export interface EmergencyDeps {
   readonly stopAllSessions: (approver: AuditActor) => Promise<Record<string, number>>;
 }
 
+export const pendingOf = (r: ApprovalRequest): PendingRequest =>
+  ({ id: r.id, action: r.kind as EmergencyAction, requestedBy: r.requestedBy, reason: r.reason, at: r.createdAt, expiresAt: r.expiresAt });
+
 export class EmergencyControls {
-  private readonly db: Sublevel<EmergencyState>;
-  private state: EmergencyState = { lockdown: OFF, sessionsDisabled: OFF, requests: [] };
+  private readonly db: Sublevel<Switches>;
+  private state: Switches = { lockdown: OFF, sessionsDisabled: OFF };
   private timer: NodeJS.Timeout | undefined;
+  /** Saves of the one state record, in order. */
+  private readonly saving = new KeyedLock();
 
   constructor(private readonly deps: EmergencyDeps) {
-    this.db = deps.store.sublevel<EmergencyState>('auth-emergency');
+    this.db = deps.store.sublevel<Switches>('auth-emergency');
+    deps.approvals.register('lockdown', {
+      audit: 'emergency.lockdown',
+      execute: async (req, _sealed, approver) => {
+        const now = this.deps.now();
+        await this.save((s) => ({ ...s, lockdown: { active: true, since: now, until: now + LOCKDOWN_MS, by: `${req.requestedBy.username}+${approver.username}` } }));
+        await this.deps.setLockdownFlag(true);
+        this.schedule();
+        return { lockdown: this.state.lockdown };
+      },
+    });
+    deps.approvals.register('stop-all-sessions', {
+      audit: 'emergency.stop-all-sessions',
+      execute: async (_req, _sealed, approver) => ({ stopped: await this.deps.stopAllSessions(approver) }),
+    });
   }
 
   async start(): Promise<void> {
-    this.state = (await this.db.get('state')) ?? this.state;
+    const saved = await this.db.get('state');
+    // Records from before approvals.ts also held the pending requests: they are dropped (30 min TTL).
+    if (saved) this.state = { lockdown: saved.lockdown, sessionsDisabled: saved.sessionsDisabled };
     await this.expire();
     if (this.state.lockdown.active) await this.deps.setLockdownFlag(true);
     this.schedule();
@@ -66,8 +88,7 @@ export class EmergencyControls {
   }
 
   view(): EmergencyState {
-    const now = this.deps.now();
-    return { ...this.state, requests: this.state.requests.filter((r) => r.expiresAt > now) };
+    return { ...this.state, requests: this.deps.approvals.pendingOf(EMERGENCY_ACTIONS).map(pendingOf) };
   }
 
   get lockdownActive(): boolean {
@@ -81,40 +102,16 @@ export class EmergencyControls {
   }
 
   async request(action: EmergencyAction, actor: AuditActor, reason: string, ip: string | null): Promise<PendingRequest> {
-    const now = this.deps.now();
-    const req: PendingRequest = { id: newId(9), action, requestedBy: actor, reason, at: now, expiresAt: now + REQUEST_TTL_MS };
-    await this.save({ ...this.state, requests: [...this.view().requests, req] });
-    await this.deps.audit.append({ actor, action: `emergency.${action}.request`, target: req.id, ip, outcome: 'success', details: { reason } });
-    return req;
+    return pendingOf(await this.deps.approvals.request(action, {}, actor, reason, ip));
   }
 
   async approve(id: string, approver: AuditActor, ip: string | null): Promise<{ request: PendingRequest; result: Record<string, unknown> }> {
-    const req = this.view().requests.find((r) => r.id === id);
-    if (!req) throw new LucidError('AUTH_ERR_REQUEST_NOT_FOUND', `no pending request ${id}`);
-    if (req.requestedBy.id === approver.id) {
-      await this.deps.audit.append({ actor: approver, action: `emergency.${req.action}.approve`, target: id, ip, outcome: 'denied', details: { why: 'same admin' } });
-      throw new LucidError('AUTH_ERR_APPROVAL_SELF');
-    }
-    const now = this.deps.now();
-    await this.save({ ...this.state, requests: this.state.requests.filter((r) => r.id !== id) });
-    let result: Record<string, unknown>;
-    if (req.action === 'lockdown') {
-      await this.save({ ...this.state, lockdown: { active: true, since: now, until: now + LOCKDOWN_MS, by: `${req.requestedBy.username}+${approver.username}` } });
-      await this.deps.setLockdownFlag(true);
-      result = { lockdown: this.state.lockdown };
-    } else {
-      result = { stopped: await this.deps.stopAllSessions(approver) };
-    }
-    await this.deps.audit.append({
-      actor: approver, action: `emergency.${req.action}.approve`, target: id, ip, outcome: 'success',
-      details: { requestedBy: req.requestedBy.username, ...result },
-    });
-    this.schedule();
-    return { request: req, result };
+    const done = await this.deps.approvals.approve(id, approver, ip, { kinds: EMERGENCY_ACTIONS });
+    return { request: pendingOf(done.request), result: done.result };
   }
 
   async liftLockdown(actor: AuditActor, ip: string | null): Promise<void> {
-    await this.save({ ...this.state, lockdown: OFF });
+    await this.save((s) => ({ ...s, lockdown: OFF }));
     await this.deps.setLockdownFlag(false);
     await this.deps.audit.append({ actor, action: 'emergency.lockdown.lift', target: null, ip, outcome: 'success' });
     this.schedule();
@@ -123,7 +120,7 @@ export class EmergencyControls {
   async setSessionsDisabled(disabled: boolean, actor: AuditActor, ip: string | null): Promise<Switch> {
     const now = this.deps.now();
     const next: Switch = disabled ? { active: true, since: now, until: now + SESSIONS_DISABLED_MS, by: actor.username } : OFF;
-    await this.save({ ...this.state, sessionsDisabled: next });
+    await this.save((s) => ({ ...s, sessionsDisabled: next }));
     await this.deps.audit.append({ actor, action: disabled ? 'emergency.sessions.disable' : 'emergency.sessions.enable', target: null, ip, outcome: 'success' });
     this.schedule();
     return next;
@@ -134,12 +131,12 @@ export class EmergencyControls {
     const now = this.deps.now();
     const { lockdown, sessionsDisabled } = this.state;
     if (lockdown.active && (lockdown.until ?? Infinity) <= now) {
-      await this.save({ ...this.state, lockdown: OFF });
+      await this.save((s) => ({ ...s, lockdown: OFF }));
       await this.deps.setLockdownFlag(false);
       await this.deps.audit.append({ actor: null, action: 'emergency.lockdown.expire', target: null, ip: null, outcome: 'success', details: { since: lockdown.since } });
     }
     if (sessionsDisabled.active && (sessionsDisabled.until ?? Infinity) <= now) {
-      await this.save({ ...this.state, sessionsDisabled: OFF });
+      await this.save((s) => ({ ...s, sessionsDisabled: OFF }));
       await this.deps.audit.append({ actor: null, action: 'emergency.sessions.expire', target: null, ip: null, outcome: 'success' });
     }
   }
@@ -156,8 +153,10 @@ export class EmergencyControls {
     this.timer.unref();
   }
 
-  private async save(next: EmergencyState): Promise<void> {
-    await this.db.put('state', next);
-    this.state = next;
+  /** Changes the switches (memory at once, so readers never wait) and writes them, synced, in order. */
+  private async save(change: (s: Switches) => Switches): Promise<void> {
+    this.state = change(this.state);
+    const snapshot = this.state;
+    await this.saving.run('state', () => this.db.put('state', snapshot, DURABLE));
   }
 }

@@ -4,8 +4,8 @@
 // others rely on. appliance/README.md "Factory reset" is the user-facing list.
 //   erased: every user (and its wallet links and lockout state), every login session (so every
 //           access, refresh and download token), the JWT signing key (a new one is made, so no
-//           token ever issued verifies again, even restored from a backup), pending emergency
-//           requests (their requesters are gone);
+//           token ever issued verifies again, even restored from a backup), pending two-person
+//           requests (approvals.ts: their requesters are gone);
 //   made:   a new one-time setup code (log and <data>/setup-code), as on first boot;
 //   kept:   the node key (the validator identity other nodes know), the master key (it wraps
 //           every session's data key), sessions, chunks, manifests and their anchors, chain
@@ -27,7 +27,7 @@ import type { SetupCode } from './setup-code.js';
 
 export const FACTORY_RESET_ACTION = 'appliance.factory-reset';
 
-const ERASED_SUBLEVELS = ['auth-users', 'auth-names', 'auth-wallets', 'auth-families'] as const;
+const ERASED_SUBLEVELS = ['auth-users', 'auth-names', 'auth-wallets', 'auth-families', 'auth-approvals'] as const;
 
 /**
  * Before core loads its JWT key: the pending reset request, if any, with the JWT key file
@@ -76,7 +76,7 @@ export async function performFactoryReset(parts: ResetParts, request: ResetReque
     actor: null, action: FACTORY_RESET_ACTION, target: null, ip: null, outcome: 'success',
     details: {
       via: request.via, armedAt: request.armedAt, confirmedAt: request.confirmedAt,
-      usersErased: result.users, loginSessionsEnded: result.loginSessions, pendingEmergencyRequestsDropped: state?.requests?.length ?? 0,
+      usersErased: result.users, loginSessionsEnded: result.loginSessions, pendingRequestsDropped: (counts['auth-approvals'] ?? 0) + (state?.requests?.length ?? 0),
       kept: ['node key', 'master key', 'sessions', 'chain data', 'audit log', 'emergency switches', 'configuration'],
     },
   });

@@ -4,7 +4,12 @@
 // (logout, reuse, session limit, emergency stop) kills its access tokens at once.
 // All families live in memory (users × 5, small) and in LevelDB (`auth-families`), so revocation
 // survives restarts and checking it costs a Map lookup.
-import type { Store, Sublevel } from '../store/index.js';
+// Memory is the source of truth while running: a change (rotation, revocation) is made there
+// synchronously — no await between the check and the change, so of N concurrent spends of one
+// refresh token exactly one rotates and the rest see a reused token — and then written to the
+// store, synced, in the order the changes were made (one write queue per family), so the disk
+// never ends with an older state than memory had.
+import { DURABLE, type Store, type Sublevel } from '../store/index.js';
 
 export interface Family {
   readonly id: string;
@@ -38,6 +43,7 @@ export class FamilyStore {
       if (f.expiresAt < now - 24 * 3600 * 1000) stale.push(f.id);
       else this.remember(f);
     }
+    // Not synced: a power cut only brings back records of tokens that are long expired.
     if (stale.length > 0) await this.db.batch(stale.map((key) => ({ type: 'del' as const, key })));
   }
 
@@ -61,9 +67,32 @@ export class FamilyStore {
     return [...this.byId.values()];
   }
 
-  async put(f: Family): Promise<void> {
-    await this.db.put(f.id, f);
+  /** Keeps `f` (memory first, now) and resolves once it is durable. */
+  put(f: Family): Promise<void> {
     this.remember(f);
+    return this.persist(f);
+  }
+
+  /**
+   * Spends the refresh token `jti` of family `id`: if it is the family's current one and the
+   * family is live, the family moves to `next` at once and this resolves to it once durable;
+   * otherwise nothing changes and this resolves to null (a reused or dead token).
+   */
+  spend(id: string, jti: string, change: (f: Family) => Family, now: number): Promise<Family> | null {
+    const f = this.byId.get(id);
+    if (!f || f.revokedAt !== null || f.expiresAt <= now || f.refreshJti !== jti) return null;
+    const next = change(f);
+    this.remember(next);
+    return this.persist(next).then(() => next);
+  }
+
+  private readonly writes = new Map<string, Promise<void>>();
+  private persist(f: Family): Promise<void> {
+    const previous = this.writes.get(f.id) ?? Promise.resolve();
+    const write = previous.catch(() => {}).then(() => this.db.put(f.id, f, DURABLE));
+    this.writes.set(f.id, write);
+    void write.finally(() => { if (this.writes.get(f.id) === write) this.writes.delete(f.id); }).catch(() => {});
+    return write;
   }
 
   private remember(f: Family): void {
@@ -73,6 +102,7 @@ export class FamilyStore {
     ids.add(f.id);
   }
 
+  /** Revokes at once (memory) and resolves once durable; null when already revoked or unknown. */
   async revoke(id: string, reason: string, now: number): Promise<Family | null> {
     const f = this.byId.get(id);
     if (!f || f.revokedAt !== null) return null;

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AuthService } from './service.js';
 import { authRoutes } from './routes-auth.js';
-import { auditRoutes, emergencyRoutes, userRoutes } from './routes-admin.js';
+import { approvalRoutes, auditRoutes, emergencyRoutes, userRoutes } from './routes-admin.js';
 
 export { AuthService, ACCESS_TTL_S, REFRESH_TTL_S, LOCK_AFTER, LOCK_MS, NONCE_TTL_MS, type AuthDeps, type TokenPair, type ClientContext } from './service.js';
 export { loadOrCreateJwtKey, JWT_KEY_FILE } from './jwt.js';
@@ -14,9 +14,12 @@ export { LOCKDOWN_MS, SESSIONS_DISABLED_MS } from './emergency.js';
 export { checkPasswordPolicy, hashPassword, verifyPassword, MIN_PASSWORD_LENGTH } from './passwords.js';
 export { addressOf, isTronAddress, signTip191, verifyTip191, recoverTip191Address, tip191Digest } from './tron-message.js';
 export { authRoutes } from './routes-auth.js';
-export { auditRoutes, emergencyRoutes, userRoutes } from './routes-admin.js';
+export { approvalRoutes, auditRoutes, emergencyRoutes, userRoutes } from './routes-admin.js';
+export { independence, APPROVAL_TTL_MS, type ApprovalKind, type ApprovalRequest, type ApprovalView } from './approvals.js';
+export { canonicalUsername } from './usernames.js';
+export { DEVICE_CODE_FILE } from './device-code.js';
 
 /** Every route plugin of the area, for ApiDeps.routes. */
 export function authRoutePlugins(auth: AuthService): FastifyPluginAsync[] {
-  return [authRoutes(auth), userRoutes(auth), auditRoutes(auth), emergencyRoutes(auth)];
+  return [authRoutes(auth), userRoutes(auth), approvalRoutes(auth), auditRoutes(auth), emergencyRoutes(auth)];
 }

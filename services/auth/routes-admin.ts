@@ -1,12 +1,12 @@
 // Admin routes: users (/api/v1/users), the audit log (/api/v1/audit) and emergency controls
 // (/api/v1/emergency). All need `admin` (the API refuses lower roles before these run).
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorSchema } from '../api/index.js';
 import { LucidError } from '../common/errors.js';
 import type { AuditOutcome } from './audit.js';
 import type { EmergencyAction } from './emergency.js';
 import { actorOf, type AuthService } from './service.js';
-import { createUser, deleteUser, linkWallet, unlinkWallet, updateUser } from './user-admin.js';
+import { createUser, deleteUser, linkWallet, unlinkWallet, updateUser, type Outcome } from './user-admin.js';
 import type { Role } from './roles.js';
 import * as S from './schemas.js';
 import { AUTH_BODY_LIMIT } from './routes-auth.js';
@@ -20,16 +20,19 @@ const admin = { permission: 'admin' as const };
 
 export const userRoutes = (auth: AuthService): FastifyPluginAsync => async (app) => {
   const tags = ['users'];
+  // Done now → `status` with the user; waiting for a second admin → 202 { user, approval }.
+  const answer = (reply: FastifyReply, status: number, outcome: Outcome) =>
+    outcome.approval ? reply.code(202).send({ user: auth.publicUser(outcome.user), approval: outcome.approval }) : reply.code(status).send(auth.publicUser(outcome.user));
   app.get('/api/v1/users', { config: admin, schema: { tags, summary: 'All users', response: { 200: S.UserList, ...errors } } },
     async () => ({ users: (await auth.users.list()).map((u) => auth.publicUser(u)).sort((a, b) => a.createdAt - b.createdAt) }));
 
   app.post('/api/v1/users', {
     config: admin, bodyLimit: AUTH_BODY_LIMIT,
-    schema: { tags, summary: 'Create a user (role at most the caller\'s own)', body: S.CreateUserBody, response: { 201: S.PublicUser, ...errors } },
-  }, async (request, reply) => {
-    const body = request.body as { username: string; password: string; role: Role };
-    return reply.code(201).send(auth.publicUser(await createUser(auth, caller(request), body, request.ip)));
-  });
+    schema: {
+      tags, summary: 'Create a user (role at most the caller\'s own; admin and super_admin are made as user and granted with a second admin\'s approval: 202)',
+      body: S.CreateUserBody, response: { 201: S.PublicUser, 202: S.PendingChange, ...errors },
+    },
+  }, async (request, reply) => answer(reply, 201, await createUser(auth, caller(request), request.body as { username: string; password: string; role: Role }, request.ip)));
 
   app.get('/api/v1/users/:id', { config: admin, schema: { tags, summary: 'One user', params: S.IdParams, response: { 200: S.PublicUser, ...errors } } },
     async (request) => {
@@ -40,8 +43,11 @@ export const userRoutes = (auth: AuthService): FastifyPluginAsync => async (app)
 
   app.patch('/api/v1/users/:id', {
     config: admin, bodyLimit: AUTH_BODY_LIMIT,
-    schema: { tags, summary: 'Change role or password (revokes the user\'s sessions)', params: S.IdParams, body: S.UpdateUserBody, response: { 200: S.PublicUser, ...errors } },
-  }, async (request) => auth.publicUser(await updateUser(auth, caller(request), (request.params as { id: string }).id, request.body as { role?: Role; password?: string }, request.ip)));
+    schema: {
+      tags, summary: 'Change role or password (revokes the user\'s sessions); granting admin or super_admin, or another admin\'s password, waits for a second admin (202)',
+      params: S.IdParams, body: S.UpdateUserBody, response: { 200: S.PublicUser, 202: S.PendingChange, ...errors },
+    },
+  }, async (request, reply) => answer(reply, 200, await updateUser(auth, caller(request), (request.params as { id: string }).id, request.body as { role?: Role; password?: string }, request.ip)));
 
   app.delete('/api/v1/users/:id', { config: admin, schema: { tags, summary: 'Delete a user', params: S.IdParams, response: { 200: S.Ok, ...errors } } },
     async (request) => {
@@ -56,15 +62,15 @@ export const userRoutes = (auth: AuthService): FastifyPluginAsync => async (app)
 
   app.post('/api/v1/users/:id/wallets', {
     config: admin, bodyLimit: AUTH_BODY_LIMIT,
-    schema: { tags, summary: 'Link a TRON address for wallet login', params: S.IdParams, body: S.ChallengeBody, response: { 201: S.PublicUser, ...errors } },
-  }, async (request, reply) => reply.code(201).send(auth.publicUser(
-    await linkWallet(auth, caller(request), (request.params as { id: string }).id, (request.body as { address: string }).address, request.ip))));
+    schema: { tags, summary: 'Link a TRON address for wallet login (another admin\'s: 202, a second admin approves)', params: S.IdParams, body: S.ChallengeBody, response: { 201: S.PublicUser, 202: S.PendingChange, ...errors } },
+  }, async (request, reply) => answer(reply, 201,
+    await linkWallet(auth, caller(request), (request.params as { id: string }).id, (request.body as { address: string }).address, request.ip)));
 
   app.delete('/api/v1/users/:id/wallets/:address', {
-    config: admin, schema: { tags, summary: 'Unlink a TRON address', params: S.WalletParams, response: { 200: S.PublicUser, ...errors } },
-  }, async (request) => {
+    config: admin, schema: { tags, summary: 'Unlink a TRON address (another admin\'s: 202, a second admin approves)', params: S.WalletParams, response: { 200: S.PublicUser, 202: S.PendingChange, ...errors } },
+  }, async (request, reply) => {
     const { id, address } = request.params as { id: string; address: string };
-    return auth.publicUser(await unlinkWallet(auth, caller(request), id, address, request.ip));
+    return answer(reply, 200, await unlinkWallet(auth, caller(request), id, address, request.ip));
   });
 
   app.get('/api/v1/wallet/device', {
@@ -86,6 +92,24 @@ export const auditRoutes = (auth: AuthService): FastifyPluginAsync => async (app
   }, async () => {
     const result = await auth.audit.verify();
     return { ...result, code: result.ok ? null : ('AUDIT_ERR_CORRUPT' as const) };
+  });
+};
+
+export const approvalRoutes = (auth: AuthService): FastifyPluginAsync => async (app) => {
+  const tags = ['approvals'];
+  app.get('/api/v1/approvals', {
+    config: admin, schema: { tags, summary: 'Pending two-person requests (every kind), oldest first', response: { 200: S.ApprovalList, ...errors } },
+  }, async () => ({ approvals: await auth.approvals.list() }));
+
+  app.post('/api/v1/approvals/:id/approve', {
+    config: admin, bodyLimit: AUTH_BODY_LIMIT,
+    schema: {
+      tags, summary: 'Approve a request as an independent second admin (or, while no account can, with the device code); runs it once',
+      params: S.IdParams, body: S.ApproveBody, response: { 200: S.ApprovalDone, ...errors },
+    },
+  }, async (request) => {
+    const { deviceCode } = request.body as { deviceCode?: string };
+    return auth.approvals.approve((request.params as { id: string }).id, actorOf(caller(request)), request.ip, deviceCode !== undefined ? { deviceCode } : {});
   });
 };
 

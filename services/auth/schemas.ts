@@ -40,9 +40,13 @@ export const ChallengeReply = Type.Object({
 });
 export const Methods = Type.Object({ setupRequired: Type.Boolean(), hardwareWallet: Type.Boolean(), newSessionsAllowed: Type.Boolean(), lockdown: Type.Boolean() });
 
+const MaybeId = Type.Union([Type.String(), Type.Null()]);
 export const PublicUser = Type.Object({
-  id: Type.String(), username: Type.String(), role: RoleSchema, wallets: Type.Array(Type.String()),
-  createdAt: Type.Number(), createdBy: Type.Union([Type.String(), Type.Null()]), lockedUntil: Type.Number(), locked: Type.Boolean(),
+  id: Type.String(), username: Type.String({ description: 'canonical form (NFKC, case-folded)' }), role: RoleSchema, wallets: Type.Array(Type.String()),
+  createdAt: Type.Number(), createdBy: MaybeId,
+  roleChangedBy: MaybeId, roleChangedAt: Type.Number(), roleApprovedBy: Type.Union([Type.String(), Type.Null()], { description: 'the second admin of a two-person change, or "device"' }),
+  credentialsChangedBy: MaybeId, credentialsChangedAt: Type.Number(),
+  lockedUntil: Type.Number(), locked: Type.Boolean(),
 });
 export const UserList = Type.Object({ users: Type.Array(PublicUser) });
 export const CreateUserBody = Type.Object({ username: Username, password: Password, role: RoleSchema }, closed);
@@ -94,5 +98,21 @@ export const EmergencyStateSchema = Type.Object({ lockdown: Switch, sessionsDisa
 export const EmergencyRequestBody = Type.Object({ action: EmergencyActionSchema, reason: Type.String({ minLength: 1, maxLength: 500 }) }, closed);
 export const SessionsSwitchBody = Type.Object({ disabled: Type.Boolean() }, closed);
 export const ApproveReply = Type.Object({ request: PendingRequestSchema, result: Type.Record(Type.String(), Type.Unknown()), state: EmergencyStateSchema });
+export const ApprovalSchema = Type.Object({
+  id: Type.String(), kind: Type.String({ description: 'lockdown, stop-all-sessions, user.update, user.wallet.link, user.wallet.unlink' }),
+  params: Type.Record(Type.String(), Type.Unknown()), requestedBy: Type.Object({ id: Type.String(), username: Type.String(), role: Type.String() }),
+  reason: Type.String(), createdAt: Type.Number(), expiresAt: Type.Number(),
+  deviceCode: Type.Boolean({ description: 'no account can approve it: a one-time code from the device (long press of the button) may' }),
+});
+export const ApprovalList = Type.Object({ approvals: Type.Array(ApprovalSchema) });
+export const ApproveBody = Type.Object({
+  deviceCode: Type.Optional(Type.String({ minLength: 4, maxLength: 64, description: 'the one-time code a long press of the button prints (bootstrap only)' })),
+}, closed);
+export const ApprovalDone = Type.Object({
+  request: Type.Object({ id: Type.String(), kind: Type.String(), params: Type.Record(Type.String(), Type.Unknown()), requestedBy: Type.Object({ id: Type.String(), username: Type.String(), role: Type.String() }), reason: Type.String(), createdAt: Type.Number(), expiresAt: Type.Number() }),
+  result: Type.Record(Type.String(), Type.Unknown()),
+});
+/** 202: the change waits for a second admin (the user as it is now, and the request). */
+export const PendingChange = Type.Object({ user: PublicUser, approval: ApprovalSchema });
 export const DeviceWallet = Type.Object({ address: Type.String(), version: Type.String() });
 export const Ok = Type.Object({ ok: Type.Boolean() });

@@ -2,42 +2,34 @@
 // token issue/refresh/revocation, lockout, and who is calling (identify) for the API's RBAC.
 // Users, families and audit live in LevelDB; everything a request needs to check a token is in
 // memory, so identifying a caller never touches the disk.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { LucidError, type ErrorCode } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Store } from '../store/index.js';
 import type { WalletDriver } from '../../hal/wallet/types.js';
-import { AuditLog, RETENTION_MS, type AuditActor, type AuditSigner } from './audit.js';
+import { Approvals } from './approvals.js';
+import { AuditLog, RETENTION_MS, actorOf, type AuditActor, type AuditSigner } from './audit.js';
+import { DeviceCode } from './device-code.js';
 import { EmergencyControls } from './emergency.js';
 import { FamilyStore, type Family } from './families.js';
 import { JwtSigner, newId, type AccessClaims, type Claims, type DownloadClaims, type RefreshClaims } from './jwt.js';
 import { LoginLimiter } from './login-limiter.js';
-import { checkPasswordPolicy, dummyHash, hashPassword, verifyPassword } from './passwords.js';
-import { hasRole, type Principal, type Role, type Permission } from './roles.js';
+import { LoginFlow, type Challenge, type ClientContext, type TokenPair } from './logins.js';
+import { checkPasswordPolicy, hashPassword } from './passwords.js';
+import { hasRole, type Principal, type Permission } from './roles.js';
 import { SetupCode } from './setup-code.js';
+import { registerUserApprovals } from './user-approvals.js';
+import { requireCanonical } from './usernames.js';
 import { performFactoryReset } from './factory-reset.js';
 import type { ResetRequest } from '../common/reset-marker.js';
-import { isTronAddress, recoverTip191Address } from './tron-message.js';
 import { UserStore, publicUser, type UserRecord } from './users.js';
 
+export { LOCK_AFTER, LOCK_MS, NONCE_TTL_MS, type Challenge, type ClientContext, type TokenPair } from './logins.js';
 export const ACCESS_TTL_S = 15 * 60;
 /** Lifetime of a download token: long enough to start a download, too short to be worth stealing. */
 export const DOWNLOAD_TTL_S = 60;
 export const REFRESH_TTL_S = 7 * 24 * 3600;
-export const LOCK_AFTER = 5;
-export const LOCK_MS = 15 * 60 * 1000;
-export const NONCE_TTL_MS = 300_000;
-
-export interface ClientContext { readonly ip: string; readonly userAgent: string }
-
-export interface TokenPair {
-  readonly accessToken: string;
-  readonly refreshToken: string;
-  readonly expiresIn: number;
-  readonly tokenType: 'Bearer';
-  readonly user: { id: string; username: string; role: Role };
-}
 
 export interface AuthDeps {
   readonly store: Store;
@@ -59,22 +51,20 @@ export interface AuthDeps {
   readonly factoryReset?: ResetRequest | null;
 }
 
-export interface Challenge { readonly address: string; readonly message: string; readonly nonce: string; readonly expiresAt: number }
-
 const hash16 = (text: string): string => createHash('sha256').update(text).digest('base64url').slice(0, 22);
-export const actorOf = (u: Pick<UserRecord, 'id' | 'username' | 'role'> | Principal): AuditActor =>
-  'userId' in u ? { id: u.userId, username: u.username, role: u.role } : { id: u.id, username: u.username, role: u.role };
+export { actorOf } from './audit.js';
 
 export class AuthService {
   readonly users: UserStore;
   readonly families: FamilyStore;
   readonly audit: AuditLog;
+  readonly approvals: Approvals;
   readonly emergency: EmergencyControls;
   readonly setupCode: SetupCode;
+  readonly deviceCode: DeviceCode;
   private readonly jwt: JwtSigner;
   private readonly limiter: LoginLimiter;
-  private readonly challenges = new Map<string, Challenge>();
-  private readonly unlockTimers = new Map<string, NodeJS.Timeout>();
+  private readonly logins: LoginFlow;
   private retention: NodeJS.Timeout | undefined;
   private readonly sessionStoppers = new Set<(actor: AuditActor) => Promise<number>>();
   private readonly log: Logger;
@@ -90,22 +80,33 @@ export class AuthService {
     this.jwt = new JwtSigner(deps.jwtKey);
     this.limiter = new LoginLimiter(this.now);
     this.setupCode = new SetupCode(deps.dataDir);
+    this.deviceCode = new DeviceCode(deps.dataDir, this.now);
+    this.approvals = new Approvals({ store: deps.store, audit: this.audit, now: this.now, users: this.users, takeDeviceCode: (c) => this.deviceCode.take(c) });
     this.emergency = new EmergencyControls({
-      store: deps.store, audit: this.audit, log: this.log, now: this.now,
+      store: deps.store, audit: this.audit, approvals: this.approvals, log: this.log, now: this.now,
       setLockdownFlag: async (v) => deps.setLockdownFlag(v).catch((err: unknown) => this.log.warn({ err }, 'could not set the lockdown LED flag')),
       stopAllSessions: (approver) => this.stopAllSessions(approver),
+    });
+    registerUserApprovals(this);
+    this.logins = new LoginFlow({
+      users: this.users, audit: this.audit, limiter: this.limiter, emergency: this.emergency, log: this.log, now: this.now,
+      nodeId: deps.nodeId, wallet: deps.wallet, ...(deps.acquireWallet ? { acquireWallet: deps.acquireWallet } : {}),
+      startSession: (user, method, ctx) => this.startSession(user, method, ctx),
     });
   }
 
   async start(): Promise<void> {
+    await this.users.migrate(this.log);
     await this.audit.open();
     if (this.deps.factoryReset) {
       await performFactoryReset({ store: this.deps.store, audit: this.audit, setupCode: this.setupCode, dataDir: this.deps.dataDir, log: this.log }, this.deps.factoryReset);
     }
     await this.families.load(this.now());
+    await this.approvals.start();
     await this.emergency.start();
+    await this.deviceCode.removeFile(); // a code does not outlive the process that printed it
     const users = await this.users.list();
-    for (const u of users) if (u.lockedUntil > this.now()) this.scheduleUnlock(u);
+    for (const u of users) if (u.lockedUntil > this.now()) this.logins.scheduleUnlock(u);
     this.setupRequired = users.length === 0;
     if (this.setupRequired) {
       const code = await this.setupCode.ensure();
@@ -120,17 +121,27 @@ export class AuthService {
 
   async stop(): Promise<void> {
     clearInterval(this.retention);
-    for (const t of this.unlockTimers.values()) clearTimeout(t);
+    this.logins.stop();
     this.emergency.stop();
   }
 
   get isSetupRequired(): boolean { return this.setupRequired; }
   get hardwareWalletAvailable(): boolean { return this.deps.wallet !== null; }
 
-  /** The button's long press: shows the setup code again (only while setup is pending). */
-  onLongPress(): void {
+  /**
+   * The button's long press: shows the setup code again while setup is pending; after setup,
+   * when a request waits that no admin can approve (bootstrap), a one-time device code.
+   */
+  async onLongPress(): Promise<void> {
     const code = this.setupCode.current;
-    if (this.setupRequired && code) this.printSetupCode(code);
+    if (this.setupRequired && code) return this.printSetupCode(code);
+    if (!(await this.approvals.wantsDeviceCode())) {
+      this.log.info('long press: no request waits for a device code');
+      return;
+    }
+    const device = await this.deviceCode.issue();
+    // In the message text on purpose: it is meant to be read from the console.
+    this.log.warn({ file: this.deviceCode.path }, `APPROVAL CODE: ${device} — one use within 10 minutes: approves a request no second admin can approve yet (POST /api/v1/approvals/<id>/approve { deviceCode })`);
   }
 
   private printSetupCode(code: string): void {
@@ -202,179 +213,35 @@ export class AuthService {
     return h;
   }
 
-  // ---- onboarding and logins ----------------------------------------------------------------
+  // ---- onboarding and logins (logins.ts) ---------------------------------------------------
 
   async setup(code: string, username: string, password: string, ctx: ClientContext): Promise<TokenPair> {
     this.limiter.hit([`ip:${ctx.ip}`, 'setup']);
     if (!this.setupRequired) throw new LucidError('AUTH_ERR_SETUP_DONE');
+    const canonical = requireCanonical(username);
     if (!this.setupCode.matches(code)) {
-      await this.audit.append({ actor: null, action: 'auth.setup', target: username, ip: ctx.ip, outcome: 'failure', details: { why: 'wrong code' } });
+      await this.audit.append({ actor: null, action: 'auth.setup', target: canonical, ip: ctx.ip, outcome: 'failure', details: { why: 'wrong code' } });
       throw new LucidError('AUTH_ERR_SETUP_CODE');
     }
-    checkPasswordPolicy(password, username);
-    const user = await this.users.create({ username, role: 'super_admin', passwordHash: await hashPassword(password), createdBy: null, now: this.now() });
+    checkPasswordPolicy(password, canonical);
+    const user = await this.users.create({ username: canonical, role: 'super_admin', passwordHash: await hashPassword(password), createdBy: null, now: this.now() });
     this.setupRequired = false;
     await this.setupCode.burn();
-    await this.audit.append({ actor: actorOf(user), action: 'auth.setup', target: user.id, ip: ctx.ip, outcome: 'success', details: { username } });
+    await this.audit.append({ actor: actorOf(user), action: 'auth.setup', target: user.id, ip: ctx.ip, outcome: 'success', details: { username: user.username } });
     return this.startSession(user, 'setup', ctx);
   }
 
-  async login(username: string, password: string, ctx: ClientContext): Promise<TokenPair> {
-    this.limiter.hit([`ip:${ctx.ip}`, `user:${username.toLowerCase()}`]);
-    const user = await this.users.byName(username);
-    if (!user) {
-      await verifyPassword(password, await dummyHash()); // same time as a real check
-      await this.audit.append({ actor: null, action: 'auth.login', target: username, ip: ctx.ip, outcome: 'failure', details: { method: 'password', why: 'unknown user' } });
-      throw new LucidError('AUTH_ERR_BAD_CREDENTIALS');
-    }
-    await this.refuseIfLocked(user, 'password', ctx);
-    if (!(await verifyPassword(password, user.passwordHash))) {
-      await this.failed(user, 'password', ctx);
-      throw new LucidError('AUTH_ERR_BAD_CREDENTIALS');
-    }
-    return this.succeeded(user, 'password', ctx);
-  }
-
-  challenge(address: string): Challenge {
-    if (!isTronAddress(address)) throw new LucidError('API_ERR_VALIDATION', 'not a TRON address', { address });
-    const now = this.now();
-    if (this.challenges.size > 5000) for (const [a, c] of this.challenges) if (c.expiresAt <= now) this.challenges.delete(a);
-    const nonce = randomBytes(16).toString('hex');
-    const expiresAt = now + NONCE_TTL_MS;
-    const message = `Lucid appliance login\nNode: ${this.deps.nodeId}\nAddress: ${address}\nNonce: ${nonce}\nExpires: ${new Date(expiresAt).toISOString()}`;
-    const c: Challenge = { address, message, nonce, expiresAt };
-    this.challenges.set(address, c);
-    return c;
-  }
-
-  /** Verifies a TIP-191 signature over the live challenge of `address`; the nonce is used up either way. */
-  private async checkChallenge(address: string, signature: Uint8Array | null, ctx: ClientContext, method: string): Promise<void> {
-    const c = this.challenges.get(address);
-    this.challenges.delete(address);
-    if (!c || c.expiresAt <= this.now()) {
-      await this.audit.append({ actor: null, action: 'auth.login', target: address, ip: ctx.ip, outcome: 'failure', details: { method, why: 'no live nonce' } });
-      throw new LucidError('AUTH_ERR_NONCE');
-    }
-    if (signature === null || recoverTip191Address(c.message, signature) !== address) {
-      const user = await this.users.byWallet(address);
-      if (user) await this.failed(user, method, ctx);
-      else await this.audit.append({ actor: null, action: 'auth.login', target: address, ip: ctx.ip, outcome: 'failure', details: { method, why: 'bad signature' } });
-      throw new LucidError('AUTH_ERR_BAD_SIGNATURE');
-    }
-  }
-
-  async walletLogin(address: string, signature: Uint8Array | null, ctx: ClientContext): Promise<TokenPair> {
-    this.limiter.hit([`ip:${ctx.ip}`, `wallet:${address}`]);
-    const linked = await this.users.byWallet(address);
-    if (linked) await this.refuseIfLocked(linked, 'wallet', ctx);
-    await this.checkChallenge(address, signature, ctx, 'wallet');
-    if (!linked) {
-      await this.audit.append({ actor: null, action: 'auth.login', target: address, ip: ctx.ip, outcome: 'failure', details: { method: 'wallet', why: 'address not linked' } });
-      throw new LucidError('AUTH_ERR_WALLET_UNLINKED');
-    }
-    return this.succeeded(linked, 'wallet', ctx);
-  }
-
-  /** Login with the Ledger plugged into this appliance: it signs our challenge on the device. */
-  async hardwareLogin(ctx: ClientContext): Promise<TokenPair> {
-    this.limiter.hit([`ip:${ctx.ip}`, 'hardware']);
-    const wallet = this.deps.wallet;
-    if (!wallet) throw new LucidError('HAL_ERR_UNAVAILABLE', 'no hardware wallet configured');
-    const { address, signature } = await this.withWallet(wallet, async () => {
-      const { address } = await wallet.getAddress();
-      const c = this.challenge(address);
-      const signature = await wallet.signPersonalMessage("m/44'/195'/0'/0/0", new TextEncoder().encode(c.message));
-      return { address, signature };
-    });
-    const linked = await this.users.byWallet(address);
-    if (linked) await this.refuseIfLocked(linked, 'hardware', ctx);
-    await this.checkChallenge(address, signature, ctx, 'hardware');
-    if (!linked) {
-      await this.audit.append({ actor: null, action: 'auth.login', target: address, ip: ctx.ip, outcome: 'failure', details: { method: 'hardware', why: 'address not linked' } });
-      throw new LucidError('AUTH_ERR_WALLET_UNLINKED');
-    }
-    return this.succeeded(linked, 'hardware', ctx);
-  }
-
-  async hardwareAddress(): Promise<{ address: string; version: string }> {
-    const wallet = this.deps.wallet;
-    if (!wallet) throw new LucidError('HAL_ERR_UNAVAILABLE', 'no hardware wallet configured');
-    return this.withWallet(wallet, async () => {
-      const { address } = await wallet.getAddress();
-      const { version } = await wallet.getAppConfiguration();
-      return { address, version };
-    });
-  }
-
-  /** Opens the device for one use and always closes it: another process may need it next. */
-  private async withWallet<T>(wallet: WalletDriver, use: () => Promise<T>): Promise<T> {
-    const release = this.deps.acquireWallet ? await this.deps.acquireWallet() : async () => {};
-    try {
-      await wallet.open();
-      return await use();
-    } finally {
-      await wallet.close().catch(() => {});
-      await release().catch(() => {});
-    }
-  }
-
-  private async refuseIfLocked(user: UserRecord, method: string, ctx: ClientContext): Promise<void> {
-    // A lock whose time passed while no timer ran (restart, clock jump) is released and audited here.
-    if (user.lockedUntil !== 0 && user.lockedUntil <= this.now()) await this.unlock(user.id, null, null, 'expired');
-    if (user.lockedUntil > this.now()) {
-      await this.audit.append({ actor: null, action: 'auth.login', target: user.id, ip: ctx.ip, outcome: 'denied', details: { method, why: 'locked', username: user.username } });
-      throw new LucidError('AUTH_ERR_LOCKED', undefined, { until: new Date(user.lockedUntil).toISOString() });
-    }
-  }
-
-  private async failed(user: UserRecord, method: string, ctx: ClientContext): Promise<void> {
-    const failures = user.failedLogins + 1;
-    const lock = failures >= LOCK_AFTER;
-    const next = await this.users.update(user.id, (u) => ({ ...u, failedLogins: lock ? 0 : failures, lockedUntil: lock ? this.now() + LOCK_MS : u.lockedUntil }));
-    await this.audit.append({ actor: null, action: 'auth.login', target: user.id, ip: ctx.ip, outcome: 'failure', details: { method, username: user.username, failures } });
-    if (lock) {
-      await this.audit.append({ actor: null, action: 'auth.lock', target: user.id, ip: ctx.ip, outcome: 'success', details: { username: user.username, until: next.lockedUntil, after: LOCK_AFTER } });
-      this.log.warn({ user: user.username }, 'account locked after failed logins');
-      this.scheduleUnlock(next);
-    }
-  }
-
-  private scheduleUnlock(user: UserRecord): void {
-    clearTimeout(this.unlockTimers.get(user.id));
-    const t = setTimeout(() => {
-      this.unlockTimers.delete(user.id);
-      void this.unlock(user.id, null, null, 'expired').catch((err: unknown) => this.log.error({ err }, 'unlock failed'));
-    }, Math.max(0, user.lockedUntil - this.now()) + 10);
-    t.unref();
-    this.unlockTimers.set(user.id, t);
-  }
-
-  /** Releases a lock (timer or admin) and audits the release. */
-  async unlock(userId: string, actor: AuditActor | null, ip: string | null, reason: 'expired' | 'admin'): Promise<UserRecord> {
-    const user = await this.users.get(userId);
-    if (!user) throw new LucidError('AUTH_ERR_USER_NOT_FOUND');
-    if (user.lockedUntil === 0) return user;
-    clearTimeout(this.unlockTimers.get(userId));
-    this.unlockTimers.delete(userId);
-    const next = await this.users.update(userId, (u) => ({ ...u, lockedUntil: 0, failedLogins: 0 }));
-    await this.audit.append({ actor, action: 'auth.unlock', target: userId, ip, outcome: 'success', details: { username: user.username, reason } });
-    return next;
-  }
-
-  private async succeeded(user: UserRecord, method: Family['method'], ctx: ClientContext): Promise<TokenPair> {
-    if (!this.emergency.newSessionsAllowed && !hasRole(user.role, 'admin')) {
-      await this.audit.append({ actor: actorOf(user), action: 'auth.login', target: user.id, ip: ctx.ip, outcome: 'denied', details: { method, why: 'new sessions disabled' } });
-      throw new LucidError('AUTH_ERR_SESSIONS_DISABLED');
-    }
-    if (this.emergency.lockdownActive && !hasRole(user.role, 'admin')) {
-      await this.audit.append({ actor: actorOf(user), action: 'auth.login', target: user.id, ip: ctx.ip, outcome: 'denied', details: { method, why: 'lockdown' } });
-      throw new LucidError('AUTH_ERR_LOCKDOWN');
-    }
-    if (user.failedLogins > 0) await this.users.update(user.id, (u) => ({ ...u, failedLogins: 0 }));
-    const tokens = await this.startSession(user, method, ctx);
-    await this.audit.append({ actor: actorOf(user), action: 'auth.login', target: user.id, ip: ctx.ip, outcome: 'success', details: { method } });
-    return tokens;
-  }
+  login(username: string, password: string, ctx: ClientContext): Promise<TokenPair> { return this.logins.password(username, password, ctx); }
+  /**
+   * Any other check of a password (changing one's own): limited like a login, per IP and account,
+   * or a stolen access token would be a password oracle at the API's rate.
+   */
+  limitPasswordCheck(username: string, ip: string): void { this.limiter.hit([`ip:${ip}`, `user:${username}`]); }
+  challenge(address: string): Challenge { return this.logins.challenge(address); }
+  walletLogin(address: string, signature: Uint8Array | null, ctx: ClientContext): Promise<TokenPair> { return this.logins.wallet(address, signature, ctx); }
+  hardwareLogin(ctx: ClientContext): Promise<TokenPair> { return this.logins.hardware(ctx); }
+  hardwareAddress(): Promise<{ address: string; version: string }> { return this.logins.hardwareAddress(); }
+  unlock(userId: string, actor: AuditActor | null, ip: string | null, reason: 'expired' | 'admin'): Promise<UserRecord> { return this.logins.unlock(userId, actor, ip, reason); }
 
   // ---- tokens -------------------------------------------------------------------------------
 
@@ -404,23 +271,33 @@ export class AuthService {
     };
   }
 
+  /**
+   * Rotates a refresh token. Spending is atomic (families.spend: check and change in memory with
+   * no await between): of N concurrent uses exactly one rotates; each of the others is a reuse,
+   * which revokes the family — the winner's new pair with it. The winner is answered only if its
+   * family is still live once the rotation is durable, so a revoked pair is never handed out.
+   */
   async refresh(refreshToken: string, ctx: ClientContext): Promise<TokenPair> {
     const claims = this.jwt.verify(refreshToken);
     this.jwt.forget(refreshToken);
     const now = this.now();
     if (!claims || claims.typ !== 'refresh' || !this.bound(claims, ctx)) throw new LucidError('AUTH_ERR_TOKEN_INVALID');
     if (claims.exp * 1000 <= now) throw new LucidError('AUTH_ERR_TOKEN_EXPIRED');
-    const family = this.families.get(claims.sid);
-    if (!family || family.revokedAt !== null) throw new LucidError('AUTH_ERR_TOKEN_INVALID');
-    const user = await this.users.get(family.userId);
-    if (claims.jti !== family.refreshJti) {
-      await this.families.revoke(family.id, 'refresh token reused', now);
-      await this.audit.append({ actor: user ? actorOf(user) : null, action: 'auth.refresh', target: family.id, ip: ctx.ip, outcome: 'denied', details: { why: 'reuse: family revoked' } });
+    if (!this.families.isLive(claims.sid, now)) throw new LucidError('AUTH_ERR_TOKEN_INVALID');
+    const spent = this.families.spend(claims.sid, claims.jti, (f) => ({ ...f, refreshJti: newId(), lastUsedAt: now, ip: ctx.ip }), now);
+    if (spent === null) {
+      const family = await this.families.revoke(claims.sid, 'refresh token reused', now);
+      const user = family ? await this.users.get(family.userId) : null;
+      await this.audit.append({ actor: user ? actorOf(user) : null, action: 'auth.refresh', target: claims.sid, ip: ctx.ip, outcome: 'denied', details: { why: 'reuse: family revoked' } });
       throw new LucidError('AUTH_ERR_REFRESH_REUSED');
     }
-    if (!user) throw new LucidError('AUTH_ERR_TOKEN_INVALID');
-    const next: Family = { ...family, refreshJti: newId(), lastUsedAt: now, ip: ctx.ip };
-    await this.families.put(next);
+    const next = await spent;
+    const user = await this.users.get(next.userId);
+    if (!user) {
+      await this.families.revoke(next.id, 'user gone', now);
+      throw new LucidError('AUTH_ERR_TOKEN_INVALID');
+    }
+    if (!this.families.isLive(next.id, this.now())) throw new LucidError('AUTH_ERR_REFRESH_REUSED');
     return this.tokensFor(user, next, ctx);
   }
 
@@ -436,10 +313,11 @@ export class AuthService {
     await this.audit.append({ actor: actorOf(actor), action: 'auth.session.revoke', target: id, ip, outcome: 'success' });
   }
 
-  async revokeAllOf(userId: string, reason: string): Promise<number> {
-    let n = 0;
-    for (const f of this.families.activeOf(userId, this.now())) if (await this.families.revoke(f.id, reason, this.now())) n++;
-    return n;
+  /** Revokes every live login session of a user (but `except`); resolves once all are durable. */
+  async revokeAllOf(userId: string, reason: string, except?: string): Promise<number> {
+    const now = this.now();
+    const done = await Promise.all(this.families.activeOf(userId, now).filter((f) => f.id !== except).map((f) => this.families.revoke(f.id, reason, now)));
+    return done.filter((f) => f !== null).length;
   }
 
   /** Emergency stop: every login session except the approving admin's, plus recording sessions. */

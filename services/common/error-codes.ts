@@ -65,7 +65,10 @@ export const ERROR_CATALOGUE = {
   AUTH_ERR_LOCKDOWN: { status: 403, message: 'the appliance is locked down: only admins may act' },
   AUTH_ERR_SESSIONS_DISABLED: { status: 503, message: 'new sessions are disabled by an emergency control' },
   AUTH_ERR_APPROVAL_SELF: { status: 409, message: 'a second admin must approve this request' },
-  AUTH_ERR_REQUEST_NOT_FOUND: { status: 404, message: 'no such pending emergency request' },
+  AUTH_ERR_APPROVAL_NOT_INDEPENDENT: { status: 409, message: 'this admin may not approve this request (not independent of the requester)' },
+  AUTH_ERR_DEVICE_CODE: { status: 403, message: 'the device code is wrong, expired or not allowed for this request' },
+  AUTH_ERR_REQUEST_NOT_FOUND: { status: 404, message: 'no such pending request' },
+  AUTH_ERR_USERNAME_INVALID: { status: 400, message: 'not a valid username: invisible, control or white-space characters inside' },
   AUDIT_ERR_CORRUPT: { status: 500, message: 'the audit chain does not verify' },
   HAL_ERR_REJECTED: { status: 403, message: 'the action was refused on the device' },
   HAL_ERR_PROTOCOL: { status: 502, message: 'the device answered with an unexpected status' },
@@ -116,6 +119,7 @@ export const ERROR_CATALOGUE = {
 
   // Payouts (services/payout; see its README)
   PAYOUT_ERR_UNAVAILABLE: { status: 503, message: 'the payout process is not running' },
+  PAYOUT_ERR_DISABLED: { status: 404, message: 'payouts are not enabled on this appliance' },
   PAYOUT_ERR_IPC_VERSION: { status: 400, message: 'unsupported payout protocol version' },
   PAYOUT_ERR_IPC_SCHEMA: { status: 400, message: 'malformed message to the payout process' },
   PAYOUT_ERR_IPC_REPLAY: { status: 409, message: 'message replayed or outside its time window' },

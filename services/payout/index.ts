@@ -8,3 +8,4 @@ export { payoutApprovalText, addressChangeText, enrollmentText, formatUsdt, pars
 export { computeStatement, DEFAULT_STATEMENT_PARAMS, MICRO, type OperatorCredits, type ComputedStatement, type StatementLine } from './statement/arithmetic.js';
 export { statementDocument, statementHash, STATEMENT_FORMAT, type StatementDocument } from './statement/document.js';
 export { payoutRoutes, type PayoutRoutesDeps, type PayoutAuditEntry, type CreditSetSource } from './routes.js';
+export { PayoutTwoPerson, PAYOUT_APPROVE, PAYOUT_ADDRESS, type ApprovalsPort } from './two-person.js';

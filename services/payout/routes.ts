@@ -1,9 +1,10 @@
-// Core's payout API: a thin, schema-checked proxy to the payout process, plus two checks core
-// can make and the payout process cannot: who the caller is (role), and that an approval or
-// enrollment signature was made by a wallet linked to the calling account — so "two enrolled
-// approvers" (checked by the payout process) are also two accounts (checked here). Every
-// state-changing call is audited. Nothing here grants authority by itself: the payout process
-// verifies every signature again (README "Trust").
+// Core's payout API: a thin, schema-checked proxy to the payout process, plus what only core
+// can check: who the caller is (role); that an approval signature was made by a wallet linked
+// to the calling account; and, for a payout from 5,000 USDT and for a payout address, that the
+// second person is an account independent of the first (services/auth's two-person rule,
+// two-person.ts). Every state-changing call is audited. Nothing here grants authority by itself:
+// the payout process verifies every signature again (README "Trust"). Without payouts enabled
+// every route answers PAYOUT_ERR_DISABLED.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import * as T from '../common/schema.js';
 import { LucidError } from '../common/errors.js';
@@ -11,6 +12,8 @@ import { ErrorSchema } from '../api/index.js';
 import type { PayoutClient } from './client.js';
 import type { Op, OpArgs } from './protocol.js';
 import { tip191Signer } from './tron/tip191.js';
+import { formatUsdt } from './messages.js';
+import { PAYOUT_ADDRESS, PAYOUT_APPROVE, type PayoutTwoPerson } from './two-person.js';
 
 export interface PayoutAuditEntry {
   readonly actor: { readonly id: string; readonly username: string; readonly role: string } | null;
@@ -25,7 +28,9 @@ export interface PayoutAuditEntry {
 export type CreditSetSource = (epoch: number) => Promise<{ chainId: string; epoch: number; pool: string; operators: Array<{ operator: string; credits: number; uptime: number; window: number }> } | null>;
 
 export interface PayoutRoutesDeps {
-  readonly client: PayoutClient;
+  /** null: payouts are off here (every route answers PAYOUT_ERR_DISABLED). */
+  readonly client: PayoutClient | null;
+  readonly twoPerson: PayoutTwoPerson | null;
   readonly audit: (entry: PayoutAuditEntry) => Promise<unknown>;
   /** The TRON wallets linked to a user, and the user a wallet is linked to (services/auth). */
   readonly walletsOf: (userId: string) => Promise<readonly string[]>;
@@ -46,8 +51,11 @@ const Passphrase = strict({ passphrase: T.String({ minLength: 1, maxLength: 1024
 const BODY_LIMIT = 64 * 1024;
 
 export function payoutRoutes(deps: PayoutRoutesDeps): FastifyPluginAsync {
-  const { client } = deps;
-  const call = <O extends Op>(op: O, args: OpArgs<O>): Promise<Record<string, unknown>> => client.call(op, args) as Promise<Record<string, unknown>>;
+  const on = (): { client: PayoutClient; twoPerson: PayoutTwoPerson } => {
+    if (!deps.client || !deps.twoPerson) throw new LucidError('PAYOUT_ERR_DISABLED');
+    return { client: deps.client, twoPerson: deps.twoPerson };
+  };
+  const call = <O extends Op>(op: O, args: OpArgs<O>): Promise<Record<string, unknown>> => on().client.call(op, args) as Promise<Record<string, unknown>>;
   const who = (r: FastifyRequest) => {
     if (!r.principal) throw new LucidError('AUTH_ERR_UNAUTHENTICATED');
     return { id: r.principal.userId, username: r.principal.username, role: r.principal.role };
@@ -78,7 +86,7 @@ export function payoutRoutes(deps: PayoutRoutesDeps): FastifyPluginAsync {
     const tags = ['payouts'];
     const admin = { permission: 'admin' as const };
     const get = (url: string, summary: string, op: 'status' | 'statement.list' | 'payout.list') =>
-      app.get(url, { config: admin, schema: { tags, summary, response: { 200: Any, ...errors } } }, async () => ({ [op === 'status' ? 'status' : 'items']: await client.call(op, {}) }));
+      app.get(url, { config: admin, schema: { tags, summary, response: { 200: Any, ...errors } } }, async () => ({ [op === 'status' ? 'status' : 'items']: await call(op, {}) }));
     get('/api/v1/payouts/status', 'The payout process: wallet, balance, signer, limits, approvers, addresses', 'status');
     get('/api/v1/payouts/statements', 'Statements per epoch (computed and kept by the payout process)', 'statement.list');
     get('/api/v1/payouts', 'Every payout with its state, approvals, attempts and txids', 'payout.list');
@@ -116,21 +124,42 @@ export function payoutRoutes(deps: PayoutRoutesDeps): FastifyPluginAsync {
       return { id, text, preview, previewError };
     });
 
+    app.get('/api/v1/payouts/approvals', {
+      config: admin, schema: { tags, summary: 'Payouts and address changes waiting for a second, independent admin', response: { 200: Any, ...errors } },
+    }, async () => ({ items: on().twoPerson.list() }));
+
     app.post('/api/v1/payouts/:id/approve', {
       config: admin, bodyLimit: BODY_LIMIT,
-      schema: { tags, summary: 'Approve with your wallet\'s TIP-191 signature of the approval text (two approvers from 5,000 USDT)', params: IdParams, body: strict({ signature: Signature }), response: { 200: Any, ...errors } },
-    }, async (r) => {
+      schema: {
+        tags, summary: 'Approve with your wallet\'s TIP-191 signature of the approval text; from 5,000 USDT the first approval files a two-person request (202) that a second, independent admin completes the same way',
+        params: IdParams, body: strict({ signature: Signature }), response: { 200: Any, 202: Any, ...errors },
+      },
+    }, async (r, reply) => {
       const { id } = r.params as { id: string };
       const { signature } = r.body as { signature: string };
+      const { twoPerson } = on();
       const { text } = await call('payout.approvalText', { id });
       return audited(r, 'payout.approve', id, {}, async () => {
         await ownSignatures(r, String(text), [signature]);
-        // Two people, not two wallets of one person: an account that approved already may not again.
-        const list = (await client.call('payout.list', {})) as Array<{ id: string; approvals: Array<{ approver: string }> }>;
-        for (const a of list.find((p) => p.id === id)?.approvals ?? []) {
-          if (await deps.userOfWallet(a.approver) === who(r).id) throw new LucidError('PAYOUT_ERR_SAME_APPROVER', 'you approved this payout already (with another wallet); a second person must approve');
+        const list = (await call('payout.list', {})) as unknown as Array<{ id: string; amount: string; recipient: string; epoch: number; operator: string; approvalsNeeded: number; approvals: Array<{ approver: string }> }>;
+        const p = list.find((x) => x.id === id);
+        if (!p) throw new LucidError('PAYOUT_ERR_NOT_FOUND', `no payout ${id}`);
+        if (p.approvalsNeeded < 2) return call('payout.approve', { id, signatures: [signature] });
+        const pending = twoPerson.pending(PAYOUT_APPROVE, (q) => q['payoutId'] === id);
+        if (pending) return twoPerson.second(pending, who(r), signature, r.ip);
+        if (p.approvals.length > 0) {
+          // The first approval is on record but its request lapsed: only its own admin reopens it.
+          if (await deps.userOfWallet(p.approvals[0]!.approver) !== who(r).id) {
+            throw new LucidError('PAYOUT_ERR_STATE', 'the first approval\'s request expired: its admin must approve again to reopen it', { state: 'requested' });
+          }
+        } else {
+          await call('payout.approve', { id, signatures: [signature] }).catch((err: unknown) => {
+            if ((err as { code?: string }).code !== 'PAYOUT_ERR_SECOND_APPROVAL') throw err;
+          });
         }
-        return call('payout.approve', { id, signatures: [signature] });
+        const approval = await twoPerson.request(PAYOUT_APPROVE, { payoutId: id, epoch: p.epoch, operator: p.operator, recipient: p.recipient, amount: p.amount },
+          who(r), `payout of ${formatUsdt(BigInt(p.amount))} USDT to ${p.recipient}`, r.ip);
+        return reply.code(202).send({ approval });
       });
     });
 
@@ -177,10 +206,22 @@ export function payoutRoutes(deps: PayoutRoutesDeps): FastifyPluginAsync {
     }, async (r) => call('address.text', r.body as OpArgs<'address.text'>));
     app.post('/api/v1/payouts/addresses', {
       config: admin, bodyLimit: BODY_LIMIT,
-      schema: { tags, summary: 'Set or change an operator\'s payout address (two approvers\' signatures)', body: strict({ ...Change, version: T.Integer({ minimum: 1 }), signatures: T.Array(Signature, { minItems: 1, maxItems: 4 }) }), response: { 200: Any, ...errors } },
-    }, async (r) => {
-      const b = r.body as OpArgs<'address.change'>;
-      return audited(r, 'payout.address.change', b.operator, { to: b.to, version: b.version }, () => call('address.change', b));
+      schema: {
+        tags, summary: 'Set or change an operator\'s payout address: the first admin\'s signature files a two-person request (202), a second, independent admin\'s completes it',
+        body: strict({ ...Change, version: T.Integer({ minimum: 1 }), signature: Signature }), response: { 200: Any, 202: Any, ...errors },
+      },
+    }, async (r, reply) => {
+      const b = r.body as { operator: string; to: string; version: number; signature: string };
+      const { twoPerson } = on();
+      return audited(r, 'payout.address.change', b.operator, { to: b.to, version: b.version }, async () => {
+        const { text, version } = await call('address.text', { operator: b.operator, to: b.to });
+        if (version !== b.version) throw new LucidError('PAYOUT_ERR_ADDRESS_CHANGE', `the address entry is at version ${Number(version) - 1}; this change was signed for another`, { version: Number(version) - 1 });
+        await ownSignatures(r, String(text), [b.signature]);
+        const pending = twoPerson.pending(PAYOUT_ADDRESS, (q) => q['operator'] === b.operator && q['to'] === b.to && q['version'] === b.version);
+        if (pending) return twoPerson.second(pending, who(r), b.signature, r.ip);
+        const approval = await twoPerson.request(PAYOUT_ADDRESS, { operator: b.operator, to: b.to, version: b.version }, who(r), `payout address of ${b.operator.slice(0, 12)}… → ${b.to}`, r.ip, { signature: b.signature });
+        return reply.code(202).send({ approval });
+      });
     });
 
     app.get('/api/v1/payouts/earnings', {

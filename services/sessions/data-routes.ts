@@ -36,11 +36,13 @@ export const dataRoutes = (deps: SessionRoutesDeps): FastifyPluginAsync => async
     config: { permission: 'user' },
     bodyLimit: deps.quotaBytes,
     // Refuse other bodies before any parser reads them (the route's limit is the quota, which the
-    // JSON and text parsers would otherwise buffer up to).
-    onRequest: async (request) => {
+    // JSON and text parsers would otherwise buffer up to). A route's preParsing runs after the
+    // API's access check (also preParsing): an anonymous caller learns 401, not what we accept.
+    preParsing: async (request, _reply, payload) => {
       const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       const hasBody = request.headers['transfer-encoding'] !== undefined || (request.headers['content-length'] ?? '0') !== '0';
       if (hasBody && type !== OCTETS) throw new LucidError('API_ERR_UNSUPPORTED_MEDIA', `upload bodies are ${OCTETS}`, { contentType: type });
+      return payload;
     },
     schema: {
       tags: ['sessions'], summary: 'Append bytes at an offset (idempotent; resume from `received`)', consumes: [OCTETS],

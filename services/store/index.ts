@@ -1,1 +1,1 @@
-export { Store, type StoreDeps, type Sublevel, type Encoding } from './store.js';
+export { Store, DURABLE, type StoreDeps, type Sublevel, type Encoding } from './store.js';

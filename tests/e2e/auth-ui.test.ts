@@ -1,9 +1,10 @@
 // The auth pages in real Chromium against the real appliance: first-boot setup with the code
-// from the data dir, users, the audit page's chain status, the two-admin emergency flow, and
+// from the data dir, users (an admin grant confirmed on the approvals page with the device code
+// of a long press), the audit page's chain status, the two-admin emergency flow, and
 // wallet logins — a TIP-191 key held by the test (exposed to the page as a wallet extension's
 // signMessageV2) and the simulated Ledger attached to the appliance.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { Browser, Page } from 'playwright-core';
@@ -53,7 +54,7 @@ describe('auth pages', () => {
     expect(await id(page, 'whoami').textContent()).toBe(`${ADMIN.username} (super_admin)`);
   });
 
-  it('users: creates an admin and a user; the table shows them', async () => {
+  it('users: creates an admin (a two-person grant, confirmed with the device code) and a user; the table shows them', async () => {
     await page.evaluate(() => { location.hash = '#/users'; });
     await id(page, 'create-user').waitFor();
     for (const [u, role] of [[SECOND, 'admin'], [{ username: 'walletuser', password: 'silver-maple-57-brook' }, 'user']] as const) {
@@ -62,13 +63,31 @@ describe('auth pages', () => {
       await id(page, 'input-new-role').selectOption(role);
       await id(page, 'create-user-submit').click();
       await id(page, `user-${u.username}`).waitFor();
+      if (role === 'admin') await expect.poll(() => id(page, 'users-result').textContent(), { timeout: 15_000 }).toContain('waits for a second admin');
     }
+    // Made as a user; the grant waits. No other admin exists, so the page offers the device code.
+    expect(await id(page, `role-${SECOND.username}`).inputValue()).toBe('user');
     await id(page, 'input-new-username').fill('weakling');
     await id(page, 'input-new-password').fill('password1234');
     await id(page, 'create-user-submit').click();
     await expect.poll(() => id(page, 'users-result').textContent()).toContain('AUTH_ERR_WEAK_PASSWORD');
-    expect(await id(page, `role-${SECOND.username}`).inputValue()).toBe('admin');
     await shot(page, 'users.png');
+
+    await page.evaluate(() => { location.hash = '#/approvals'; });
+    const pending = page.locator('li[data-kind="user.update"]');
+    await pending.waitFor();
+    expect(await pending.textContent()).toContain(`${SECOND.username}: make admin`);
+    const approvalId = (await pending.getAttribute('data-testid'))!.replace('approval-', '');
+    // A long press of the (simulated) button prints a one-time code on the console and in the data dir.
+    expect((await app.get('/api/v1/hal/button', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'long' }) })).status).toBe(202);
+    const codeFile = join(app.dataDir, 'approval-code');
+    const code = await app.waitFor('the approval code', async () => (existsSync(codeFile) ? readFileSync(codeFile, 'utf8').trim() || undefined : undefined));
+    await id(page, `input-code-${approvalId}`).fill(code);
+    await id(page, `approve-code-${approvalId}`).click();
+    await expect.poll(() => id(page, 'approvals-result').textContent(), { timeout: 15_000 }).toContain('approved');
+    await shot(page, 'approvals.png');
+    await page.evaluate(() => { location.hash = '#/users'; });
+    await expect.poll(() => id(page, `role-${SECOND.username}`).inputValue(), { timeout: 15_000 }).toBe('admin');
   });
 
   it('audit: the chain verifies and the entries show who did what from where', async () => {
@@ -83,21 +102,28 @@ describe('auth pages', () => {
   });
 
   it('emergency: one admin requests a lockdown, another approves it; the LED shows it; it is lifted', async () => {
-    await page.evaluate(() => { location.hash = '#/emergency'; });
-    await id(page, 'input-reason').fill('drill');
-    await id(page, 'request-lockdown').click();
-    await expect.poll(() => page.locator('li[data-testid="request-lockdown"]').textContent()).toContain('needs another admin');
-    await shot(page, 'emergency.png');
-
+    // The second admin sets their own password (the first chose it), then asks for a lockdown;
+    // the first approves — the first made the second, so the other way round is refused.
     const other = await openPage(browser);
     try {
-      await other.page.goto(`${app.url}/#/emergency`);
+      await other.page.goto(`${app.url}/#/approvals`);
       await loginVia(other.page, SECOND);
-      await id(other.page, 'approve-lockdown').click();
-      await expect.poll(() => id(other.page, 'lockdown').getAttribute('data-active')).toBe('true');
+      await id(other.page, 'input-current-password').fill(SECOND.password);
+      await id(other.page, 'input-own-password').fill(SECOND.password);
+      await id(other.page, 'own-password-form-submit').click();
+      await expect.poll(() => id(other.page, 'approvals-result').textContent(), { timeout: 15_000 }).toContain('your password is set');
+      await other.page.evaluate(() => { location.hash = '#/emergency'; });
+      await id(other.page, 'input-reason').fill('drill');
+      await id(other.page, 'request-lockdown').click();
+      await expect.poll(() => other.page.locator('li[data-testid="request-lockdown"]').textContent()).toContain('needs another admin');
+      await shot(other.page, 'emergency.png');
+
+      await page.evaluate(() => { location.hash = '#/emergency'; });
+      await id(page, 'approve-lockdown').click();
+      await expect.poll(() => id(page, 'lockdown').getAttribute('data-active')).toBe('true');
       await app.waitFor('lockdown LED', async () => (await app.json('/api/v1/status')).led.state === 'lockdown');
-      await id(other.page, 'lift-lockdown').click();
-      await expect.poll(() => id(other.page, 'lockdown').getAttribute('data-active')).toBe('false');
+      await id(page, 'lift-lockdown').click();
+      await expect.poll(() => id(page, 'lockdown').getAttribute('data-active')).toBe('false');
     } finally {
       await other.page.context().close();
     }

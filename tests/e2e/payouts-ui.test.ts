@@ -1,10 +1,13 @@
 // The Payouts page and an operator's Earnings page in real Chromium, against the real appliance
 // (supervisor + core + the payout child under Node's permission model) and the TRON node double.
 // The admins' wallets are a simulated TronLink (window.tronWeb.trx.signMessageV2, which cannot
-// exist here) backed by test keys. Two admins: the 6,000 USDT payout needs both.
+// exist here) backed by test keys. Two admins — the second granted with the device code, as at
+// bootstrap, and independent of the first once it set its own password and wallet: the 6,000
+// USDT payout and a payout address need both (services/auth's two-person rule), the second
+// admin's approval completing what the first one (bob) asked.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { startAppliance, type RunningAppliance } from '../helpers/appliance.js';
+import { approveWithDeviceCode, startAppliance, type RunningAppliance } from '../helpers/appliance.js';
 import { launchBrowser, loginVia, openPage } from '../helpers/browser.js';
 import { startTronNodeDouble, type TronNodeDouble } from '../helpers/tron-node/index.js';
 import { operatorId, wallet, type Wallet } from '../helpers/payout.js';
@@ -37,10 +40,15 @@ beforeAll(async () => {
     return s.children.find((c) => c.name === 'payout')?.state === 'ready';
   }, 30_000);
   // Two admins, each with a linked TRON wallet (what an approval must be signed with).
+  const json = (body: object) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const me = await app.json<{ id: string }>('/api/v1/auth/me');
-  await app.get(`/api/v1/users/${me.id}/wallets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: wallet(1).address }) });
-  const bob = await app.json<{ id: string }>('/api/v1/users', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...BOB, role: 'admin' }) });
-  await app.get(`/api/v1/users/${bob.id}/wallets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: wallet(2).address }) });
+  expect((await app.get(`/api/v1/users/${me.id}/wallets`, json({ address: wallet(1).address }))).status).toBe(201);
+  const made = await app.json<{ user: { id: string }; approval: { id: string } }>('/api/v1/users', json({ ...BOB, password: 'temporary-pass-1234', role: 'admin' }));
+  expect((await approveWithDeviceCode(app, made.approval.id, await app.token())).status).toBe(200);
+  const bobToken = (await (await fetch(`${app.url}/api/v1/auth/login`, json({ username: BOB.username, password: 'temporary-pass-1234' }))).json() as { accessToken: string }).accessToken;
+  const asBob = (path: string, body: object) => fetch(`${app.url}${path}`, { ...json(body), headers: { 'content-type': 'application/json', authorization: `Bearer ${bobToken}` } });
+  expect((await asBob('/api/v1/auth/me/password', { currentPassword: 'temporary-pass-1234', newPassword: BOB.password })).status).toBe(200);
+  expect((await asBob(`/api/v1/users/${made.user.id}/wallets`, { address: wallet(2).address })).status).toBe(201);
   browser = await launchBrowser();
 }, 90_000);
 
@@ -86,19 +94,26 @@ describe('Payouts page', () => {
       await tid(page, `approver-${i === 0 ? 'root-admin' : 'bob-admin'}`).waitFor();
     }
 
-    // Operator 1's address through the page (two approvers sign); operator 2's directly.
-    await page.locator('summary', { hasText: 'payout address' }).click();
-    await tid(page, 'input-address-operator').fill(OPS[0]!);
-    await tid(page, 'input-address-to').fill(DEST[0]!.address);
-    await tid(page, 'address-submit').click();
-    await tid(page, 'address-sign-text').waitFor();
-    for (const s of [wallet(1), wallet(2)]) {
-      signer = s;
-      await tid(page, 'address-sign-sign').click();
-    }
-    signer = wallet(1);
-    await expect.poll(async () => (await tid(page, 'input-address-sign-signature').inputValue()).split('\n').length).toBe(2);
-    await tid(page, 'address-submit-submit').click();
+    // Operator 1's address through the page: bob signs and asks, root reviews the same text and
+    // signs; operator 2's directly through the socket (two approver signatures).
+    const bobPage = await walletPage(() => wallet(2));
+    await bobPage.goto(`${app.url}/#/payouts`);
+    await loginVia(bobPage, BOB);
+    await bobPage.goto(`${app.url}/#/payouts`);
+    await bobPage.locator('summary', { hasText: 'payout address' }).click();
+    await tid(bobPage, 'input-address-operator').fill(OPS[0]!);
+    await tid(bobPage, 'input-address-to').fill(DEST[0]!.address);
+    await tid(bobPage, 'address-submit').click();
+    await tid(bobPage, 'address-sign-sign').click();
+    await expect.poll(() => tid(bobPage, 'input-address-sign-signature').inputValue()).toMatch(/^0x[0-9a-f]{130}$/);
+    await tid(bobPage, 'address-submit-submit').click();
+    await expect.poll(() => tid(bobPage, 'payouts-result').textContent(), { timeout: 15_000 }).toBe('signed: a second admin must approve the change');
+    await page.reload();
+    await tid(page, `address-review-${OPS[0]!.slice(0, 8)}`).click({ timeout: 15_000 });
+    await expect(tid(page, 'address-approve-text').textContent()).resolves.toContain(DEST[0]!.address);
+    await tid(page, 'address-approve-sign').click();
+    await expect.poll(() => tid(page, 'input-address-approve-signature').inputValue()).toMatch(/^0x[0-9a-f]{130}$/);
+    await tid(page, 'address-approve-submit-submit').click();
     await expect.poll(() => tid(page, 'payouts-result').textContent(), { timeout: 15_000 }).toBe('payout address set');
     const client = new PayoutClient({ socketPath: `${app.dataDir}/sockets/payout.sock` });
     const text = await client.call('address.text', { operator: OPS[1]!, to: DEST[1]!.address }) as { text: string; version: number };
@@ -124,27 +139,30 @@ describe('Payouts page', () => {
     await tid(page, 'approve-submit').click();
     await expect.poll(() => tid(page, 'payouts-result').textContent(), { timeout: 15_000 }).toBe('approval recorded');
 
-    // The big one: one approval is not enough …
+    // The big one: bob's approval is the first of two …
     const big = `3-${OPS[0]!.slice(0, 8)}`;
-    await tid(page, `review-${big}`).click();
-    await tid(page, `review-${big}`).waitFor();
-    await tid(page, 'approve-sign').click();
-    await expect.poll(() => tid(page, 'input-approve-signature').inputValue()).toMatch(/^0x[0-9a-f]{130}$/);
-    await tid(page, 'approve-submit').click();
-    await expect.poll(() => tid(page, 'payouts-result').textContent(), { timeout: 15_000 }).toContain('PAYOUT_ERR_SECOND_APPROVAL');
-    await expect.poll(() => tid(page, `pending-${big}`).textContent(), { timeout: 10_000 }).toContain('1 of 2');
-
-    // … a second admin, signing with their own wallet, completes it.
-    const bobPage = await walletPage(() => wallet(2));
-    await bobPage.goto(`${app.url}/#/payouts`);
-    await loginVia(bobPage, BOB);
-    await bobPage.goto(`${app.url}/#/payouts`);
-    await tid(bobPage, `review-${big}`).click();
+    await bobPage.reload();
+    await tid(bobPage, `review-${big}`).click({ timeout: 15_000 });
     await tid(bobPage, 'tx-preview').waitFor({ timeout: 20_000 });
     await tid(bobPage, 'approve-sign').click();
     await expect.poll(() => tid(bobPage, 'input-approve-signature').inputValue()).toMatch(/^0x[0-9a-f]{130}$/);
     await tid(bobPage, 'approve-submit').click();
-    await expect.poll(() => tid(bobPage, 'payouts-result').textContent(), { timeout: 15_000 }).toBe('approval recorded');
+    await expect.poll(() => tid(bobPage, 'payouts-result').textContent(), { timeout: 15_000 }).toContain('a second, independent admin must approve');
+    await expect.poll(() => tid(bobPage, `pending-${big}`).textContent(), { timeout: 10_000 }).toContain('1 of 2');
+    // … bob cannot be the second too …
+    await tid(bobPage, `review-${big}`).click();
+    await tid(bobPage, 'approve-sign').click();
+    await expect.poll(() => tid(bobPage, 'input-approve-signature').inputValue()).toMatch(/^0x[0-9a-f]{130}$/);
+    await tid(bobPage, 'approve-submit').click();
+    await expect.poll(() => tid(bobPage, 'payouts-result').textContent(), { timeout: 15_000 }).toContain('PAYOUT_ERR_SAME_APPROVER');
+    // … root, independent of bob, completes it with its own wallet.
+    await page.reload();
+    await tid(page, `review-${big}`).click({ timeout: 15_000 });
+    await tid(page, 'tx-preview').waitFor({ timeout: 20_000 });
+    await tid(page, 'approve-sign').click();
+    await expect.poll(() => tid(page, 'input-approve-signature').inputValue()).toMatch(/^0x[0-9a-f]{130}$/);
+    await tid(page, 'approve-submit').click();
+    await expect.poll(() => tid(page, 'payouts-result').textContent(), { timeout: 15_000 }).toBe('approval recorded');
 
     for (const id of [small, big]) {
       await expect.poll(() => tid(page, `payout-${id}`).getAttribute('data-state'), { timeout: 45_000 }).toBe('paid');

@@ -87,6 +87,20 @@ export async function adminToken(url: string, dataDir: string, user: { username:
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
+/**
+ * Approves pending request `approvalId` with the device code, as the bootstrap admin does: a
+ * (simulated) long press of the button makes core print the code and write <data>/approval-code,
+ * which the test reads like a person reads the console. `token`: the approving admin.
+ */
+export async function approveWithDeviceCode(app: Pick<RunningAppliance, 'url' | 'dataDir' | 'waitFor'>, approvalId: string, token: string): Promise<Response> {
+  const file = join(app.dataDir, 'approval-code');
+  const post = (path: string, body: object) => fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+  const pressed = await post('/api/v1/hal/button', { action: 'long' });
+  if (pressed.status !== 202) throw new Error(`long press refused: ${pressed.status} ${await pressed.text()}`);
+  const code = await app.waitFor('the approval code file', async () => (existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined));
+  return post(`/api/v1/approvals/${approvalId}/approve`, { deviceCode: code });
+}
+
 export interface StartOptions {
   /** Who get()/json() log in as (created with the setup code if setup is still pending). */
   readonly admin?: { readonly username: string; readonly password: string };

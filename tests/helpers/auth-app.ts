@@ -30,8 +30,14 @@ export interface AuthApp {
   inject(opts: InjectOptions & { token?: string }): Promise<LightResponse>;
   /** Runs setup (first super_admin "root") and returns its tokens. */
   setupRoot(): Promise<TokenPair>;
-  /** Creates a user of `role` (through the API, as root) and logs it in. */
-  userWithRole(role: Role, name?: string): Promise<TokenPair & { password: string }>;
+  /**
+   * Creates a user of `role` (through the API, as root) and logs it in. An admin or super_admin
+   * is a two-person grant: root requests it and, as no account can approve a request of root's
+   * own accounts, confirms it with the device code of a (simulated) long press.
+   */
+  userWithRole(role: Role, name?: string): Promise<TokenPair & { password: string; ip: string }>;
+  /** Approves request `id` as `token`'s user with the device code (a long press of the button first). */
+  approveWithDeviceCode(id: string, token: string): Promise<LightResponse>;
   login(username: string, password?: string, ip?: string): Promise<TokenPair>;
   restart(): Promise<AuthApp>;
   close(): Promise<void>;
@@ -66,6 +72,7 @@ export async function buildAuthApp(options: { dataDir?: string; maxSessions?: nu
     routes: [...authRoutePlugins(auth), ...(options.routes ?? [])],
   });
   let root: TokenPair | null = null;
+  let made = 0;
   const self: AuthApp = {
     app, auth, store, dataDir, ledger, flags,
     get skew() { return h.skew; },
@@ -87,11 +94,25 @@ export async function buildAuthApp(options: { dataDir?: string; maxSessions?: nu
     },
     async userWithRole(role, name) {
       const r = await self.setupRoot();
-      if (role === 'super_admin' && !name) return { ...r, password: PASSWORD };
+      if (role === 'super_admin' && !name) return { ...r, password: PASSWORD, ip: '127.0.0.1' };
       const username = name ?? `u-${role.replace('_', '-')}`;
       const created = await self.inject({ method: 'POST', url: '/api/v1/users', token: r.accessToken, payload: { username, password: PASSWORD, role } });
-      if (created.statusCode !== 201) throw new Error(`create ${username} failed: ${created.body}`);
-      return { ...(await self.login(username)), password: PASSWORD };
+      if (created.statusCode === 202) {
+        const approved = await self.approveWithDeviceCode(created.json().approval.id, r.accessToken);
+        if (approved.statusCode !== 200) throw new Error(`grant ${role} to ${username} failed: ${approved.body}`);
+      } else if (created.statusCode !== 201) throw new Error(`create ${username} failed: ${created.body}`);
+      // From an address of its own: the login limit (10/min per IP) is not what the callers test.
+      const ip = `10.200.${(made >> 8) & 255}.${(made++ & 255) + 1}`;
+      const tokens = await self.login(username, PASSWORD, ip);
+      // The new user sets its own password (the same text here): until then whoever created the
+      // account knows it, and may not approve that account's two-person requests.
+      const own = await self.inject({ method: 'POST', url: '/api/v1/auth/me/password', token: tokens.accessToken, remoteAddress: ip, payload: { currentPassword: PASSWORD, newPassword: PASSWORD } });
+      if (own.statusCode !== 200) throw new Error(`${username} could not set its password: ${own.body}`);
+      return { ...tokens, password: PASSWORD, ip };
+    },
+    async approveWithDeviceCode(id, token) {
+      await auth.onLongPress();
+      return self.inject({ method: 'POST', url: `/api/v1/approvals/${id}/approve`, token, payload: { deviceCode: auth.deviceCode.current ?? 'none' } });
     },
     async login(username, password = PASSWORD, ip = '127.0.0.1') {
       const res = await self.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: ip, payload: { username, password } });

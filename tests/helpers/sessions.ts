@@ -65,9 +65,16 @@ export async function startSessionApi(options: Partial<SessionServiceDeps> & { d
       let token = tokens.get(name);
       if (!token) {
         const made = await a.inject({ method: 'POST', url: '/api/v1/users', token: root.accessToken, payload: { username: name, password: PASSWORD, role } });
-        if (made.statusCode !== 201 && made.statusCode !== 409) throw new Error(`create ${name} failed: ${made.body}`);
+        if (made.statusCode === 202) {
+          // An admin grant is a two-person action; only root exists to ask, so the device code confirms it.
+          const approved = await a.approveWithDeviceCode(made.json().approval.id, root.accessToken);
+          if (approved.statusCode !== 200) throw new Error(`grant ${role} to ${name} failed: ${approved.body}`);
+        } else if (made.statusCode !== 201 && made.statusCode !== 409) throw new Error(`create ${name} failed: ${made.body}`);
         // Each test user logs in from its own address: the login limit (10/min per IP) is not what these tests test.
-        token = (await a.login(name, PASSWORD, `10.9.${tokens.size >> 8}.${(tokens.size & 255) + 1}`)).accessToken;
+        const ip = `10.9.${tokens.size >> 8}.${(tokens.size & 255) + 1}`;
+        token = (await a.login(name, PASSWORD, ip)).accessToken;
+        // It sets its own password (the same text): until then root knows it and may not approve its requests.
+        await a.inject({ method: 'POST', url: '/api/v1/auth/me/password', token, remoteAddress: ip, payload: { currentPassword: PASSWORD, newPassword: PASSWORD } });
         tokens.set(name, token);
       }
       return { headers: { authorization: `Bearer ${token}` }, userId: userIdOf(token) };

@@ -62,7 +62,7 @@ function lazySimLedger(dataDir: string): HidFrameDevice {
   };
 }
 
-export function walletBroker(link: SupervisorLink): () => Promise<() => Promise<void>> {
+export function walletBroker(link: Pick<SupervisorLink, 'attached' | 'request'>): () => Promise<() => Promise<void>> {
   return async () => {
     if (!link.attached) return async () => {};
     const release = async (): Promise<void> => { await link.request('lock.release', { name: 'usb-wallet' }); };

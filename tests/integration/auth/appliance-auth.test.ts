@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startAppliance, TEST_ADMIN, type RunningAppliance } from '../../helpers/appliance.js';
+import { ROOT, approveWithDeviceCode, startAppliance, TEST_ADMIN, type RunningAppliance } from '../../helpers/appliance.js';
 
 let app: RunningAppliance | undefined;
 let second: RunningAppliance | undefined;
@@ -74,12 +74,20 @@ describe('auth on the real appliance', () => {
     const session = await res.json() as { accessToken: string; refreshToken: string };
     expect((await app.raw('/api/v1/auth/me', { headers: { authorization: `Bearer ${session.accessToken}` } })).status).toBe(200);
     expect((await post(app, '/api/v1/auth/logout', {}, session.accessToken)).status).toBe(200);
-    // Lockdown: a second admin approves, the supervisor shows the pattern.
+    // A second admin: the grant waits for approval, and as no account can approve it (the only
+    // admin asked), the device code of a long press stands in.
     const created = await post(app, '/api/v1/users', { username: 'second-admin', password: 'quiet-harbor-77-lamp', role: 'admin' }, admin);
-    expect(created.status).toBe(201);
+    expect(created.status).toBe(202);
+    const grant = (await created.json() as { approval: { id: string; deviceCode: boolean } }).approval;
+    expect(grant.deviceCode).toBe(true);
+    expect((await approveWithDeviceCode(app, grant.id, admin)).status).toBe(200);
     const other = (await (await post(app, '/api/v1/auth/login', { username: 'second-admin', password: 'quiet-harbor-77-lamp' })).json() as { accessToken: string }).accessToken;
-    const req = await (await post(app, '/api/v1/emergency/requests', { action: 'lockdown', reason: 'test' }, admin)).json() as { id: string };
-    expect((await post(app, `/api/v1/emergency/requests/${req.id}/approve`, {}, other)).status).toBe(200);
+    // The second admin sets its own password: until then the first knows it, and may not approve for it.
+    expect((await post(app, '/api/v1/auth/me/password', { currentPassword: 'quiet-harbor-77-lamp', newPassword: 'amber-kettle-19-moss' }, other)).status).toBe(200);
+    // Lockdown: the second admin asks, the first approves (the first made the second, so not the
+    // other way round), the supervisor shows the pattern.
+    const req = await (await post(app, '/api/v1/emergency/requests', { action: 'lockdown', reason: 'test' }, other)).json() as { id: string };
+    expect((await post(app, `/api/v1/emergency/requests/${req.id}/approve`, {}, admin)).status).toBe(200);
     await app.waitFor('lockdown LED', async () => (await app!.json('/api/v1/status')).led.state === 'lockdown');
 
     const dataDir = app.dataDir;

@@ -70,7 +70,7 @@ describe('tokens', () => {
   it('binds tokens to the user agent (and, when configured, the IP); expired tokens are refused', async () => {
     h = await buildAuthApp({ bindIp: true });
     const t = await h.userWithRole('user', 'carol');
-    const me = (headers: Record<string, string>, remoteAddress = '127.0.0.1') => h!.inject({ method: 'GET', url: '/api/v1/auth/me', token: t.accessToken, headers, remoteAddress });
+    const me = (headers: Record<string, string>, remoteAddress = t.ip) => h!.inject({ method: 'GET', url: '/api/v1/auth/me', token: t.accessToken, headers, remoteAddress });
     expect((await me({})).statusCode).toBe(200);
     expect((await me({ 'user-agent': 'curl/8' })).json()).toMatchObject({ code: 'AUTH_ERR_TOKEN_INVALID' });
     expect((await me({}, '10.9.9.9')).json()).toMatchObject({ code: 'AUTH_ERR_TOKEN_INVALID' });
@@ -145,6 +145,17 @@ describe('lockout', () => {
   });
 });
 
+describe('password checks outside login', () => {
+  it('changing one\'s own password is limited like a login: a stolen token is no password oracle', async () => {
+    h = await buildAuthApp();
+    const u = await h.userWithRole('user', 'ivan');
+    h.skew += 61_000; // a fresh minute (creating ivan logged in and set his password)
+    const guess = (i: number) => h!.inject({ method: 'POST', url: '/api/v1/auth/me/password', token: u.accessToken, remoteAddress: `10.1.2.${i}`, payload: { currentPassword: `guess-number-${i}-xx`, newPassword: 'a-new-password-123' } });
+    for (let i = 1; i <= 10; i++) expect((await guess(i)).json().code).toBe('AUTH_ERR_BAD_CREDENTIALS');
+    expect((await guess(11)).json()).toMatchObject({ statusCode: 429, code: 'AUTH_ERR_RATE_LIMITED' });
+  });
+});
+
 describe('rate limits', () => {
   it('the 101st public request in a minute gets 429 with Retry-After and RateLimit-* headers', async () => {
     h = await buildAuthApp();
@@ -177,7 +188,10 @@ describe('users and roles', () => {
     const admin = await h.userWithRole('admin', 'hank');
     const create = (token: string, role: string, username: string) => h!.inject({ method: 'POST', url: '/api/v1/users', token, payload: { username, password: PASSWORD, role } });
     expect((await create(admin.accessToken, 'super_admin', 'evil')).json()).toMatchObject({ statusCode: 403, code: 'AUTH_ERR_ROLE_TOO_HIGH' });
-    expect((await create(admin.accessToken, 'admin', 'ivy')).statusCode).toBe(201);
+    // Granting admin takes two people: ivy is made a user, the grant waits for approval.
+    const ivy = await create(admin.accessToken, 'admin', 'ivy');
+    expect(ivy.statusCode).toBe(202);
+    expect(ivy.json()).toMatchObject({ user: { username: 'ivy', role: 'user' }, approval: { kind: 'user.update', params: { role: 'admin' } } });
     expect((await h.inject({ method: 'PATCH', url: `/api/v1/users/${admin.user.id}`, token: admin.accessToken, payload: { role: 'super_admin' } })).json().code).toBe('AUTH_ERR_ROLE_TOO_HIGH');
     expect((await h.inject({ method: 'DELETE', url: `/api/v1/users/${root.user.id}`, token: admin.accessToken })).json().code).toBe('AUTH_ERR_ROLE_TOO_HIGH');
     expect((await h.inject({ method: 'PATCH', url: `/api/v1/users/${root.user.id}`, token: root.accessToken, payload: { role: 'admin' } })).json()).toMatchObject({ statusCode: 409, code: 'AUTH_ERR_LAST_SUPER_ADMIN' });

@@ -177,10 +177,11 @@ describe('emergency controls', () => {
     const root = await h.setupRoot();
     const other = await h.userWithRole('admin', 'second');
     const user = await h.userWithRole('user', 'plain');
-    const req = (await h.inject({ method: 'POST', url: '/api/v1/emergency/requests', token: root.accessToken, payload: { action: 'lockdown', reason: 'drill' } })).json();
-    expect((await h.inject({ method: 'POST', url: `/api/v1/emergency/requests/${req.id}/approve`, token: root.accessToken, payload: {} })).json()).toMatchObject({ statusCode: 409, code: 'AUTH_ERR_APPROVAL_SELF' });
+    // root made "second": second may ask and root approve, not the other way round.
+    const req = (await h.inject({ method: 'POST', url: '/api/v1/emergency/requests', token: other.accessToken, payload: { action: 'lockdown', reason: 'drill' } })).json();
+    expect((await h.inject({ method: 'POST', url: `/api/v1/emergency/requests/${req.id}/approve`, token: other.accessToken, payload: {} })).json()).toMatchObject({ statusCode: 409, code: 'AUTH_ERR_APPROVAL_SELF' });
     expect((await h.inject({ method: 'POST', url: `/api/v1/emergency/requests/${req.id}/approve`, token: user.accessToken, payload: {} })).statusCode).toBe(403);
-    const approved = await h.inject({ method: 'POST', url: `/api/v1/emergency/requests/${req.id}/approve`, token: other.accessToken, payload: {} });
+    const approved = await h.inject({ method: 'POST', url: `/api/v1/emergency/requests/${req.id}/approve`, token: root.accessToken, payload: {} });
     expect(approved.json().state.lockdown).toMatchObject({ active: true });
     expect(approved.json().state.lockdown.until - approved.json().state.lockdown.since).toBe(24 * 3600 * 1000);
     expect(h.flags).toEqual([true]);

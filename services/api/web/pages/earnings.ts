@@ -44,7 +44,7 @@ function render(root: HTMLElement, ctx: PageContext): void {
     } catch (err) {
       const e = toApiError(err);
       if (e.code === WEB_ERR_ABORTED) return;
-      if (e.code === 'API_ERR_NOT_FOUND') body.replaceChildren(h('p', { class: 'muted' }, 'Payouts are not enabled on this appliance.'));
+      if (e.code === 'PAYOUT_ERR_DISABLED' || e.code === 'API_ERR_NOT_FOUND') body.replaceChildren(h('p', { class: 'muted' }, 'Payouts are not enabled on this appliance.'));
       else out.fail(e);
     }
   })();

@@ -10,6 +10,7 @@ import { loginPage } from './login.js';
 import { usersPage } from './users.js';
 import { auditPage } from './audit.js';
 import { emergencyPage } from './emergency.js';
+import { approvalsPage } from './approvals.js';
 import { lazyPage } from '../lazy.js';
 
 export const pages: readonly Page[] = [
@@ -23,6 +24,7 @@ export const pages: readonly Page[] = [
   usersPage,
   auditPage,
   emergencyPage,
+  approvalsPage,
   loginPage,
   anchorPage,
   lazyPage({ path: '/earnings/:operator', title: 'Earnings', nav: false, role: 'node_operator' }, 'payouts.js', 'operatorEarningsPage'),

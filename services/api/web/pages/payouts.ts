@@ -9,7 +9,7 @@ import { getSession } from '../session.js';
 import { button, form, input, outcome, table, td } from '../components/form.js';
 import { decodedTx, usdt, type Preview } from '../components/payout-tx.js';
 import { signBox } from '../components/sign-box.js';
-import { registryView, type Registry } from '../components/payout-registry.js';
+import { registryView, type PendingChange, type Registry } from '../components/payout-registry.js';
 
 interface Status extends Registry {
   signer: { method: string; address: string | null; ready: boolean; detail: string };
@@ -95,9 +95,16 @@ export const payoutsPage: Page = {
       try {
         const a = await api.get<{ text: string; preview: Preview | null; previewError: string | null }>(`/api/v1/payouts/${encodeURIComponent(p.id)}/approval`, { signal, timeoutMs: 15_000 });
         const box = signBox('approve', a.text, signal);
-        review.replaceChildren(h('section', { class: 'card section', 'data-testid': `review-${p.epoch}-${p.operator.slice(0, 8)}` },
+        review.replaceChildren(h('section', { class: 'card section', 'data-testid': `review-card-${p.epoch}-${p.operator.slice(0, 8)}` },
           h('h2', null, `Approve payout ${p.epoch} / ${short(p.operator)}`), decodedTx(a.preview, a.previewError), h('h3', null, 'You sign'), box.el,
-          form('approve', 'Approve', [], () => act('approval recorded', () => api.post(`/api/v1/payouts/${encodeURIComponent(p.id)}/approve`, { signature: box.signatures()[0] ?? '' }, { signal })), signal)));
+          form('approve', 'Approve', [], async () => {
+            let filed = false;
+            await act('approval recorded', async () => {
+              const res = await api.post<{ approval?: unknown }>(`/api/v1/payouts/${encodeURIComponent(p.id)}/approve`, { signature: box.signatures()[0] ?? '' }, { signal });
+              filed = res.approval !== undefined;
+            });
+            if (filed) out.ok('first approval recorded: a second, independent admin must approve with their wallet');
+          }, signal)));
       } catch (err) { out.fail(err); }
     }
 
@@ -110,10 +117,11 @@ export const payoutsPage: Page = {
 
     async function load(): Promise<void> {
       try {
-        const [{ status: s }, { items: list }, { items: stmts }] = await Promise.all([
+        const [{ status: s }, { items: list }, { items: stmts }, { items: changes }] = await Promise.all([
           api.get<{ status: Status }>('/api/v1/payouts/status', { signal, timeoutMs: 15_000 }),
           api.get<{ items: Payout[] }>('/api/v1/payouts', { signal }),
           api.get<{ items: Statement[] }>('/api/v1/payouts/statements', { signal }),
+          api.get<{ items: PendingChange[] }>('/api/v1/payouts/approvals', { signal }),
         ]);
         ctx.connection.ok();
         facts.replaceChildren(walletFacts(s));
@@ -140,11 +148,11 @@ export const payoutsPage: Page = {
           h('details', { class: 'section', 'data-testid': `statement-epoch-${st.epoch}`, open: st === stmts.at(-1) },
             h('summary', null, `Epoch ${st.epoch}: ${usdt(st.document.totals['payable'] ?? '0')} payable, ${usdt(st.document.totals['commission'] ?? '0')} commission, ${usdt(st.document.totals['carriedOut'] ?? '0')} carried`),
             h('p', { class: 'small muted' }, 'Statement hash ', h('span', { class: 'mono', 'data-testid': 'statement-hash' }, st.hash), ` — credits ${st.verifiedBy}`), lines(st)))));
-        if (changed('registry', [s.approvers, s.addresses])) registry.replaceChildren(registryView(s, api, signal, act));
+        if (changed('registry', [s.approvers, s.addresses, changes.map((c) => c.id)])) registry.replaceChildren(registryView(s, changes, getSession()?.user.id ?? null, api, signal, act));
       } catch (err) {
         const e = toApiError(err);
         if (e.code === WEB_ERR_ABORTED) return;
-        if (e.code === 'API_ERR_NOT_FOUND') setText(facts, 'Payouts are not enabled on this appliance (set LUCID_TRON_URL).');
+        if (e.code === 'PAYOUT_ERR_DISABLED' || e.code === 'API_ERR_NOT_FOUND') setText(facts, 'Payouts are not enabled on this appliance (set LUCID_TRON_URL).');
         else out.fail(e);
       }
     }

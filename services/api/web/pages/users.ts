@@ -1,6 +1,7 @@
 // Users (admins): the list with role, lock and wallets; create a user; change a role, unlock,
 // link a TRON address, delete. The server enforces every rule (no role above your own, the
-// last super_admin); the page shows its coded answers.
+// last super_admin, two people for admin grants and other admins' credentials); the page shows
+// its coded answers, and when a change waits for a second admin.
 import { h } from '../dom.js';
 import type { Page } from '../page.js';
 import { button, form, input, outcome, select, table, td, when } from '../components/form.js';
@@ -16,10 +17,11 @@ export const usersPage: Page = {
     const { api, signal } = ctx;
     const out = outcome('users-result');
     const list = h('div', { 'data-testid': 'users' }, h('p', { class: 'muted' }, 'Loading…'));
+    // A two-person change answers 202 { user, approval }: say that it waits, not that it is done.
     const act = async (what: string, run: () => Promise<unknown>): Promise<void> => {
       try {
-        await run();
-        out.ok(what);
+        const answer = await run() as { approval?: { id: string } } | undefined;
+        out.ok(answer?.approval ? `${what} — waits for a second admin's approval (Approvals page, request ${answer.approval.id})` : what);
         await load();
       } catch (err) { out.fail(err); }
     };
