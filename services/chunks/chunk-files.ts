@@ -14,7 +14,7 @@
 // - the store's record is the truth: on start, objects at or past the committed count, temp files
 //   and stale tails are deleted, and the tail is cut to its recorded length.
 import { open, readdir, readFile, rm, stat, truncate, unlink, mkdir } from 'node:fs/promises';
-import { closeSync, constants, fdatasync, openSync, writeSync } from 'node:fs';
+import { close as closeCb, closeSync, constants, fdatasync, open as openCb, openSync, read as readCb, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { LucidError, errnoCode } from '../common/errors.js';
 import { fsyncDir, mkdirDurable } from '../common/fs-atomic.js';
@@ -86,6 +86,26 @@ export class ChunkFiles {
 
   readObject(sessionId: string, index: number): Promise<Buffer> {
     return readFile(this.objectPath(sessionId, index));
+  }
+
+  /**
+   * Reads an object into `into` (from its start); resolves with the bytes read. A file longer
+   * than `into` fills it and stops there (the caller's length checks then fail). Downloads and
+   * verify read every object into a pooled buffer instead of a fresh one per chunk.
+   */
+  async readObjectInto(sessionId: string, index: number, into: Buffer): Promise<number> {
+    const fd = await new Promise<number>((resolve, reject) => openCb(this.objectPath(sessionId, index), 'r', (err, f) => (err ? reject(err) : resolve(f))));
+    try {
+      let got = 0;
+      while (got < into.length) {
+        const n = await new Promise<number>((resolve, reject) => readCb(fd, into, got, into.length - got, got, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+        if (n === 0) break;
+        got += n;
+      }
+      return got;
+    } finally {
+      await new Promise<void>((resolve) => closeCb(fd, () => resolve()));
+    }
   }
 
   async objectSize(sessionId: string, index: number): Promise<number | null> {

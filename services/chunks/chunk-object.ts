@@ -46,9 +46,13 @@ function frame(ctx: SessionCrypto, index: number, codec: CodecName, plainLength:
   return { backing, buf, header, aad: associatedData(header, ctx.sessionId) };
 }
 
-/** Seals an already-encoded payload, synchronously (deterministic given the nonce: the fixtures use it). */
-export function sealObject(ctx: SessionCrypto, index: number, codec: CodecName, plainLength: number, payload: Uint8Array, nonce: Uint8Array = randomNonce(ctx.cipher), alloc: ObjectAllocator = fresh): SealedChunk {
-  const { backing, buf, aad } = frame(ctx, index, codec, plainLength, payload.length, nonce, alloc);
+/**
+ * Seals an already-encoded payload (one buffer, or its pieces in order), synchronously
+ * (deterministic given the nonce: the fixtures use it).
+ */
+export function sealObject(ctx: SessionCrypto, index: number, codec: CodecName, plainLength: number, payload: Uint8Array | readonly Uint8Array[], nonce: Uint8Array = randomNonce(ctx.cipher), alloc: ObjectAllocator = fresh): SealedChunk {
+  const payloadLength = payload instanceof Uint8Array ? payload.length : payload.reduce((sum, p) => sum + p.length, 0);
+  const { backing, buf, aad } = frame(ctx, index, codec, plainLength, payloadLength, nonce, alloc);
   const tag = sealInto(ctx.cipher, ctx.key, nonce, aad, payload, buf, 1 + HEADER_BYTES + nonce.length);
   buf.set(tag, buf.length - TAG_BYTES);
   const leaf = createHash('sha256').update(buf).digest();

@@ -1,7 +1,9 @@
 // Chunk codec (DESIGN §2): gzip level 6 (memLevel 9), and raw when gzip does not shrink the chunk
 // below 97 %.
 // gzip runs on libuv's thread pool (node:zlib async), so chunks compress in parallel on every
-// core while the main thread encrypts, hashes and writes (DESIGN §5: ~2× on 2 cores).
+// core while the main thread encrypts, hashes and writes (DESIGN §5: ~2× on 2 cores). Both
+// directions go through long-lived zlib streams reused chunk after chunk (zlib-engines.ts says
+// why: on Node 24 a zlib stream per chunk pins its output until a full mark-compact).
 //
 // Incompressible chunks (video, archives, encrypted data) are detected before the full gzip by
 // deflating an 8 KiB sample (8 slices of 1 KiB spread over the chunk) at level 1 (deflate runs at
@@ -12,12 +14,10 @@
 // in full and then judged by the 97 % rule. The cost of the heuristic is that a chunk whose
 // sampled slices are all incompressible but which holds a compressible region between them is
 // stored raw: it stays correct, only less compact.
-import { constants, deflateRawSync, gunzip, gzip } from 'node:zlib';
-import { promisify } from 'node:util';
+import { deflateRawSync } from 'node:zlib';
+import { availableParallelism } from 'node:os';
 import type { CodecName } from './object-format.js';
-
-const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
+import { ZlibEnginePool, gunzipEngine, gzipEngine } from './zlib-engines.js';
 
 export const GZIP_LEVEL = 6;
 /**
@@ -32,15 +32,18 @@ const SAMPLE_SLICES = 8;
 const SAMPLE_SLICE_BYTES = 1024;
 const SAMPLE_THRESHOLD = 0.98;
 
+/** The sample's bytes, reused: sampleRatio is synchronous. */
+const SAMPLE = Buffer.allocUnsafeSlow(SAMPLE_SLICES * SAMPLE_SLICE_BYTES);
+
 /**
  * Level-1 deflate of evenly spread slices of the chunk: packed size / sample size, or null when
  * the chunk is too small to sample (under 4 KiB). Level 6 over the whole chunk packs at least
- * about as well, so this also bounds the gzip output's size.
+ * about as well.
  */
 export function sampleRatio(plain: Uint8Array): number | null {
   const slice = Math.min(SAMPLE_SLICE_BYTES, Math.floor(plain.length / (SAMPLE_SLICES * 2)));
   if (slice < 256) return null;
-  const sample = Buffer.allocUnsafe(slice * SAMPLE_SLICES);
+  const sample = SAMPLE.subarray(0, slice * SAMPLE_SLICES);
   const stride = Math.floor((plain.length - slice) / (SAMPLE_SLICES - 1));
   for (let i = 0; i < SAMPLE_SLICES; i++) sample.set(plain.subarray(i * stride, i * stride + slice), i * slice);
   // Synchronous: ~30 µs on text, ~130 µs on incompressible bytes; a trip through the thread pool
@@ -58,39 +61,71 @@ export function looksIncompressible(plain: Uint8Array): boolean {
 
 export interface Encoded {
   readonly codec: CodecName;
-  /** The bytes to encrypt: the gzip stream, or the plaintext itself when raw. */
-  readonly payload: Buffer;
+  /**
+   * The bytes to encrypt, in order: the gzip stream (one or two slices of zlib's output buffers),
+   * or the plaintext itself when raw.
+   */
+  readonly payload: readonly Buffer[];
+  readonly payloadLength: number;
   /** Whether the full gzip pass ran (false: the sample said incompressible). */
   readonly compressed: boolean;
 }
 
-export async function encodeChunk(plain: Buffer): Promise<Encoded> {
-  const ratio = sampleRatio(plain);
-  if (plain.length === 0 || skipsGzip(ratio)) return { codec: 'raw', payload: plain, compressed: false };
-  // zlib's output buffer, sized from the sample (its level-1 ratio ran 1.2–1.45× the real
-  // gzip-6 ratio on the bench corpora): the gzip stream fits in one buffer, so the chunk
-  // compresses in one trip through the thread pool (64 KiB buffers took one trip per 64 KiB of
-  // output: ~8 % slower on text), and no more than that is allocated. Against a whole-chunk
-  // buffer per chunk: screen-like data 0.945 vs 0.900 × raw gzip-6 (6 interleaved rounds, all
-  // six faster), text inside the noise. A sample that guessed low costs one more trip.
-  const outBytes = Math.min(plain.length + 64 * 1024, Math.max(64 * 1024, Math.ceil(plain.length * (ratio ?? 1)) + 8192));
-  // `flush: Z_FINISH` from the first call: node's gzip() otherwise deflates the input with
-  // Z_NO_FLUSH and the stream's end in a second call, and joins the two outputs with
-  // Buffer.concat, a fresh ~0.2 MiB copy per MiB of text. With it the gzip stream is one slice of
-  // zlib's output buffer (the bytes are identical; a unit test checks). Text: 0.905 against
-  // 0.888–0.898 × raw gzip-6 and 0.2–0.3 ms less CPU per MB (A/B, 8 interleaved rounds, twice).
-  const packed = await gzipAsync(plain, { level: GZIP_LEVEL, memLevel: GZIP_MEM_LEVEL, chunkSize: outBytes, flush: constants.Z_FINISH });
-  if (packed.length >= plain.length * RAW_THRESHOLD) return { codec: 'raw', payload: plain, compressed: true };
-  return { codec: 'gzip', payload: packed, compressed: true };
+const KiB = 1024;
+/** Idle zlib streams kept per direction: one per chunk compressed at once (LUCID_CHUNK_CONCURRENCY, default cores + 1). */
+let keep = availableParallelism() + 1;
+const gzipEngines = new ZlibEnginePool(gzipEngine(GZIP_LEVEL, GZIP_MEM_LEVEL), keep, false);
+const gunzipEngines = new ZlibEnginePool(gunzipEngine, keep, true);
+
+/** How many zlib streams to keep for reuse in each direction (the sessions service passes its chunk concurrency). */
+export function keepZlibEngines(n: number): void {
+  keep = Math.max(1, n);
+  gzipEngines.resize(keep);
+  gunzipEngines.resize(keep);
 }
 
-/** Decodes a payload; the output must be exactly `plainLength` bytes (a gzip bomb stops there). */
+/** Closes the idle zlib streams (e.g. when the service stops). */
+export function clearZlibEngines(): void {
+  gzipEngines.clear();
+  gunzipEngines.clear();
+}
+
+/**
+ * gzip's output buffers: a chunk plus 64 KiB, so that a chunk's gzip stream (at most a few bytes
+ * more than the chunk) spans at most two of them (ZlibEngine: a job continues where the last one
+ * stopped). Rounded to 64 KiB so that nearby chunk sizes share the streams.
+ */
+const gzipBufferBytes = (n: number): number => Math.ceil((n + 64 * KiB) / (64 * KiB)) * 64 * KiB;
+/** Upper bound of a gzip stream's length (zlib's deflateBound, with room to spare). */
+const gzipBound = (n: number): number => n + (n >> 12) + (n >> 14) + (n >> 25) + 64;
+
+export async function encodeChunk(plain: Buffer): Promise<Encoded> {
+  const ratio = sampleRatio(plain);
+  if (plain.length === 0 || skipsGzip(ratio)) return { codec: 'raw', payload: [plain], payloadLength: plain.length, compressed: false };
+  // Every job deflates with Z_FINISH from its first call: the stream is complete after one trip
+  // through the thread pool (two when it crosses into the engine's next output buffer), byte for
+  // byte what gzip(plain, { level: 6, memLevel: 9 }) makes (a unit test checks). Node's gzip()
+  // alone would deflate with Z_NO_FLUSH, end the stream in a second call and Buffer.concat the
+  // two outputs (text: 0.905 against 0.888–0.898 × raw gzip-6 and 0.2–0.3 ms less CPU per MB
+  // with Z_FINISH, A/B, 8 interleaved rounds, twice).
+  const payload = await gzipEngines.run(gzipBufferBytes(plain.length), plain, gzipBound(plain.length));
+  const payloadLength = payload.reduce((sum, p) => sum + p.length, 0);
+  if (payloadLength >= plain.length * RAW_THRESHOLD) return { codec: 'raw', payload: [plain], payloadLength: plain.length, compressed: true };
+  return { codec: 'gzip', payload, payloadLength, compressed: true };
+}
+
+/**
+ * Decodes a payload; the output must be exactly `plainLength` bytes (a gzip bomb stops there).
+ * zlib's output buffer is the chunk itself up to 1 MiB, so a whole chunk fills exactly one buffer
+ * and the next job starts on a fresh one; bigger chunks come out in 1 MiB pieces, joined.
+ */
 export async function decodeChunk(codec: CodecName, payload: Buffer, plainLength: number): Promise<Buffer> {
   if (codec === 'raw') {
     if (payload.length !== plainLength) throw new Error(`raw payload is ${payload.length} bytes, header says ${plainLength}`);
     return payload;
   }
-  const plain = await gunzipAsync(payload, { maxOutputLength: Math.max(1, plainLength), chunkSize: Math.min(Math.max(plainLength, 1024), 1024 * 1024) });
+  const pieces = await gunzipEngines.run(Math.min(Math.max(plainLength, 64), 1024 * KiB), payload, Math.max(1, plainLength));
+  const plain = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
   if (plain.length !== plainLength) throw new Error(`gzip payload inflates to ${plain.length} bytes, header says ${plainLength}`);
   return plain;
 }

@@ -4,7 +4,9 @@ export {
   decodeHeader, encodeHeader, associatedData, type CipherName, type CodecName, type ObjectHeader,
 } from './object-format.js';
 export { seal, sealInto, open, randomNonce, xchachaSubkey, defaultCipherFor, KEY_BYTES } from './cipher.js';
-export { encodeChunk, decodeChunk, looksIncompressible, sampleRatio, GZIP_LEVEL, GZIP_MEM_LEVEL, RAW_THRESHOLD } from './codec.js';
+export {
+  encodeChunk, decodeChunk, looksIncompressible, sampleRatio, keepZlibEngines, clearZlibEngines, GZIP_LEVEL, GZIP_MEM_LEVEL, RAW_THRESHOLD, type Encoded,
+} from './codec.js';
 export { leafHash, nodeHash, rootFromLeafHashes, emptyRoot, inclusionPath, rootFromProof, verifyInclusion } from '../common/merkle.js';
 export { canonicalize, canonicalBytes, type Json } from './canonical-json.js';
 export { loadOrCreateMasterKey, newDataKey, wrapDataKey, unwrapDataKey, MASTER_KEY_FILE, WRAPPED_KEY_BYTES } from './keys.js';

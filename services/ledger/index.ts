@@ -6,4 +6,5 @@ export { MemoryAnchorSource, type AnchorSource, type CompletedManifest } from '.
 export type { AnchorProof } from './anchors/proof.js';
 export { makeGenesis, parseGenesis, genesisHash, canonicalJson, DEFAULT_PARAMS, type Genesis, type ChainParams, type GenesisValidator } from './chain/genesis.js';
 export { credits, type Credits, type WorkCounts } from './chain/state.js';
+export type { ChunkPort, ChunkQuery, StoredChunk } from './credits/worker.js';
 export type { LevelPort } from './store/chain-store.js';

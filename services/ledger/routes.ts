@@ -52,12 +52,22 @@ const BlockRow = Type.Object({
 
 const ValidatorRow = Type.Object({
   publicKey: Hex64, nodeId: Type.String(), power: Type.Integer(), rank: Type.Integer(), inCooldown: Type.Boolean(), self: Type.Boolean(),
-  credits: Type.Integer(), signed: Type.Integer(), blocks: Type.Integer(), score: Type.Number({ description: 'credits × uptime share over the window' }),
+  credits: Type.Integer(), signed: Type.Integer(), blocks: Type.Integer(),
+  uptimeMs: Type.Integer({ description: 'time of the window vouched for by the validator\'s commit signatures' }),
+  score: Type.Number({ description: 'credits × uptime share over the window (uptimeMs / time the commits covered)' }),
 });
 
 const CreditsRow = Type.Object({
-  node: Hex64, nodeId: Type.String(), relay: Type.Integer(), storage: Type.Integer(), validation: Type.Integer(), total: Type.Integer(),
-  anchors: Type.Integer(), relaySessions: Type.Integer(), relayBytes: Type.Integer(),
+  node: Hex64, nodeId: Type.String(),
+  relay: Type.Integer({ description: 'min(relayCap, max(relaySessions, ceil(relayBytes / 5 MB)))' }),
+  storage: Type.Integer({ description: 'min(storageCap, audits passed)' }),
+  validation: Type.Integer({ description: 'min(validationCap, commit signatures)' }),
+  total: Type.Integer(),
+  anchors: Type.Integer({ description: 'anchors put on chain (informational)' }),
+  relaySessions: Type.Integer({ description: 'anchored sessions whose intake challenge passed' }),
+  relayBytes: Type.Integer({ description: 'their plaintext bytes, from the anchors (the manifests\' totalBytes)' }),
+  audits: Type.Integer({ description: 'audit challenges issued to the node' }),
+  uptimeMs: Type.Integer({ description: 'time of the epoch vouched for by the node\'s commit signatures' }),
 });
 
 export function ledgerRoutes(ledger: LedgerService): FastifyPluginAsync {
@@ -130,7 +140,7 @@ export function ledgerRoutes(ledger: LedgerService): FastifyPluginAsync {
           const s = scoreOf(state, r.publicKey);
           return {
             publicKey: r.publicKey, nodeId: nodeIdOfKey(r.publicKey), power: r.power, rank: i + 1, inCooldown: r.inCooldown, self: r.publicKey === self,
-            credits: s.credits, signed: s.signed, blocks: s.blocks, score: s.blocks > 0 ? (s.credits * s.signed) / s.blocks : 0,
+            credits: s.credits, signed: s.signed, blocks: s.blocks, uptimeMs: s.uptimeMs, score: s.chainMs > 0 ? (s.credits * s.uptimeMs) / s.chainMs : 0,
           };
         }),
       };
@@ -141,12 +151,26 @@ export function ledgerRoutes(ledger: LedgerService): FastifyPluginAsync {
       schema: {
         tags: ['ledger'], summary: 'Work credits per node for one epoch (payouts read these)',
         querystring: Type.Object({ epoch: Type.Optional(Type.Integer({ minimum: 0 })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ epoch: Type.Integer(), epochMs: Type.Integer(), windowEpochs: Type.Integer(), blocks: Type.Integer(), nodes: Type.Array(CreditsRow) }) },
+        response: {
+          200: Type.Object({
+            epoch: Type.Integer(), epochMs: Type.Integer(), windowEpochs: Type.Integer(), blocks: Type.Integer(),
+            chainMs: Type.Integer({ description: 'time of the epoch covered by commits' }),
+            closedBy: Type.Union([Type.Integer(), Type.Null()], { description: 'height of the first block of a later epoch; from it on the record is final' }),
+            caps: Type.Object({ relay: Type.Integer(), storage: Type.Integer(), validation: Type.Integer() }),
+            openChallenges: Type.Integer(),
+            nodes: Type.Array(CreditsRow),
+          }),
+        },
       },
     }, async (request) => {
       const state = ledger.state();
       const c = await ledger.creditsForEpoch((request.query as { epoch?: number }).epoch);
-      return { epoch: c.epoch, epochMs: state.params.epochMs, windowEpochs: windowEpochs(state.params), blocks: c.blocks, nodes: c.nodes.map((n) => ({ ...n, nodeId: nodeIdOfKey(n.node) })) };
+      return {
+        epoch: c.epoch, epochMs: state.params.epochMs, windowEpochs: windowEpochs(state.params), blocks: c.blocks, chainMs: c.chainMs, closedBy: c.closedBy,
+        caps: { relay: state.params.relayCap, storage: state.params.storageCap, validation: state.params.validationCap },
+        openChallenges: state.challenges.length,
+        nodes: c.nodes.map((n) => ({ ...n, nodeId: nodeIdOfKey(n.node) })),
+      };
     });
 
     app.get('/api/v1/ledger/mempool', {

@@ -29,6 +29,7 @@ import type { AnchorSource } from './anchors/source.js';
 import { anchorProof, type AnchorProof } from './anchors/proof.js';
 import type { Transport } from './p2p/transport.js';
 import type { MdnsDiscovery } from './p2p/mdns.js';
+import { CreditWorker, type ChunkPort, type CreditOutput } from './credits/worker.js';
 
 const TX_ADMISSION_CHUNK = 256;
 
@@ -57,6 +58,8 @@ export interface LedgerDeps {
   readonly identity: LedgerIdentity;
   readonly config: LedgerConfig;
   readonly anchorSource?: AnchorSource;
+  /** This node's stored sessions, to answer storage challenges (the sessions service in core). */
+  readonly chunkSource?: ChunkPort;
   readonly metrics?: MetricsRegistry;
   readonly now?: () => number;
   /** Replaces the WebSocket transport (tests). */
@@ -81,6 +84,7 @@ export interface BlockStat {
 
 export class LedgerService implements Lifecycle {
   private engine: Engine | null = null;
+  private credits: CreditWorker | null = null;
   private store: ChainStore;
   private transport: Transport | null = null;
   private mdns: MdnsDiscovery | null = null;
@@ -152,6 +156,13 @@ export class LedgerService implements Lifecycle {
       config: { slotMs: this.deps.config.slotMs },
     }, { state, headCommit, now: this.now });
     this.engine = engine;
+    // Storage challenges: answers from our sessions, verdicts on everyone's (README "Storage challenges").
+    this.credits = new CreditWorker({
+      chainId: state.chainId, signer, anchors: recentAnchors, port: this.deps.chunkSource, now: () => this.now,
+      retryMs: Math.max(500, this.deps.config.slotMs), resendMs: 3 * Math.max(1000, this.deps.config.slotMs), batchMs: Math.min(200, Math.max(20, this.deps.config.slotMs / 10)),
+      emit: (o) => this.onCredit(o),
+      onError: (what, err) => this.log.warn({ err }, `storage challenge: ${what} failed`),
+    });
 
     if (this.multiNode) await this.startNetwork(state.chainId, Buffer.from(gHash, 'hex'));
 
@@ -167,6 +178,7 @@ export class LedgerService implements Lifecycle {
     // first proposal of this run can already carry them.
     await this.feeder?.start();
     this.handle(engine.start(this.now));
+    this.credits.onState(state);
     this.log.info({
       chainId: state.chainId, height: state.height, validators: state.validators.length, validator: engine.isValidator,
       slotMs: this.deps.config.slotMs, p2p: this.multiNode ? this.transport?.port : null,
@@ -263,6 +275,11 @@ export class LedgerService implements Lifecycle {
       void this.serveBlocks(peer, msg.from, msg.count);
       return;
     }
+    if (msg.t === 'getObject' || msg.t === 'object') {
+      this.credits?.onMessage(peer, msg);
+      this.wake();
+      return;
+    }
     if (msg.t === 'txs' && msg.txs.length > TX_ADMISSION_CHUNK) {
       // Thousands of signatures to check: admit them a few hundred at a time so that proposals
       // and votes arriving meanwhile are not held up behind the whole batch.
@@ -313,6 +330,13 @@ export class LedgerService implements Lifecycle {
     return r;
   }
 
+  private onCredit(o: CreditOutput): void {
+    if (this.stopped) return;
+    if (o.kind === 'tx') this.submit(o.tx);
+    else this.transport?.send(o.to, o.msg);
+    this.wake();
+  }
+
   private handle(outs: EngineOutput[]): void {
     for (const o of outs) {
       switch (o.kind) {
@@ -344,6 +368,7 @@ export class LedgerService implements Lifecycle {
       this.blocksCounter?.inc({ via: o.via });
       if (o.via === 'consensus') this.finality?.observe(stat.finalityMs / 1000);
       if (o.anchors.length > 0 || o.height % 100 === 0) this.log.info({ height: o.height, round: stat.round, txs: stat.txCount, anchors: o.anchors.length, finalityMs: stat.finalityMs, via: o.via }, 'block final');
+      this.credits?.onState(o.state);
       if (!this.stopped && this.engine) this.handle(this.engine.onPersisted(o.height, now));
     }).catch((err: unknown) => {
       this.log.fatal({ err }, 'cannot persist a committed block; the ledger stops (the block is fetched again after a restart)');
@@ -354,10 +379,11 @@ export class LedgerService implements Lifecycle {
   private wake(): void {
     if (this.stopped || !this.engine) return;
     if (this.timer) clearTimeout(this.timer);
-    const delay = Math.max(0, this.engine.nextWakeAt() - this.now);
+    const delay = Math.max(0, Math.min(this.engine.nextWakeAt(), this.credits?.nextWakeAt() ?? Infinity) - this.now);
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.stopped || !this.engine) return;
+      this.credits?.tick();
       this.handle(this.engine.tick(this.now));
     }, delay);
   }
@@ -421,11 +447,14 @@ export class LedgerService implements Lifecycle {
    * Work credits of every node in one epoch (payouts read these): the live window from the chain
    * state, older epochs from LevelDB. Epoch = floor(block time / params.epochMs).
    */
-  async creditsForEpoch(epoch?: number): Promise<{ epoch: number; blocks: number; nodes: Array<{ node: string } & Credits & WorkCounts> }> {
+  async creditsForEpoch(epoch?: number): Promise<{ epoch: number; blocks: number; chainMs: number; closedBy: number | null; nodes: Array<{ node: string } & Credits & WorkCounts> }> {
     const state = this.state();
     const e = epoch ?? epochOf(state.params, state.headTime);
     const ep = state.epochs[String(e)] ?? (await this.store.epoch(e));
-    return { epoch: e, blocks: ep?.blocks ?? 0, nodes: Object.entries(ep?.nodes ?? {}).map(([node, w]) => ({ node, ...credits(w), ...w })) };
+    return {
+      epoch: e, blocks: ep?.blocks ?? 0, chainMs: ep?.chainMs ?? 0, closedBy: ep?.closedBy ?? null,
+      nodes: Object.entries(ep?.nodes ?? {}).map(([node, w]) => ({ node, ...credits(w, state.params), ...w })),
+    };
   }
 
   mempoolEntries() {

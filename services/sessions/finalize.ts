@@ -68,7 +68,9 @@ export async function finalizeSession(ctx: SessionContext, start: SessionRecord,
     const done: SessionRecord = {
       ...rec, state: transition(rec.state, 'complete'), completedAt, updatedAt: completedAt, merkleRoot: root, manifestHash: hash,
     };
-    const cursor = await ctx.repo.complete(done, manifestText(signed), { sessionId: rec.id, manifestHash: hash, merkleRoot: root, completedAt });
+    const cursor = await ctx.repo.complete(done, manifestText(signed), {
+      sessionId: rec.id, manifestHash: hash, merkleRoot: root, completedAt, chunkCount: rec.chunkCount, chunkSize: rec.chunkSize, totalBytes: rec.received,
+    });
     ctx.log.info({ sessionId: rec.id, chunks: rec.chunkCount, bytes: rec.received, root, manifestHash: hash }, 'session completed');
     return { record: done, cursor };
   } catch (err) {

@@ -3,22 +3,37 @@
 // decrypted whole (AEAD) before any of it is yielded, so a damaged chunk ends the stream with
 // CHUNK_ERR_CORRUPT and nothing of it leaves. Two chunks are decoded ahead to keep gunzip busy.
 import { LucidError, errnoCode, isLucidError } from '../common/errors.js';
-import { decodeObject, leafHash, rootFromLeafHashes, openTailSegments, type SessionCrypto } from '../chunks/index.js';
+import { HEADER_BYTES, NONCE_BYTES, TAG_BYTES, decodeObject, leafHash, rootFromLeafHashes, openTailSegments, type SessionCrypto } from '../chunks/index.js';
 import type { SessionContext } from './context.js';
 import type { SessionRecord, VerifyResult } from './records.js';
 
 const READ_AHEAD = 2;
 
+/**
+ * Reads object `index` into a buffer from the pool (big enough for any object of the session and
+ * one byte more, so that a longer file shows as corrupt); null when the file is missing. The
+ * caller gives `buf` back to the pool.
+ */
+async function readPooled(ctx: SessionContext, rec: SessionRecord, index: number): Promise<{ buf: Buffer; bytes: Buffer } | null> {
+  const buf = ctx.pool.acquireAtLeast(HEADER_BYTES + NONCE_BYTES[rec.cipher] + rec.chunkSize + TAG_BYTES + 1);
+  try {
+    return { buf, bytes: buf.subarray(0, await ctx.files.readObjectInto(rec.id, index, buf)) };
+  } catch (err) {
+    ctx.pool.release(buf);
+    if (errnoCode(err) === 'ENOENT') return null;
+    throw err;
+  }
+}
+
 async function chunkPlain(ctx: SessionContext, rec: SessionRecord, crypto: SessionCrypto, index: number): Promise<Buffer> {
   if (index < rec.chunkCount) {
-    let bytes: Buffer;
+    const read = await readPooled(ctx, rec, index);
+    if (read === null) throw new LucidError('CHUNK_ERR_CORRUPT', `chunk ${index} is missing`, { index, reason: 'missing' });
     try {
-      bytes = await ctx.files.readObject(rec.id, index);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw new LucidError('CHUNK_ERR_CORRUPT', `chunk ${index} is missing`, { index, reason: 'missing' });
-      throw err;
+      return await decodeObject(crypto, read.bytes, index);
+    } finally {
+      ctx.pool.release(read.buf);
     }
-    return decodeObject(crypto, bytes, index);
   }
   if (index === rec.tail.index && rec.tail.plain > 0) {
     const file = await ctx.files.readTail(rec.id, index, rec.tail.fileBytes).catch((err: unknown) => {
@@ -69,28 +84,29 @@ export async function verifySession(ctx: SessionContext, rec: SessionRecord, cry
   const leaves: Buffer[] = [];
   for (let index = 0; index < rec.chunkCount; index++) {
     const want = records[index];
-    let bytes: Buffer;
-    try {
-      bytes = await ctx.files.readObject(rec.id, index);
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw err;
+    const read = await readPooled(ctx, rec, index);
+    if (read === null) {
       bad.push({ index, reason: 'missing' });
       leaves.push(Buffer.alloc(32));
       continue;
     }
-    const leaf = leafHash(bytes);
-    leaves.push(leaf);
-    if (!want || want.l !== leaf.toString('hex')) {
-      bad.push({ index, reason: 'hash-mismatch' });
-      continue;
-    }
-    if (crypto === null) continue;
     try {
-      const plain = await decodeObject(crypto, bytes, index);
-      if (plain.length !== want.p) bad.push({ index, reason: 'length-mismatch' });
-    } catch (err) {
-      if (!isLucidError(err, 'CHUNK_ERR_CORRUPT')) throw err;
-      bad.push({ index, reason: String(err.details?.['reason'] ?? 'corrupt') });
+      const leaf = leafHash(read.bytes);
+      leaves.push(leaf);
+      if (!want || want.l !== leaf.toString('hex')) {
+        bad.push({ index, reason: 'hash-mismatch' });
+        continue;
+      }
+      if (crypto === null) continue;
+      try {
+        const plain = await decodeObject(crypto, read.bytes, index);
+        if (plain.length !== want.p) bad.push({ index, reason: 'length-mismatch' });
+      } catch (err) {
+        if (!isLucidError(err, 'CHUNK_ERR_CORRUPT')) throw err;
+        bad.push({ index, reason: String(err.details?.['reason'] ?? 'corrupt') });
+      }
+    } finally {
+      ctx.pool.release(read.buf);
     }
   }
   if (crypto !== null && rec.tail.plain > 0 && rec.state !== 'completed') {

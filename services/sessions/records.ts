@@ -84,6 +84,10 @@ export interface CompletedItem {
   readonly manifestHash: string;
   readonly merkleRoot: string;
   readonly completedAt: string;
+  /** The manifest's sizes (the anchor carries them: relay credits, storage challenges). */
+  readonly chunkCount: number;
+  readonly chunkSize: number;
+  readonly totalBytes: number;
 }
 
 export interface CompletedPage {
@@ -283,6 +287,13 @@ export class SessionRepo {
       const item = parseItem(text);
       if (item) items.push({ ...item, cursor: key });
       else skipped++;
+    }
+    // Feed items written before they carried the manifest's sizes: take them from the session.
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      if ((it as Partial<CompletedItem>).chunkCount !== undefined) continue;
+      const rec = await this.get(it.sessionId);
+      items[i] = { ...it, chunkCount: rec?.chunkCount ?? 0, chunkSize: rec?.chunkSize ?? 0, totalBytes: rec?.received ?? 0 };
     }
     return { items, cursor: last, skipped };
   }

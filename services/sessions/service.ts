@@ -8,7 +8,7 @@ import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/log.js';
 import type { Store } from '../store/index.js';
 import {
-  BufferPool, ChunkFiles, DiskGuard, Semaphore, inclusionPath, isDiskFull, loadOrCreateMasterKey, newDataKey, wrapDataKey,
+  keepZlibEngines, BufferPool, ChunkFiles, DiskGuard, Semaphore, inclusionPath, isDiskFull, loadOrCreateMasterKey, newDataKey, wrapDataKey,
   DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, type CipherName,
 } from '../chunks/index.js';
 import { KeyRing, type ChunkEvent, type SessionContext } from './context.js';
@@ -88,6 +88,7 @@ export class SessionService implements Lifecycle {
     // One more than the cores: while a chunk crosses between the thread pool and the main thread,
     // another keeps its core busy (measured: ~10 % more throughput than one per core).
     const slots = this.deps.concurrency ?? this.cores + 1;
+    keepZlibEngines(slots);
     const window = slots + 2;
     this.ctx = {
       repo: this.repo, files, disk, slots: new Semaphore(slots), window,
@@ -237,7 +238,10 @@ export class SessionService implements Lifecycle {
   private async runFinalize(rec: SessionRecord): Promise<SessionRecord> {
     const { record, cursor } = await finalizeSession(this.ctx, rec, this.deps.identity);
     if (record.state === 'completed' && cursor !== null) {
-      const item = { sessionId: record.id, manifestHash: record.manifestHash!, merkleRoot: record.merkleRoot!, completedAt: record.completedAt!, cursor };
+      const item = {
+        sessionId: record.id, manifestHash: record.manifestHash!, merkleRoot: record.merkleRoot!, completedAt: record.completedAt!,
+        chunkCount: record.chunkCount, chunkSize: record.chunkSize, totalBytes: record.received, cursor,
+      };
       for (const listener of this.listeners) {
         try {
           listener(item);
@@ -277,6 +281,24 @@ export class SessionService implements Lifecycle {
     if (index >= rec.chunkCount) throw new LucidError('CHUNK_ERR_NOT_FOUND', `session ${rec.id} has ${rec.chunkCount} chunks`, { index, chunkCount: rec.chunkCount });
     const leaves = (await this.repo.chunkRecords(rec.id)).map((c) => Buffer.from(c.l, 'hex'));
     return { index, treeSize: leaves.length, leaf: leaves[index]!.toString('hex'), root: rec.merkleRoot, path: inclusionPath(leaves, index).map((p) => p.toString('hex')) };
+  }
+
+  /**
+   * A storage challenge (the ledger's): the stored object of chunk `index` of the completed session
+   * anchored as `manifestHash`, with its RFC 6962 audit path; null when this node no longer holds
+   * it (unknown, deleted, another manifest, a missing file).
+   */
+  async storedChunk(q: { sessionId: string; manifestHash: string; index: number }): Promise<{ object: Buffer; path: Buffer[] } | null> {
+    const rec = await this.repo.get(q.sessionId);
+    if (!rec || rec.state !== 'completed' || rec.manifestHash !== q.manifestHash || !Number.isSafeInteger(q.index) || q.index < 0 || q.index >= rec.chunkCount) return null;
+    const leaves = (await this.repo.chunkRecords(rec.id)).map((c) => Buffer.from(c.l, 'hex'));
+    if (leaves.length !== rec.chunkCount) return null;
+    try {
+      return { object: await this.ctx.files.readObject(rec.id, q.index), path: inclusionPath(leaves, q.index) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
   }
 
   async verify(id: string): Promise<{ record: SessionRecord; result: VerifyResult }> {

@@ -230,7 +230,7 @@ async function fullBlock(c: Awaited<ReturnType<typeof startCluster>>, n: number)
   const chainId = c.genesis.chainId;
   const txs: Buffer[] = [];
   for (let i = 0; i < 5200; i++) {
-    const body: TxBody = { type: 'anchor', sessionId: randomUUID(), manifestHash: randomBytes(32), merkleRoot: randomBytes(32), node: raw };
+    const body: TxBody = { type: 'anchor', sessionId: randomUUID(), manifestHash: randomBytes(32), merkleRoot: randomBytes(32), node: raw, chunkCount: 1, chunkSize: 65_536, totalBytes: 1000 };
     txs.push(signTx(chainId, body, (m) => sign(null, m, privateKey)));
   }
   const hello = encodeMessage({ t: 'hello', chainId, genesisHash: genesisHash(c.genesis), height: 0 });

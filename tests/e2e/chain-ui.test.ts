@@ -108,7 +108,7 @@ describe('chain page (Chromium)', () => {
   }, 60_000);
 
   it('looks up an anchor: not yet, then final with a proof the browser checks', async () => {
-    const item = { sessionId: randomUUID(), manifestHash: randomBytes(32).toString('hex'), merkleRoot: randomBytes(32).toString('hex'), completedAt: Date.now() };
+    const item = { sessionId: randomUUID(), manifestHash: randomBytes(32).toString('hex'), merkleRoot: randomBytes(32).toString('hex'), completedAt: Date.now(), chunkCount: 1, chunkSize: 65_536, totalBytes: 1000 };
     await byTestId('anchor-input').fill(item.manifestHash);
     await byTestId('anchor-lookup').click();
     await expect.poll(() => byTestId('anchor-result').getAttribute('data-outcome')).toBe('not-found');

@@ -23,13 +23,14 @@ const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(
 export function checkAnchorProof(p: ProofJson, expect: { manifestHash: string; merkleRoot?: string; sessionId?: string }, validators: readonly TrustedValidator[]): string | null {
   const tx = Buffer.from(p.tx, 'base64');
   // 1. The transaction is an anchor of the manifest (README "Transactions"), signed by its node.
-  if (tx[0] !== 1 || tx[1] !== 1) return 'not a version-1 anchor transaction';
-  const sidLen = tx[2]!;
-  const sessionId = tx.subarray(3, 3 + sidLen).toString('utf8');
-  let o = 3 + sidLen;
+  if (tx[0] !== 2 || tx[1] !== 1) return 'not a version-2 anchor transaction';
+  const sid = tx.subarray(2, 18).toString('hex');
+  const sessionId = `${sid.slice(0, 8)}-${sid.slice(8, 12)}-${sid.slice(12, 16)}-${sid.slice(16, 20)}-${sid.slice(20)}`;
+  let o = 18;
   const manifestHash = tx.subarray(o, o + 32).toString('hex'); o += 32;
   const merkleRoot = tx.subarray(o, o + 32).toString('hex'); o += 32;
   const node = tx.subarray(o, o + 32); o += 32;
+  o += 4 + 4 + 8; // the manifest's chunkCount, chunkSize, totalBytes
   const txSig = tx.subarray(o, o + 64); o += 64;
   if (o !== tx.length) return 'anchor transaction has the wrong length';
   if (manifestHash !== expect.manifestHash) return 'anchor is for another manifest';

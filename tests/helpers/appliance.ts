@@ -210,3 +210,20 @@ export function treePids(root: number): number[] {
   }
   return result;
 }
+
+/**
+ * CPU seconds (user + system) a process tree has spent: every live member's own time, plus the
+ * time of the children each has already reaped (`cutime`/`cstime`, which survive an exec: a shell
+ * that ran steps and then exec'd keeps their time). From /proc/<pid>/stat, in clock ticks of 10 ms.
+ */
+export function treeCpuSeconds(root: number): number {
+  let ticks = 0;
+  for (const pid of treePids(root)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+      // After "pid (comm) ": state is field 0, utime 11, stime 12, cutime 13, cstime 14.
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch { /* raced with exit: its time moves into its parent's cutime */ }
+  }
+  return ticks / 100;
+}

@@ -132,6 +132,8 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
     config: { slotMs: config.slotMs, p2pHost: config.host, p2pPort: config.p2pPort, peers: config.peers, genesisPath: config.genesis, mdns: config.mdns === 'on' },
     metrics,
     anchorSource: sessions,
+    // Storage challenges are answered from the sessions' own chunk objects.
+    chunkSource: { read: (q) => sessions.storedChunk(q) },
   });
   const app = await buildApi({
     log,

@@ -5,7 +5,8 @@
 // seen twice is anchored once (pending and final anchors are checked first). A pending anchor
 // leaves the store in the same batch as the block that makes it final.
 import type { Logger } from '../../common/log.js';
-import { signTx } from '../codec/tx.js';
+import { isUuid, signTx } from '../codec/tx.js';
+import { anchorSizeProblem } from '../credits/book.js';
 import type { ChainStore, PendingAnchor } from '../store/chain-store.js';
 import type { AnchorSource, CompletedManifest } from './source.js';
 
@@ -84,13 +85,16 @@ export class AnchorFeeder {
   }
 
   private toPending(item: CompletedManifest): PendingAnchor | null {
-    if (!HEX32.test(item.manifestHash) || !HEX32.test(item.merkleRoot) || item.sessionId.length === 0 || Buffer.byteLength(item.sessionId) > 64) {
-      this.deps.log.warn({ sessionId: item.sessionId }, 'completed session with a malformed manifest hash, root or id; not anchored');
+    const sizes = { chunkCount: item.chunkCount, chunkSize: item.chunkSize, totalBytes: item.totalBytes };
+    const whole = (n: unknown): boolean => Number.isSafeInteger(n) && (n as number) >= 0;
+    if (!HEX32.test(item.manifestHash) || !HEX32.test(item.merkleRoot) || !isUuid(item.sessionId)
+      || !whole(sizes.chunkCount) || sizes.chunkCount > 0xffffffff || !whole(sizes.chunkSize) || !whole(sizes.totalBytes) || anchorSizeProblem(sizes) !== null) {
+      this.deps.log.warn({ sessionId: item.sessionId, ...sizes }, 'completed session with a malformed manifest hash, root, id or sizes; not anchored');
       return null;
     }
     const tx = signTx(this.deps.chainId, {
       type: 'anchor', sessionId: item.sessionId, manifestHash: Buffer.from(item.manifestHash, 'hex'),
-      merkleRoot: Buffer.from(item.merkleRoot, 'hex'), node: this.deps.nodeKey,
+      merkleRoot: Buffer.from(item.merkleRoot, 'hex'), node: this.deps.nodeKey, ...sizes,
     }, this.deps.sign);
     return { sessionId: item.sessionId, manifestHash: item.manifestHash, merkleRoot: item.merkleRoot, tx: tx.toString('hex'), createdAt: (this.deps.now ?? Date.now)() };
   }

@@ -9,6 +9,10 @@ export interface CompletedManifest {
   /** RFC 6962 root over the stored (encrypted) chunk objects, 64 hex characters. */
   readonly merkleRoot: string;
   readonly completedAt: number | string;
+  /** The manifest's sizes: the anchor carries them (relay credits and storage challenges use them). */
+  readonly chunkCount: number;
+  readonly chunkSize: number;
+  readonly totalBytes: number;
 }
 
 export interface AnchorSource {

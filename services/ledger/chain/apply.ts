@@ -2,18 +2,15 @@
 // either throws InvalidBlock (with the reason) or returns the next state and what the block
 // anchored. valid(v) in the consensus machine is exactly "checkAndApply does not throw", so
 // every honest node accepts the same blocks.
-import { createHash } from 'node:crypto';
 import { blockHash, commitHash, decodeBlock, validatorsHash, type Block, type Commit } from '../codec/block.js';
 import { decodeTx, txId, txSignBytes, type Tx } from '../codec/tx.js';
 import { voteSignBytes } from '../codec/vote.js';
-import { merkleRoot, verifyInclusion } from '../../common/merkle.js';
+import { merkleRoot } from '../../common/merkle.js';
 import type { Verifier } from '../crypto.js';
 import { proposerFor, proposerOrder } from './ranking.js';
 import { AdmissionRefused, applyApprove, applyJoin, lastNonce, pruneApprovals, type AdmissionView, type Approvals } from './admission.js';
-import {
-  emptyCounts, epochOf, powerOf, totalPower, windowEpochs,
-  type ChainState, type EpochState, type ValidatorEntry, type WorkCounts,
-} from './state.js';
+import { powerOf, totalPower, type ChainState, type ValidatorEntry } from './state.js';
+import { CreditBook, anchorSizeProblem } from '../credits/book.js';
 
 export class InvalidBlock extends Error {
   override readonly name = 'InvalidBlock';
@@ -31,15 +28,23 @@ export interface AnchorRecord {
   readonly height: number;
   readonly txIndex: number;
   readonly time: number;
+  /** The manifest's sizes, as the anchor carries them. */
+  readonly chunkCount: number;
+  readonly chunkSize: number;
+  readonly totalBytes: number;
 }
 
 /**
- * Anchors committed recently, by manifest hash (storage challenges, dedupe). It must hold at
- * least every anchor of the scoring window; older entries may linger, as checkAndApply only
- * counts those whose block time falls inside the window of the block being checked.
+ * Anchors committed recently, by manifest hash (storage challenges, dedupe) and by node. It must
+ * hold at least every anchor of the scoring window; older entries may linger, as checkAndApply
+ * only counts those whose block time falls inside the window of the block being checked.
  */
 export interface RecentAnchors {
-  get(manifestHash: string): { readonly merkleRoot: string; readonly time: number } | undefined;
+  get(manifestHash: string): AnchorRecord | undefined;
+  /** A node's anchors, oldest first (height, then place in the block). */
+  byNode(node: string): readonly AnchorRecord[];
+  /** Every node with anchors, sorted. */
+  nodes(): readonly string[];
 }
 
 export interface ApplyContext {
@@ -81,14 +86,6 @@ export function verifyCommit(chainId: string, commit: Commit, height: number, ha
   return null;
 }
 
-const CHALLENGE_DOMAIN = Buffer.from('lucid/challenge/v1', 'ascii');
-
-/** Leaf a node must answer for `manifestHash` at the height after `prevHash` (storage work proof). */
-export function challengeIndex(prevHash: string, manifestHash: Buffer, node: Buffer, treeSize: number): number {
-  const d = createHash('sha256').update(CHALLENGE_DOMAIN).update(Buffer.from(prevHash, 'hex')).update(manifestHash).update(node).digest();
-  return Number(d.readBigUInt64BE(0) % BigInt(treeSize));
-}
-
 export function checkAndApply(state: ChainState, bytes: Uint8Array, ctx: ApplyContext): Applied {
   let block: Block;
   try {
@@ -116,29 +113,15 @@ export function checkAndApply(state: ChainState, bytes: Uint8Array, ctx: ApplyCo
     if (why) fail(`last commit: ${why}`);
   }
 
-  const epoch = epochOf(state.params, h.time);
-  const firstEpoch = epoch - windowEpochs(state.params) + 1;
-  const epochs: Record<string, EpochState> = {};
-  for (const [k, v] of Object.entries(state.epochs)) {
-    if (Number(k) >= firstEpoch) epochs[k] = { blocks: v.blocks, nodes: Object.fromEntries(Object.entries(v.nodes).map(([n, c]) => [n, { ...c }])) };
-  }
-  const counts = (e: number, node: string): WorkCounts => {
-    const ep = (epochs[String(e)] ??= { blocks: 0, nodes: {} });
-    return (ep.nodes[node] ??= emptyCounts());
-  };
-  (epochs[String(epoch)] ??= { blocks: 0, nodes: {} }).blocks += 1;
-  for (const s of block.lastCommit?.signatures ?? []) counts(epoch, s.validator.toString('hex')).validation += 1;
+  const book = new CreditBook({ state, height: h.height, time: h.time, anchors: ctx.recentAnchors });
+  book.commitSigners((block.lastCommit?.signatures ?? []).map((s) => s.validator.toString('hex')));
 
   let validators = [...state.validators];
   const nonces = { ...state.nonces };
   let approvals: Approvals = state.approvals ?? {};
   const admission = (): AdmissionView => ({ params: state.params, height: h.height, voters: state.validators, validators, nonces, approvals });
-  const relayClaims = state.relayClaims.filter((c) => Number(c.split(':')[0]) >= firstEpoch);
-  const claimSet = new Set(relayClaims);
   const seenTx = new Set<string>();
   const seenAnchor = new Set<string>();
-  const storageBy = new Set<string>();
-  const inWindow = <A extends { time: number }>(a: A | undefined): A | undefined => (a && epochOf(state.params, a.time) >= firstEpoch ? a : undefined);
   const anchors: AnchorRecord[] = [];
 
   block.txs.forEach((bytesTx, index) => {
@@ -160,33 +143,23 @@ export function checkAndApply(state: ChainState, bytes: Uint8Array, ctx: ApplyCo
     switch (tx.type) {
       case 'anchor': {
         const m = tx.manifestHash.toString('hex');
-        if (seenAnchor.has(m) || inWindow(ctx.recentAnchors.get(m))) failTx(index, `anchors a manifest already anchored`);
+        if (seenAnchor.has(m) || book.anchor(ctx.recentAnchors.get(m))) failTx(index, `anchors a manifest already anchored`);
+        const why = anchorSizeProblem(tx);
+        if (why) failTx(index, `anchor sizes: ${why}`);
         seenAnchor.add(m);
-        counts(epoch, node).anchors += 1;
-        anchors.push({ manifestHash: m, merkleRoot: tx.merkleRoot.toString('hex'), sessionId: tx.sessionId, node, height: h.height, txIndex: index, time: h.time });
+        const record: AnchorRecord = {
+          manifestHash: m, merkleRoot: tx.merkleRoot.toString('hex'), sessionId: tx.sessionId, node, height: h.height, txIndex: index, time: h.time,
+          chunkCount: tx.chunkCount, chunkSize: tx.chunkSize, totalBytes: tx.totalBytes,
+        };
+        anchors.push(record);
+        book.anchored(record);
         break;
       }
-      case 'work':
-        if (tx.kind === 'relay') {
-          if (tx.epoch !== epoch && tx.epoch !== epoch - 1) failTx(index, `relay proof for epoch ${tx.epoch} outside ${epoch - 1}..${epoch}`);
-          const claim = `${tx.epoch}:${node}`;
-          if (claimSet.has(claim)) failTx(index, `relay proof for epoch ${tx.epoch} already counted`);
-          claimSet.add(claim);
-          relayClaims.push(claim);
-          const c = counts(tx.epoch, node);
-          c.relaySessions += tx.sessions;
-          c.relayBytes += tx.bytes;
-        } else {
-          if (tx.challengeHeight !== state.height || state.height === 0) failTx(index, `storage proof must answer the challenge of height ${state.height}`);
-          if (storageBy.has(node)) failTx(index, `one storage proof per node and block`);
-          storageBy.add(node);
-          const anchor = inWindow(ctx.recentAnchors.get(tx.manifestHash.toString('hex')));
-          if (!anchor) failTx(index, `storage proof for a manifest not anchored in the window`);
-          if (tx.treeSize < 1 || tx.leafIndex !== challengeIndex(state.headHash, tx.manifestHash, tx.node, tx.treeSize)) failTx(index, `storage proof answers the wrong leaf`);
-          if (!verifyInclusion(tx.leafHash, tx.leafIndex, tx.treeSize, tx.path, Buffer.from(anchor!.merkleRoot, 'hex'))) failTx(index, `storage proof path does not reach the anchored root`);
-          counts(epoch, node).storage += 1;
-        }
+      case 'work': {
+        const why = tx.kind === 'answer' ? book.answer(tx) : book.verdicts(tx);
+        if (why) failTx(index, why);
         break;
+      }
       case 'join':
         try {
           approvals = applyJoin(admission(), tx);
@@ -216,6 +189,7 @@ export function checkAndApply(state: ChainState, bytes: Uint8Array, ctx: ApplyCo
   });
 
   const hash = blockHash(h);
+  const credited = book.finish(hash, h.proposer.toString('hex'), validators);
   const recentProposers = [...state.recentProposers, h.proposer.toString('hex')].slice(-Math.max(1, state.params.maxCooldown));
   const next: ChainState = {
     ...state,
@@ -225,10 +199,10 @@ export function checkAndApply(state: ChainState, bytes: Uint8Array, ctx: ApplyCo
     validators,
     lastValidators: state.validators,
     recentProposers,
-    epochs,
     nonces,
     approvals: pruneApprovals(approvals, h.height + 1, validators),
-    relayClaims,
+    prevTime: state.headTime,
+    ...credited,
   };
   return { block, hash, state: next, anchors };
 }

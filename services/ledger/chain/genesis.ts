@@ -4,8 +4,9 @@
 // `prevHash` of block 1, so a chain cannot be replayed under another genesis.
 import { createHash } from 'node:crypto';
 import { LucidError } from '../../common/errors.js';
+import { CREDIT_PARAMS, type CreditParams } from '../credits/params.js';
 
-export interface ChainParams {
+export interface ChainParams extends CreditParams {
   /** Length of a credit epoch (payouts read credits per epoch). */
   readonly epochMs: number;
   /** Scoring window for proposer ranking (DESIGN §2: 7 days). */
@@ -34,6 +35,7 @@ export const DEFAULT_PARAMS: ChainParams = {
   windowMs: 7 * 24 * 3600 * 1000,
   maxCooldown: 16,
   maxJoinPower: 1,
+  ...CREDIT_PARAMS,
 };
 
 const HEX32 = /^[0-9a-f]{64}$/;
@@ -57,6 +59,9 @@ export function parseGenesis(raw: unknown): Genesis {
     params[key] = p[key] as number;
   }
   for (const key of Object.keys(p)) if (!(key in DEFAULT_PARAMS)) fail(`unknown parameter params.${key}`);
+  // An epoch's credit record is final one block into the next epoch (services/ledger/README.md
+  // "Epoch boundaries"): the window must still hold it then.
+  if (params['windowMs']! < 2 * params['epochMs']!) fail('params.windowMs must be at least two epochs (2 × params.epochMs)');
   if (!Array.isArray(g['validators']) || g['validators'].length === 0) fail('validators must be a non-empty array');
   const seen = new Set<string>();
   const validators: GenesisValidator[] = (g['validators'] as unknown[]).map((v, i) => {

@@ -1,34 +1,66 @@
 // The replicated chain state after each block: the validator set, the PoOT work credits of the
-// scoring window, recent proposers (cooldown) and replay guards. Plain JSON (hex strings), so a
+// scoring window, open storage challenges, recent proposers (cooldown) and replay guards. Plain JSON (hex strings), so a
 // snapshot is stored with every block in the same LevelDB batch and a restart needs no replay.
 // Everything here is a deterministic function of the blocks: every honest node computes the
 // same state, hence the same proposer order.
 import type { ChainParams, Genesis } from './genesis.js';
 import { genesisHash } from './genesis.js';
+import { RELAY_BYTES_PER_CREDIT, type CreditParams } from '../credits/params.js';
 import type { Approvals } from './admission.js';
+
+export { RELAY_BYTES_PER_CREDIT };
 
 export interface ValidatorEntry {
   readonly publicKey: string;
   readonly power: number;
 }
 
-/** Raw work counts of one node in one epoch; credits are derived from them (see credits()). */
+/**
+ * Work of one node in one epoch, every number derived by the chain from blocks (README "Work
+ * credits"); credits() turns them into capped credits.
+ */
 export interface WorkCounts {
-  /** Anchor transactions this node put on chain (sessions relayed). */
+  /** Anchor transactions this node put on chain (informational; relay counts proven sessions). */
   anchors: number;
-  /** Sessions and bytes reported by relay work proofs. */
+  /** Anchored sessions of this node whose intake storage challenge passed, and their plaintext bytes. */
   relaySessions: number;
   relayBytes: number;
-  /** Accepted storage-challenge answers. */
+  /** Audit storage challenges passed, and issued (informational: the pass rate). */
   storage: number;
-  /** Precommits of this node included in commits (votes cast). */
+  audits: number;
+  /** Precommits of this node in the commits carried by this epoch's blocks. */
   validation: number;
+  /** Time (ms) of this epoch vouched for by this node's commit signatures. */
+  uptimeMs: number;
 }
 
 export interface EpochState {
-  /** Blocks committed in this epoch (the uptime denominator). */
+  /** Blocks committed in this epoch. */
   blocks: number;
+  /** Time (ms) of this epoch covered by commits at all (the uptime denominator for a share). */
+  chainMs: number;
+  /** Height of the first block whose previous block lies in a later epoch: from it on, this record never changes. */
+  closedBy: number | null;
   nodes: Record<string, WorkCounts>;
+}
+
+/** An open storage challenge (README "Storage challenges"). */
+export interface Challenge {
+  readonly height: number;
+  readonly seq: number;
+  /** intake: the first challenge of a newly anchored session (passing it earns the session's relay credit); audit: a periodic one (storage credit). */
+  readonly kind: 'intake' | 'audit';
+  readonly node: string;
+  readonly manifest: string;
+  readonly index: number;
+  /** SHA-256("lucid/challenge/v2" ‖ block hash ‖ u32 seq ‖ node), hex. */
+  readonly seed: string;
+  /** Time of the block that issued it. */
+  readonly issuedAt: number;
+  readonly answer: { readonly leaf: string; readonly digest: string; readonly height: number; readonly at: number } | null;
+  /** Validators whose verdict said the object checks out / is wrong. */
+  readonly ok: readonly string[];
+  readonly wrong: readonly string[];
 }
 
 export interface ChainState {
@@ -52,8 +84,14 @@ export interface ChainState {
   readonly nonces: Readonly<Record<string, number>>;
   /** Open validator-admission approvals (chain/admission.ts); absent in snapshots made before them. */
   readonly approvals?: Approvals;
-  /** `${epoch}:${node}` of relay proofs already counted inside the window (one per node and epoch). */
-  readonly relayClaims: readonly string[];
+  /** Time of block height − 1 (genesis time below height 2): the start of the interval the next commit vouches for. */
+  readonly prevTime: number;
+  /** Open storage challenges, in issue order. */
+  readonly challenges: readonly Challenge[];
+  /** Manifests anchored in a block their own node proposed: their intake challenge waits for a block it did not propose. */
+  readonly intakeQueue: readonly string[];
+  /** Earliest block time of each node's next audit. */
+  readonly nextAuditAt: Readonly<Record<string, number>>;
 }
 
 export function initialState(g: Genesis): ChainState {
@@ -72,7 +110,10 @@ export function initialState(g: Genesis): ChainState {
     epochs: {},
     nonces: {},
     approvals: {},
-    relayClaims: [],
+    prevTime: g.genesisTime,
+    challenges: [],
+    intakeQueue: [],
+    nextAuditAt: {},
   };
 }
 
@@ -93,8 +134,6 @@ export function powerOf(vals: readonly ValidatorEntry[], key: string): number {
   return vals.find((v) => v.publicKey === key)?.power ?? 0;
 }
 
-export const RELAY_BYTES_PER_CREDIT = 5_000_000;
-
 export interface Credits {
   readonly relay: number;
   readonly storage: number;
@@ -102,19 +141,29 @@ export interface Credits {
   readonly total: number;
 }
 
-/** DESIGN §2: relay = max(sessions relayed, ceil(MB relayed / 5)); storage and validation count one each. */
-export function credits(w: WorkCounts | undefined): Credits {
+/**
+ * The credits of one node in one epoch (DESIGN §2, README "Work credits"), each kind capped per
+ * epoch: relay = min(relayCap, max(sessions, ceil(bytes / 5 MB))), storage = min(storageCap,
+ * audits passed), validation = min(validationCap, commit signatures).
+ */
+export function credits(w: WorkCounts | undefined, p: CreditParams): Credits {
   if (!w) return { relay: 0, storage: 0, validation: 0, total: 0 };
-  const relay = Math.max(w.anchors + w.relaySessions, Math.ceil(w.relayBytes / RELAY_BYTES_PER_CREDIT));
-  return { relay, storage: w.storage, validation: w.validation, total: relay + w.storage + w.validation };
+  const relay = Math.min(p.relayCap, Math.max(w.relaySessions, Math.ceil(w.relayBytes / RELAY_BYTES_PER_CREDIT)));
+  const storage = Math.min(p.storageCap, w.storage);
+  const validation = Math.min(p.validationCap, w.validation);
+  return { relay, storage, validation, total: relay + storage + validation };
 }
 
 export interface Score {
+  /** Credits over the window (each epoch capped). */
   readonly credits: number;
-  /** Commits signed / blocks, over the window. */
+  /** Commit signatures over the window. */
   readonly signed: number;
   readonly blocks: number;
-  /** credits × signed: the window's uptime share without the shared denominator (exact integer). */
+  /** Uptime over the window and the time the chain's commits covered (ms). */
+  readonly uptimeMs: number;
+  readonly chainMs: number;
+  /** credits × uptimeMs: the window's uptime share without its shared denominator (exact integer). */
   readonly weight: number;
 }
 
@@ -125,17 +174,21 @@ export function scoreOf(state: ChainState, node: string): Score {
   let c = 0;
   let signed = 0;
   let blocks = 0;
+  let uptimeMs = 0;
+  let chainMs = 0;
   for (let e = first; e <= last; e++) {
     const ep = state.epochs[String(e)];
     if (!ep) continue;
     blocks += ep.blocks;
+    chainMs += ep.chainMs;
     const w = ep.nodes[node];
-    c += credits(w).total;
+    c += credits(w, state.params).total;
     signed += w?.validation ?? 0;
+    uptimeMs += w?.uptimeMs ?? 0;
   }
-  return { credits: c, signed, blocks, weight: c * signed };
+  return { credits: c, signed, blocks, uptimeMs, chainMs, weight: c * uptimeMs };
 }
 
 export function emptyCounts(): WorkCounts {
-  return { anchors: 0, relaySessions: 0, relayBytes: 0, storage: 0, validation: 0 };
+  return { anchors: 0, relaySessions: 0, relayBytes: 0, storage: 0, audits: 0, validation: 0, uptimeMs: 0 };
 }

@@ -12,9 +12,15 @@ export type WireMessage =
   | { readonly t: 'txs'; readonly txs: readonly Buffer[] }
   | { readonly t: 'status'; readonly height: number; readonly round: number }
   | { readonly t: 'getBlocks'; readonly from: number; readonly count: number }
-  | { readonly t: 'blocks'; readonly items: ReadonlyArray<{ readonly block: Buffer; readonly commit: Buffer }> };
+  | { readonly t: 'blocks'; readonly items: ReadonlyArray<{ readonly block: Buffer; readonly commit: Buffer }> }
+  // Storage challenges (README "Storage challenges"): a validator asks the challenged node for the
+  // chunk object of an answered challenge; the node sends it.
+  | { readonly t: 'getObject'; readonly height: number; readonly seq: number }
+  | { readonly t: 'object'; readonly height: number; readonly seq: number; readonly object: Buffer };
 
-const TAG = { hello: 0, proposal: 1, vote: 2, txs: 3, status: 4, getBlocks: 5, blocks: 6 } as const;
+const TAG = { hello: 0, proposal: 1, vote: 2, txs: 3, status: 4, getBlocks: 5, blocks: 6, getObject: 20, object: 21 } as const;
+/** A chunk object: 16 MiB of plaintext at most, plus its framing. */
+export const MAX_OBJECT_BYTES = 16 * 1024 * 1024 + 64;
 const ZERO32 = Buffer.alloc(32);
 export type VoteMessage = Extract<WireMessage, { t: 'vote' }>;
 
@@ -36,6 +42,8 @@ export function encodeMessage(m: WireMessage): Buffer {
     case 'status': w.u64(m.height).u32(m.round); break;
     case 'getBlocks': w.u64(m.from).u16(m.count); break;
     case 'blocks': w.u16(m.items.length); for (const it of m.items) w.bytes32(it.block).bytes32(it.commit); break;
+    case 'getObject': w.u64(m.height).u32(m.seq); break;
+    case 'object': w.u64(m.height).u32(m.seq).bytes32(m.object); break;
   }
   return w.finish();
 }
@@ -75,6 +83,8 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
       m = { t: 'blocks', items };
       break;
     }
+    case TAG.getObject: m = { t: 'getObject', height: r.u64(), seq: r.u32() }; break;
+    case TAG.object: m = { t: 'object', height: r.u64(), seq: r.u32(), object: r.bytes32(MAX_OBJECT_BYTES) }; break;
     default: throw new CodecError(`unknown message tag ${tag}`);
   }
   r.end();

@@ -4,44 +4,48 @@
 // replayed on another chain and the signature covers every other byte.
 import { CodecError, Reader, Writer } from './bytes.js';
 import { sha256 } from '../../common/merkle.js';
+import { decodeWork, encodeWork, type WorkTx } from '../credits/work-tx.js';
 import { readApproveBody, writeApproveBody, type ApproveTx } from './approve-tx.js';
 
+export type { StorageAnswerTx, VerdictsTx, Verdict, ChallengeRef, WorkTx } from '../credits/work-tx.js';
 export type { ApproveTx } from './approve-tx.js';
 
-export const TX_VERSION = 1;
+/** 2 since anchors carry the manifest's sizes and work proofs became storage answers and verdicts. */
+export const TX_VERSION = 2;
 export const TX_TYPE = { anchor: 1, work: 2, join: 3, leave: 4, approve: 5 } as const;
-export const WORK_KIND = { relay: 1, storage: 2 } as const;
-export const MAX_SESSION_ID_BYTES = 64;
-export const MAX_STORAGE_PATH = 64;
 export const SIGNATURE_BYTES = 64;
 
+/**
+ * A completed session's manifest on chain, with the manifest's sizes: relay credits are computed
+ * from them, and storage challenges pick a leaf of a tree of exactly `chunkCount` leaves.
+ */
 export interface AnchorTx {
   readonly type: 'anchor';
+  /** The session's UUID (16 bytes on the wire, lowercase canonical text here). */
   readonly sessionId: string;
   readonly manifestHash: Buffer;
   readonly merkleRoot: Buffer;
   readonly node: Buffer;
+  /** The manifest's chunkCount (= leaves of the tree), chunkSize and totalBytes (plaintext). */
+  readonly chunkCount: number;
+  readonly chunkSize: number;
+  readonly totalBytes: number;
 }
 
-export interface RelayProofTx {
-  readonly type: 'work';
-  readonly kind: 'relay';
-  readonly node: Buffer;
-  readonly epoch: number;
-  readonly sessions: number;
-  readonly bytes: number;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isUuid(s: string): boolean {
+  return UUID.test(s);
 }
 
-export interface StorageProofTx {
-  readonly type: 'work';
-  readonly kind: 'storage';
-  readonly node: Buffer;
-  readonly challengeHeight: number;
-  readonly manifestHash: Buffer;
-  readonly treeSize: number;
-  readonly leafIndex: number;
-  readonly leafHash: Buffer;
-  readonly path: readonly Buffer[];
+function uuidBytes(s: string): Buffer {
+  if (!UUID.test(s)) throw new CodecError('session id must be a lowercase UUID');
+  return Buffer.from(s.replace(/-/g, ''), 'hex');
+}
+
+function uuidText(b: Buffer): string {
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 export interface JoinTx {
@@ -57,24 +61,19 @@ export interface LeaveTx {
   readonly nonce: number;
 }
 
-export type TxBody = AnchorTx | RelayProofTx | StorageProofTx | JoinTx | LeaveTx | ApproveTx;
+export type TxBody = AnchorTx | WorkTx | JoinTx | LeaveTx | ApproveTx;
 export type Tx = TxBody & { readonly signature: Buffer };
 
 export function encodeTxBody(tx: TxBody): Buffer {
   const w = new Writer().u8(TX_VERSION);
   switch (tx.type) {
     case 'anchor':
-      w.u8(TX_TYPE.anchor).str8(tx.sessionId, 1, MAX_SESSION_ID_BYTES).fixed(tx.manifestHash, 32).fixed(tx.merkleRoot, 32).fixed(tx.node, 32);
+      w.u8(TX_TYPE.anchor).fixed(uuidBytes(tx.sessionId), 16).fixed(tx.manifestHash, 32).fixed(tx.merkleRoot, 32).fixed(tx.node, 32)
+        .u32(tx.chunkCount).u32(tx.chunkSize).u64(tx.totalBytes);
       break;
     case 'work':
       w.u8(TX_TYPE.work).fixed(tx.node, 32);
-      if (tx.kind === 'relay') {
-        w.u8(WORK_KIND.relay).u32(tx.epoch).u32(tx.sessions).u64(tx.bytes);
-      } else {
-        if (tx.path.length > MAX_STORAGE_PATH) throw new CodecError('storage proof path too long');
-        w.u8(WORK_KIND.storage).u64(tx.challengeHeight).fixed(tx.manifestHash, 32).u64(tx.treeSize).u64(tx.leafIndex).fixed(tx.leafHash, 32).u8(tx.path.length);
-        for (const p of tx.path) w.fixed(p, 32);
-      }
+      encodeWork(w, tx);
       break;
     case 'join':
       w.u8(TX_TYPE.join).fixed(tx.node, 32).u32(tx.power).u64(tx.nonce);
@@ -106,29 +105,14 @@ export function decodeTx(bytes: Uint8Array): Tx {
   let body: TxBody;
   switch (type) {
     case TX_TYPE.anchor:
-      body = { type: 'anchor', sessionId: r.str8(1, MAX_SESSION_ID_BYTES), manifestHash: r.fixed(32), merkleRoot: r.fixed(32), node: r.fixed(32) };
+      body = {
+        type: 'anchor', sessionId: uuidText(r.fixed(16)), manifestHash: r.fixed(32), merkleRoot: r.fixed(32), node: r.fixed(32),
+        chunkCount: r.u32(), chunkSize: r.u32(), totalBytes: r.u64(),
+      };
       break;
-    case TX_TYPE.work: {
-      const node = r.fixed(32);
-      const kind = r.u8();
-      if (kind === WORK_KIND.relay) {
-        body = { type: 'work', kind: 'relay', node, epoch: r.u32(), sessions: r.u32(), bytes: r.u64() };
-      } else if (kind === WORK_KIND.storage) {
-        const challengeHeight = r.u64();
-        const manifestHash = r.fixed(32);
-        const treeSize = r.u64();
-        const leafIndex = r.u64();
-        const leafHash = r.fixed(32);
-        const n = r.u8();
-        if (n > MAX_STORAGE_PATH) throw new CodecError('storage proof path too long');
-        const path: Buffer[] = [];
-        for (let i = 0; i < n; i++) path.push(r.fixed(32));
-        body = { type: 'work', kind: 'storage', node, challengeHeight, manifestHash, treeSize, leafIndex, leafHash, path };
-      } else {
-        throw new CodecError(`unknown work proof kind ${kind}`);
-      }
+    case TX_TYPE.work:
+      body = decodeWork(r, r.fixed(32));
       break;
-    }
     case TX_TYPE.join:
       body = { type: 'join', node: r.fixed(32), power: r.u32(), nonce: r.u64() };
       break;

@@ -1,6 +1,8 @@
 // An in-process cluster of real LedgerServices: LevelDB in temp dirs, real node keys, the real
 // WebSocket/TLS transport on loopback, the API routes on fastify (inject). Used by the service
-// integration tests; the 4-process tests use real appliances instead.
+// integration tests; the 4-process tests use real appliances instead. With `sessions`, each node
+// also runs the real sessions service (chunk files, manifests) as its anchor feed and as the
+// source of its answers to storage challenges, wired as appliance/entries/core.ts wires them.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createPrivateKey } from 'node:crypto';
@@ -9,7 +11,8 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Store } from '../../../services/store/index.js';
 import { loadOrCreateNodeIdentity, NODE_KEY_FILE, type NodeIdentity } from '../../../services/identity/index.js';
-import { LedgerService, ledgerRoutes, makeGenesis, MemoryAnchorSource, type Genesis, type LevelPort } from '../../../services/ledger/index.js';
+import { LedgerService, ledgerRoutes, makeGenesis, MemoryAnchorSource, type ChainParams, type Genesis, type LevelPort } from '../../../services/ledger/index.js';
+import { SessionService } from '../../../services/sessions/index.js';
 import { silentLogger } from '../../../services/common/log.js';
 import { freePort } from '../../helpers/appliance.js';
 
@@ -21,6 +24,7 @@ export interface ClusterNode {
   store: Store | null;
   ledger: LedgerService | null;
   app: FastifyInstance | null;
+  sessions: SessionService | null;
 }
 
 export class Cluster {
@@ -30,15 +34,19 @@ export class Cluster {
   private root = '';
 
   /** `validators`: how many of the n nodes are in the genesis (the rest start as followers). */
-  static async create(n: number, opts: { slotMs: number; powers?: number[]; validators?: number }): Promise<Cluster> {
+  static async create(n: number, opts: { slotMs: number; powers?: number[]; validators?: number; params?: Partial<ChainParams>; sessions?: boolean }): Promise<Cluster> {
     const c = new Cluster();
     c.root = mkdtempSync(join(tmpdir(), 'lucid-ledger-cluster-'));
     for (let i = 0; i < n; i++) {
       const dir = join(c.root, `n${i}`);
       const identity = await loadOrCreateNodeIdentity(dir, silentLogger());
-      c.nodes.push({ dir, identity, port: await freePort(), source: new MemoryAnchorSource(), store: null, ledger: null, app: null });
+      c.nodes.push({ dir, identity, port: await freePort(), source: new MemoryAnchorSource(), store: null, ledger: null, app: null, sessions: null });
     }
-    c.genesis = makeGenesis({ chainId: 'cluster-test', validators: c.nodes.slice(0, opts.validators ?? n).map((x, i) => ({ publicKey: x.identity.publicKeyHex, power: opts.powers?.[i] ?? 1 })) });
+    c.genesis = makeGenesis({
+      chainId: 'cluster-test', params: opts.params,
+      validators: c.nodes.slice(0, opts.validators ?? n).map((x, i) => ({ publicKey: x.identity.publicKeyHex, power: opts.powers?.[i] ?? 1 })),
+    });
+    c.withSessions = opts.sessions ?? false;
     c.genesisPath = join(c.root, 'genesis.json');
     writeFileSync(c.genesisPath, JSON.stringify(c.genesis));
     c.slotMs = opts.slotMs;
@@ -46,12 +54,18 @@ export class Cluster {
   }
 
   slotMs = 1000;
+  withSessions = false;
 
   async start(i: number): Promise<void> {
     const node = this.nodes[i]!;
     const store = new Store({ location: join(node.dir, 'store'), log: silentLogger() });
     await store.start();
     const privateKey = createPrivateKey(await readFile(join(node.dir, NODE_KEY_FILE)));
+    let sessions: SessionService | null = null;
+    if (this.withSessions) {
+      sessions = new SessionService({ store, dataDir: node.dir, log: silentLogger(), identity: node.identity, quotaBytes: 1024 ** 3, reserveBytes: 0, defaultCipher: 'aes-256-gcm' });
+      await sessions.start();
+    }
     const ledger = new LedgerService({
       log: silentLogger(),
       db: store as unknown as LevelPort,
@@ -61,22 +75,24 @@ export class Cluster {
         slotMs: this.slotMs, p2pHost: '127.0.0.1', p2pPort: node.port, genesisPath: this.genesisPath, mdns: false,
         peers: this.nodes.filter((x) => x !== node).map((x) => `127.0.0.1:${x.port}`),
       },
-      anchorSource: node.source,
+      anchorSource: sessions ?? node.source,
+      ...(sessions ? { chunkSource: { read: (q) => sessions.storedChunk(q) } } : {}),
     });
     await ledger.start();
     const app = Fastify();
     app.decorateRequest('principal', null);
     await app.register(ledgerRoutes(ledger));
     await app.ready();
-    Object.assign(node, { store, ledger, app });
+    Object.assign(node, { store, ledger, app, sessions });
   }
 
   async stop(i: number): Promise<void> {
     const node = this.nodes[i]!;
     await node.app?.close();
     await node.ledger?.stop();
+    await node.sessions?.stop();
     await node.store?.stop();
-    Object.assign(node, { store: null, ledger: null, app: null });
+    Object.assign(node, { store: null, ledger: null, app: null, sessions: null });
   }
 
   async startAll(count = this.nodes.length): Promise<void> {

@@ -9,7 +9,7 @@ import { proposerOrder } from '../../../services/ledger/chain/ranking.js';
 import { initialState } from '../../../services/ledger/chain/state.js';
 import { lowPriority } from '../../helpers/priority.js';
 
-const completed = () => ({ sessionId: randomUUID(), manifestHash: randomBytes(32).toString('hex'), merkleRoot: randomBytes(32).toString('hex'), completedAt: Date.now() });
+const completed = () => ({ sessionId: randomUUID(), manifestHash: randomBytes(32).toString('hex'), merkleRoot: randomBytes(32).toString('hex'), completedAt: Date.now(), chunkCount: 1, chunkSize: 65_536, totalBytes: 1000 });
 
 describe('ledger service: a full 1 MiB block', () => {
   lowPriority();

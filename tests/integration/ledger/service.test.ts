@@ -17,7 +17,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => { await c?.destroy(); });
 
-const completed = () => ({ sessionId: randomUUID(), manifestHash: randomBytes(32).toString('hex'), merkleRoot: randomBytes(32).toString('hex'), completedAt: Date.now() });
+const completed = () => ({ sessionId: randomUUID(), manifestHash: randomBytes(32).toString('hex'), merkleRoot: randomBytes(32).toString('hex'), completedAt: Date.now(), chunkCount: 1, chunkSize: 65_536, totalBytes: 1000 });
 const proofOf = async (i: number, manifestHash: string) => {
   const r = await c.nodes[i]!.app!.inject({ method: 'GET', url: `/api/v1/anchors/${manifestHash}` });
   return r.statusCode === 200 ? (r.json() as ProofJson) : undefined;

@@ -48,6 +48,15 @@ describe('sessions anchored on the chain (standalone appliance)', () => {
     // The session detail carries the same position.
     const view = (await api(app, 'GET', `/api/v1/sessions/${s.id}`)).json;
     expect(view.anchor).toMatchObject({ height: proof.height, txIndex: proof.txIndex, txCount: proof.txCount, blockHash: proof.header.hash, manifestHash: s.manifestHash });
+    // Core hands the ledger its sessions (appliance/entries/core.ts): the node answers the
+    // session's intake challenge from the chunk file on disk and, the only validator, checks it
+    // itself — the relay credit of exactly these 200 KiB follows.
+    const mine = await app.waitFor('relay credit', async () => {
+      const c = (await api(app, 'GET', '/api/v1/ledger/credits')).json as { nodes: Array<{ node: string; relaySessions: number; relayBytes: number; relay: number }> };
+      const row = c.nodes.find((n) => n.node === node.publicKey);
+      return row && row.relaySessions >= 1 ? row : undefined;
+    }, 20 * SLOT);
+    expect(mine).toMatchObject({ relaySessions: 1, relayBytes: 200 * 1024, relay: 1 });
   }, 60_000);
 
   it('a download token opens one path of its owner, for 60 s, and nothing else', async () => {

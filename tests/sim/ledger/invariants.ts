@@ -10,7 +10,7 @@
 //   anchors        an anchor reported final keeps its place forever, on every honest node
 //   admission      the validator set changes only by the approved joiner joining; Sybils never
 //                  get in (quorums above are weighed with the validator set of each height)
-import { checkAndApply, verifyCommit, type AnchorRecord } from '../../../services/ledger/chain/apply.js';
+import { checkAndApply, verifyCommit, type AnchorRecord, type Applied } from '../../../services/ledger/chain/apply.js';
 import { RecentAnchorIndex } from '../../../services/ledger/chain/recent-anchors.js';
 import type { ChainState } from '../../../services/ledger/chain/state.js';
 import type { WireMessage } from '../../../services/ledger/codec/messages.js';
@@ -30,7 +30,9 @@ export class Invariants {
   readonly violations: string[] = [];
   private readonly decided = new Map<number, string>();
   private readonly refStates = new Map<number, ChainState>();
-  private readonly refAnchors = new RecentAnchorIndex();
+  readonly refAnchors = new RecentAnchorIndex();
+  /** Called with every block of the reference chain, in height order. */
+  readonly onApplied: Array<(a: Applied) => void> = [];
   private readonly signedBy = new Map<string, Map<string, string>>();
   private readonly locks = new Map<string, Map<number, { round: number; value: string }>>();
   private readonly prevotes = new Map<string, Map<string, Set<string>>>(); // h:r → value → validators
@@ -41,6 +43,8 @@ export class Invariants {
   firstBlockAt: number | null = null;
   maxHeight = 0;
   private latest: ChainState;
+  /** The reference chain's state at its highest decided height. */
+  get head(): ChainState { return this.latest; }
   private readonly joined = new Map<string, number>();
 
   constructor(
@@ -175,6 +179,7 @@ export class Invariants {
       for (const k of before) if (!after.has(k)) this.fail(`admission: h${d.height} removed validator ${k.slice(0, 8)}`);
       this.refStates.set(d.height, applied.state);
       if (d.height >= this.latest.height) this.latest = applied.state;
+      for (const f of this.onApplied) f(applied);
       if (this.refStates.size > 64) this.refStates.delete(Math.min(...this.refStates.keys()));
     } catch (err) {
       this.fail(`validity: ${instance} decided an invalid block at h${d.height}: ${(err as Error).message}`);

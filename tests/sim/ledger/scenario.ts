@@ -32,12 +32,18 @@ export interface Scenario {
   readonly healAt: number;
   readonly endAt: number;
   readonly lockBug: boolean;
+  /** No partitions, drops, duplicates, crashes or twins: every settled session must earn its credit. */
+  readonly clean: boolean;
+  /** The false-credit scenario: this validator lies about its work (tests/sim/ledger/cheater.ts). */
+  readonly cheater: string | null;
+  /** Test-only: honest validators say "ok" to answers without fetching the object (the harness must notice). */
+  readonly trustBug: boolean;
   readonly admission: AdmissionPlan | null;
   /** 'after-heal' (default): a block within 3 slots of the heal; 'none': the test checks progress itself. */
   readonly liveness?: 'after-heal' | 'none';
 }
 
-export function makeScenario(seed: number, options: { lockBug?: boolean; admission?: boolean } = {}): Scenario {
+export function makeScenario(seed: number, options: { lockBug?: boolean; admission?: boolean; trustBug?: boolean } = {}): Scenario {
   const rng = new Rng(seed);
   const slotMs = 1000;
   const set = rng.pick<SetKind>(['n4', 'n4', 'n7', 'w5', 'w6']);
@@ -103,8 +109,13 @@ export function makeScenario(seed: number, options: { lockBug?: boolean; admissi
   // Anchors: completed sessions arriving at random nodes (twins' anchors may be lost; fine).
   const anchors = rng.int(2, 12);
   for (let i = 0; i < anchors; i++) events.push({ at: rng.int(0, endAt - 2 * slotMs), kind: 'anchor', node: rng.pick(instances) });
-  events.sort((a, b) => a.at - b.at);
   const persistDelayMax = rng.int(0, 40);
+  // Half the schedules have a cheater: a validator outside the twins with less than 1/3 of the
+  // power (its "ok" to its own answers must never be enough), which anchors more often.
+  const liars = validators.filter((v) => !twins.includes(v.name) && 3 * v.power < total);
+  const cheater = liars.length > 0 && rng.chance(0.5) ? rng.pick(liars).name : null;
+  if (cheater) for (let i = rng.int(2, 5); i > 0; i--) events.push({ at: rng.int(0, endAt - 2 * slotMs), kind: 'anchor', node: cheater });
+  events.sort((a, b) => a.at - b.at);
 
   const admission = options.admission === false ? null
     : makeAdmissionPlan(seed, { validators, twins, instances, partitions: events.filter((e) => e.kind === 'partition').length, healAt, endAt });
@@ -118,5 +129,6 @@ export function makeScenario(seed: number, options: { lockBug?: boolean; admissi
   return {
     seed, set, slotMs, validators, twins, instances, delay, drop, duplicate,
     persistDelayMax, events: events.map(placeJoiner), healAt, endAt: admission?.joiner ? healAt + 6 * slotMs : endAt, lockBug: options.lockBug ?? false, admission,
+    clean: !faulty && twins.length === 0, cheater, trustBug: options.trustBug ?? false,
   };
 }

@@ -1,8 +1,9 @@
 // The simulation suite, split in shards so vitest runs them on both cores. Default: 1,000 seeds
 // in total (N = 4, 7 and weighted 5/6; partitions, drops, duplicates, reordering, crashes and
-// restarts, Twins; and in every seed validator admission: Sybil floods of joins, forged and
+// restarts, Twins; in every seed validator admission: Sybil floods of joins, forged and
 // insufficient approvals, byzantine proposals carrying unapproved joins, and in ~80 % a legit
-// join approved by the honest validators). LEDGER_SIM_SEEDS=100000 for the long run;
+// join approved by the honest validators; storage challenges everywhere and, in half the seeds,
+// a validator claiming work it did not do). LEDGER_SIM_SEEDS=100000 for the long run;
 // LEDGER_SIM_SEED=<n> replays one.
 import { expect, it } from 'vitest';
 import { lowPriority } from '../../helpers/priority.js';
@@ -27,12 +28,18 @@ export function simulationShard(shard: number, shards: number): void {
   const seeds = shardSeeds(shard, shards);
   it(`${seeds.length} seeded fault schedules keep every invariant (shard ${shard + 1}/${shards})`, () => {
     const failures: string[] = [];
-    const mix = { n4: 0, n7: 0, w5: 0, w6: 0, twins: 0, crashes: 0, anchors: 0, heights: 0, sybilFloods: 0, sybilMessages: 0, joins: 0 };
+    const mix = {
+      n4: 0, n7: 0, w5: 0, w6: 0, twins: 0, crashes: 0, anchors: 0, heights: 0, sybilFloods: 0, sybilMessages: 0, joins: 0,
+      relayCredited: 0, storageCredited: 0, cheaters: 0, clean: 0,
+    };
+    const cheats: Record<string, number> = { forge: 0, leaf: 0, replay: 0, late: 0, vote: 0 };
     const started = performance.now();
     for (const seed of seeds) {
       let r: SeedResult;
       try {
-        r = runSeed(makeScenario(seed));
+        const scenario = makeScenario(seed);
+        if (scenario.clean) mix.clean++;
+        r = runSeed(scenario);
       } catch (err) {
         failures.push(`seed ${seed} threw ${(err as Error).stack}\n  replay: ${replayCommand(seed)}`);
         continue;
@@ -45,10 +52,16 @@ export function simulationShard(shard: number, shards: number): void {
       if (r.sybilMessages > 0) mix.sybilFloods++;
       mix.sybilMessages += r.sybilMessages;
       if (r.joinedAt !== null) mix.joins++;
+      mix.relayCredited += r.credited.relay;
+      mix.storageCredited += r.credited.storage;
+      if (r.cheats) {
+        mix.cheaters++;
+        for (const [k, v] of Object.entries(r.cheats)) cheats[k] = (cheats[k] ?? 0) + v;
+      }
       if (r.violations.length > 0) failures.push(`seed ${seed} (${r.set}): ${r.violations.join('; ')}\n  replay: ${replayCommand(seed)}`);
     }
     const ms = Math.round(performance.now() - started);
-    console.log(`ledger simulation shard ${shard + 1}/${shards}: ${seeds.length} seeds in ${ms} ms, ${failures.length} failing; mix ${JSON.stringify(mix)}`);
+    console.log(`ledger simulation shard ${shard + 1}/${shards}: ${seeds.length} seeds in ${ms} ms, ${failures.length} failing; mix ${JSON.stringify(mix)}; cheats ${JSON.stringify(cheats)}`);
     for (const f of failures.slice(0, 20)) console.error(f);
     expect(failures, failures.slice(0, 5).join('\n')).toEqual([]);
     // The mix really contains every kind of schedule the issue asks for.
@@ -60,6 +73,12 @@ export function simulationShard(shard: number, shards: number): void {
       // Every seed floods Sybil joins; most also admit a joiner (each one checked in runSeed).
       expect(mix.sybilFloods).toBe(seeds.length);
       expect(mix.joins).toBeGreaterThan(seeds.length / 2);
+      // Credits were really earned, and the cheater really tried every trick (none paid: 0 violations).
+      expect(mix.relayCredited).toBeGreaterThan(seeds.length);
+      expect(mix.storageCredited).toBeGreaterThan(seeds.length / 2);
+      expect(mix.cheaters).toBeGreaterThan(seeds.length / 4);
+      expect(mix.clean).toBeGreaterThan(seeds.length / 25); // schedules where every settled session must have earned its credit
+      for (const k of Object.keys(cheats)) expect(cheats[k], `cheat ${k}`).toBeGreaterThan(seeds.length / 20);
     }
   }, 30 * 60_000);
 }

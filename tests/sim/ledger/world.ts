@@ -21,6 +21,10 @@ import type { Scenario } from './scenario.js';
 import type { Timeouts } from '../../../services/ledger/consensus/height-machine.js';
 import { AdmissionDriver } from './admission-driver.js';
 import { SIM_MAX_JOIN_POWER } from './admission-plan.js';
+import { CreditWorker, type CreditOutput } from '../../../services/ledger/credits/worker.js';
+import { Cheater } from './cheater.js';
+import { CreditOracle, checkCredits, totals, type RealSession } from './credit-invariants.js';
+import { makeSession, SimStore, uuidFrom, type SimSession } from './sessions.js';
 
 interface Disk {
   readonly guard: MemoryGuardStorage;
@@ -33,9 +37,10 @@ interface Disk {
 
 class SimNode {
   engine: Engine | null = null;
+  worker: CreditWorker | Cheater | null = null;
   generation = 0;
   lastPersistAt = 0;
-  constructor(readonly name: string, readonly signer: Signer, readonly honest: boolean, readonly disk: Disk) {}
+  constructor(readonly name: string, readonly signer: Signer, readonly honest: boolean, readonly disk: Disk, readonly store: SimStore, readonly cheater: boolean) {}
   get key(): string { return this.signer.publicKey.toString('hex'); }
 }
 
@@ -87,6 +92,17 @@ export interface SeedResult {
   /** The height whose block admitted the joiner (null: no joiner, or it never joined). */
   readonly joinedAt: number | null;
   readonly sybilMessages: number;
+  /** Relay sessions and storage audits credited to honest nodes; the cheater's attempts by kind. */
+  readonly credited: { readonly relay: number; readonly storage: number };
+  readonly cheats: Readonly<Record<string, number>> | null;
+}
+
+/** Chain parameters of the simulated chain: slots of 1 s, epochs of 10 slots, credit deadlines of a few slots. */
+export function simParams(slotMs: number) {
+  return {
+    epochMs: 10 * slotMs, windowMs: 70 * slotMs, maxJoinPower: SIM_MAX_JOIN_POWER,
+    challengePeriodMs: 5 * slotMs, answerMs: 2 * slotMs, verifyMs: 3 * slotMs, uptimeMaxGapMs: 3 * slotMs,
+  };
 }
 
 export interface RunOptions {
@@ -101,7 +117,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     chainId: 'sim',
     genesisTime: 1_000_000,
     validators: s.validators.map((v) => ({ publicKey: signers.get(v.name)!.publicKey.toString('hex'), power: v.power })),
-    params: { epochMs: 10 * s.slotMs, windowMs: 70 * s.slotMs, maxJoinPower: SIM_MAX_JOIN_POWER },
+    params: simParams(s.slotMs),
   });
   const adm = s.admission ? new AdmissionDriver(s.admission, s.seed, [...signers.values()].map((x) => x.publicKey), new Rng(s.seed ^ 0xad)) : null;
   if (adm?.joiner) signers.set('j', adm.joiner);
@@ -109,16 +125,23 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
   let now = 1_000_000;
   let seq = 0;
   const queue = new Heap();
+  const stores = new Map(s.validators.map((v) => [v.name, new SimStore()]));
   const nodes = [...s.instances, ...(adm?.joiner ? ['j'] : [])].map((name) => {
     const validator = name.replace(/[ab]$/, '');
     const twin = s.twins.includes(validator);
     return new SimNode(name, signers.get(twin ? validator : name)!, !twin, {
       guard: new MemoryGuardStorage(), blocks: new Map(), state: genesisState, headCommit: null, anchors: [], anchorIndex: new Map(),
-    });
+    }, stores.get(validator) ?? new SimStore(), validator === s.cheater);
   });
+  const cheaterKey = s.cheater ? signers.get(s.cheater)!.publicKey.toString('hex') : null;
+  const creditRng = new Rng(s.seed ^ 0xc4ed17);
+  const cheats = { forge: 0, leaf: 0, replay: 0, late: 0, vote: 0 };
+  const real: Array<{ node: string; session: SimSession }> = [];
   const honestKeys = new Set(nodes.filter((n) => n.honest).map((n) => n.key));
   const inv = new Invariants('sim', genesisState, honestKeys, () => now, adm?.joiner ? [adm.joiner.publicKey.toString('hex')] : []);
   const firstWithJoiner = new Map<string, number>();
+  const oracle = new CreditOracle(genesisState.params, genesisState.genesisTime);
+  inv.onApplied.push((a) => oracle.onApplied(a));
   let partition: ReadonlyArray<ReadonlyArray<string>> | null = null;
   let healed = false;
   let deliveries = 0;
@@ -151,6 +174,12 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     }
   };
 
+  const credit = (node: SimNode, o: CreditOutput): void => {
+    if (!node.engine) return;
+    if (o.kind === 'tx') node.engine.submitTx(o.tx, now);
+    else for (const to of nodes) if (to.key === o.to) sendTo(node, to, o.msg);
+  };
+
   const boot = (node: SimNode): void => {
     const recentAnchors = new RecentAnchorIndex();
     recentAnchors.add(node.disk.anchors);
@@ -170,7 +199,12 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
         ...(!node.honest && adm ? { tamperBlock: adm.tamper(() => node.engine?.state) } : {}),
       },
     }, { state: node.disk.state, headCommit: node.disk.headCommit, now });
+    const base = { chainId: 'sim', signer: node.signer, anchors: recentAnchors, emit: (o: CreditOutput) => credit(node, o), now: () => now };
+    node.worker = node.cheater
+      ? new Cheater({ ...base, store: node.store, rng: creditRng, slotMs: s.slotMs, counts: cheats })
+      : new CreditWorker({ ...base, port: node.store.port, retryMs: s.slotMs / 4, resendMs: 3 * s.slotMs, batchMs: s.slotMs / 2, injectTrustBug: s.trustBug });
     handle(node, node.engine.start(now));
+    node.worker.onState(node.disk.state);
   };
 
   s.events.forEach((e, index) => queue.push({ at: e.at + 1_000_000, seq: seq++, kind: 'fault', index }));
@@ -185,7 +219,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     let wakeAt = Infinity;
     for (const n of nodes) {
       if (!n.engine) continue;
-      const w = n.engine.nextWakeAt();
+      const w = Math.min(n.engine.nextWakeAt(), n.worker!.nextWakeAt());
       if (w < wakeAt) { wakeAt = w; wakeNode = n; }
     }
     const ev = queue.peek();
@@ -193,7 +227,8 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     if (Math.min(wakeAt, evAt) > end) break;
     if (wakeNode && wakeAt < evAt) {
       now = Math.max(now, wakeAt);
-      handle(wakeNode, wakeNode.engine!.tick(now));
+      wakeNode.worker!.tick();
+      if (wakeNode.engine) handle(wakeNode, wakeNode.engine.tick(now));
       continue;
     }
     queue.pop();
@@ -213,6 +248,10 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
         if (items.length > 0) for (const n of nodes) if (n.key === ev!.from) sendTo(to, n, { t: 'blocks', items });
         continue;
       }
+      if (msg.t === 'getObject' || msg.t === 'object') {
+        to.worker!.onMessage(ev!.from, msg);
+        continue;
+      }
       handle(to, to.engine.onMessage(ev!.from, msg, now));
     } else if (ev!.kind === 'persist') {
       const { node, out } = ev!;
@@ -226,7 +265,8 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
       }
       if (node.honest) inv.onPersisted(node.name, out.anchors);
       if (adm?.joiner && !firstWithJoiner.has(node.name) && out.state.validators.some((v) => v.publicKey === adm.joiner!.publicKey.toString('hex'))) firstWithJoiner.set(node.name, out.height);
-      handle(node, node.engine.onPersisted(out.height, now));
+      node.worker!.onState(out.state);
+      if (node.engine) handle(node, node.engine.onPersisted(out.height, now));
     } else if (ev!.kind === 'admin') {
       if (ev!.wave === null) {
         adm!.tick(nodes, now);
@@ -243,10 +283,19 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
       trace?.(`t=${now} fault ${f.kind} ${'node' in f ? f.node : ''}${f.kind === 'partition' ? JSON.stringify(f.groups) : ''}`);
       if (f.kind === 'partition') partition = f.groups;
       else if (f.kind === 'heal') {
+        // Links cut by the partition come back: what a real connection does then (TCP delivers
+        // what it held back, a dropped WebSocket reconnects), the engine does on onPeerConnected —
+        // it re-offers its waiting transactions and the round's proposal at once.
+        const cut = partition;
         partition = null;
+        if (cut) {
+          const side = (n: SimNode): number => cut.findIndex((g) => g.includes(n.name));
+          for (const a of nodes) for (const b of nodes) if (a.engine && a !== b && a.key !== b.key && side(a) !== side(b)) handle(a, a.engine.onPeerConnected(b.key, now));
+        }
         if (now >= healAt && !healed) { healed = true; inv.onHeal(); }
       } else if (f.kind === 'crash' && node?.engine) {
         node.engine = null;
+        node.worker = null;
         node.generation++;
         crashes++;
       } else if (f.kind === 'restart' && node && !node.engine) {
@@ -254,11 +303,35 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
         boot(node);
       } else if (f.kind === 'anchor' && node?.engine) {
         const n = anchorCounter++;
-        const tx = signTx('sim', {
-          type: 'anchor', sessionId: `s-${s.seed}-${n}`, manifestHash: sha256(Buffer.from(`m:${s.seed}:${n}`)),
-          merkleRoot: sha256(Buffer.from(`r:${s.seed}:${n}`)), node: node.signer.publicKey,
-        }, node.signer.sign);
-        node.engine.submitTx(tx, now);
+        const session = makeSession(creditRng, `${s.seed}:${n}`);
+        let sizes = { chunkCount: session.chunkCount, chunkSize: session.chunkSize, totalBytes: session.totalBytes };
+        let root = session.root;
+        if (node.cheater) {
+          // Sessions it never had (a made-up root, inflated sizes), sessions whose objects it
+          // dropped (it keeps the leaves), sessions it holds but answers late; sizes no manifest
+          // can have; a first-format relay proof claiming gigabytes.
+          const lie = creditRng.int(0, 3);
+          if (lie === 0) {
+            root = sha256(Buffer.from(`fake:${s.seed}:${n}`));
+            sizes = { chunkCount: 1000, chunkSize: 16 * 1024 * 1024, totalBytes: 1000 * 16 * 1024 * 1024 };
+          } else if (lie === 1) {
+            session.objects = null;
+            node.store.add(session);
+          } else if (lie === 2) {
+            node.store.add(session);
+          } else {
+            sizes = { ...sizes, totalBytes: sizes.chunkCount * sizes.chunkSize + 1 };
+          }
+          const relayV1 = Buffer.concat([Buffer.of(1, 2), node.signer.publicKey, Buffer.of(1), Buffer.alloc(4), Buffer.from('00000001', 'hex'), Buffer.from('0000000ba43b7400', 'hex')]);
+          node.engine.submitTx(Buffer.concat([relayV1, node.signer.sign(relayV1)]), now);
+        } else {
+          node.store.add(session);
+          real.push({ node: node.key, session });
+        }
+        try {
+          const tx = signTx('sim', { type: 'anchor', sessionId: uuidFrom(`${s.seed}:${n}`), manifestHash: session.manifestHash, merkleRoot: root, node: node.signer.publicKey, ...sizes }, node.signer.sign);
+          node.engine.submitTx(tx, now);
+        } catch { /* sizes no encoding can carry: nothing to submit */ }
       }
     }
   }
@@ -273,6 +346,16 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     }
   }
   if (adm) inv.checkNeverJoined(adm.forbidden);
+  // Credits, on the reference chain: recounted, no false credit, sound, and earned when clean.
+  const head = inv.head;
+  inv.violations.push(...oracle.check(head).slice(0, 5));
+  const realSessions: RealSession[] = real.map((r) => ({ node: r.node, totalBytes: r.session.totalBytes, anchoredAt: inv.refAnchors.get(r.session.manifestHash.toString('hex'))?.time ?? null }));
+  const settle = 5 * s.slotMs;
+  inv.violations.push(...checkCredits(head, {
+    cheater: cheaterKey, honest: [...honestKeys].filter((k) => k !== cheaterKey), real: realSessions,
+    settledBefore: s.clean && !s.trustBug ? end - settle : null,
+  }).slice(0, 5));
+  const honestTotals = [...honestKeys].filter((k) => k !== cheaterKey).map((k) => totals(head, k));
   for (const n of nodes) if (n.honest) inv.checkAnchorsKept(n.name, n.disk.state.height, n.disk.anchorIndex);
   trace?.(`end t=${now} heights ${nodes.map((n) => `${n.name}:${n.disk.state.height}`).join(' ')}`);
   for (const n of nodes) {
@@ -283,5 +366,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     seed: s.seed, set: s.set, violations: inv.violations, height: inv.maxHeight, deliveries,
     anchorsFinal: inv.finalAnchors.size, twins: s.twins.length, crashes,
     firstBlockAt: inv.firstBlockAt === null ? null : inv.firstBlockAt - 1_000_000, joinedAt, sybilMessages: adm?.sybilMessages ?? 0,
+    credited: { relay: honestTotals.reduce((a, t) => a + t.relaySessions, 0), storage: honestTotals.reduce((a, t) => a + t.storage, 0) },
+    cheats: s.cheater ? cheats : null,
   };
 }

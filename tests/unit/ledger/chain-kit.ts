@@ -8,11 +8,26 @@ import { RecentAnchorIndex } from '../../../services/ledger/chain/recent-anchors
 import type { Applied } from '../../../services/ledger/chain/apply.js';
 import type { Commit } from '../../../services/ledger/codec/block.js';
 import { voteSignBytes } from '../../../services/ledger/codec/vote.js';
+import { signTx } from '../../../services/ledger/codec/tx.js';
+import { sha256 } from '../../../services/common/merkle.js';
 import { ed25519Verifier } from '../../../services/ledger/crypto.js';
 
 export type Key = ReturnType<typeof fixtureKey>;
 export const verifier = ed25519Verifier();
 export const keys = (n: number): Key[] => Array.from({ length: n }, (_, i) => fixtureKey(10 + i));
+
+/** A deterministic UUID for test session n. */
+export function sessionUuid(n: number): string {
+  const h = sha256(Buffer.from(`session-${n}`)).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+export interface AnchorSizes { readonly chunkCount: number; readonly chunkSize: number; readonly totalBytes: number }
+
+/** A signed anchor of test session n (manifest H("manifest<n>"), one 1,000-byte chunk unless told). */
+export function anchorTx(chainId: string, k: Key, n: number, root = sha256(Buffer.from(`root${n}`)), sizes: AnchorSizes = { chunkCount: 1, chunkSize: 65_536, totalBytes: 1000 }): Buffer {
+  return signTx(chainId, { type: 'anchor', sessionId: sessionUuid(n), manifestHash: sha256(Buffer.from(`manifest${n}`)), merkleRoot: root, node: k.publicKey, ...sizes }, k.sign);
+}
 
 export function genesisState(ks: Key[], powers?: number[], params?: Partial<ChainParams>): ChainState {
   return initialState(makeGenesis({

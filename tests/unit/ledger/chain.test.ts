@@ -1,18 +1,14 @@
 // Block validity, the state transition, PoOT credits and the proposer ranking.
 import { describe, expect, it } from 'vitest';
-import { checkAndApply, challengeIndex, InvalidBlock, verifyCommit } from '../../../services/ledger/chain/apply.js';
+import { checkAndApply, InvalidBlock, verifyCommit } from '../../../services/ledger/chain/apply.js';
 import { proposerRanking, proposerOrder, cooldownOf } from '../../../services/ledger/chain/ranking.js';
-import { credits, scoreOf, epochOf } from '../../../services/ledger/chain/state.js';
 import { parseGenesis, genesisHash, makeGenesis, canonicalJson } from '../../../services/ledger/chain/genesis.js';
 import { decodeBlock, encodeBlock, MAX_BLOCK_BYTES } from '../../../services/ledger/codec/block.js';
 import { signTx, type TxBody } from '../../../services/ledger/codec/tx.js';
-import { inclusionPath, leafHash, rootFromLeafHashes, sha256 } from '../../../services/common/merkle.js';
+import { leafHash, rootFromLeafHashes, sha256 } from '../../../services/common/merkle.js';
 import { isLucidError } from '../../../services/common/errors.js';
-import { TestChain, commitFor, keys, verifier, type Key } from './chain-kit.js';
+import { TestChain, anchorTx, commitFor, keys, sessionUuid, verifier, type Key } from './chain-kit.js';
 
-const anchorTx = (chainId: string, k: Key, n: number, root = sha256(Buffer.from(`root${n}`))): Buffer => signTx(chainId, {
-  type: 'anchor', sessionId: `session-${n}`, manifestHash: sha256(Buffer.from(`manifest${n}`)), merkleRoot: root, node: k.publicKey,
-}, k.sign);
 const tx = (c: TestChain, k: Key, body: TxBody): Buffer => signTx(c.state.chainId, body, k.sign);
 const expectInvalid = (fn: () => unknown, pattern: RegExp): void => {
   let err: unknown;
@@ -70,47 +66,13 @@ describe('ledger chain', () => {
     // The builder drops what the state refuses: a manifest anchored already, and a bad signature.
     const built = c.build([anchorTx('test-chain', c.ks[0]!, 1), forged, anchorTx('test-chain', c.ks[2]!, 4)]);
     expect(built.applied.block.txs).toHaveLength(1);
-    expect(built.applied.anchors[0]!.sessionId).toBe('session-4');
+    expect(built.applied.anchors[0]!.sessionId).toBe(sessionUuid(4));
     // 1 MiB: the builder stops adding transactions at the limit.
     const many = Array.from({ length: 6000 }, (_, i) => anchorTx('test-chain', c.ks[i % 4]!, 100 + i));
     const full = c.build(many);
     expect(full.bytes.length).toBeLessThanOrEqual(MAX_BLOCK_BYTES);
     expect(full.applied.block.txs.length).toBeGreaterThan(5000);
   }, 60_000);
-
-  it('credits: relay = max(sessions, ceil(MB/5)), one relay proof per node and epoch; validation per commit signature', () => {
-    const c = new TestChain(keys(4));
-    const [a, b] = c.ks as [Key, Key];
-    c.accept(c.build().applied);
-    const epoch = epochOf(c.state.params, c.state.headTime + 10_000);
-    c.accept(c.build([
-      anchorTx('test-chain', a, 1), anchorTx('test-chain', a, 2),
-      tx(c, b, { type: 'work', kind: 'relay', node: b.publicKey, epoch, sessions: 1, bytes: 23_000_000 }),
-    ]).applied);
-    const ep = c.state.epochs[String(epoch)]!;
-    expect(credits(ep.nodes[a.publicKey.toString('hex')]).relay).toBe(2);
-    expect(credits(ep.nodes[b.publicKey.toString('hex')]).relay).toBe(5); // ceil(23 MB / 5)
-    expect(ep.nodes[a.publicKey.toString('hex')]!.validation).toBe(1); // signed the commit of block 1
-    expect(() => c.build([tx(c, b, { type: 'work', kind: 'relay', node: b.publicKey, epoch, sessions: 1, bytes: 1 })]).applied.block.txs.length === 0).not.toThrow();
-    expect(c.build([tx(c, b, { type: 'work', kind: 'relay', node: b.publicKey, epoch, sessions: 1, bytes: 1 })]).applied.block.txs).toHaveLength(0);
-    expect(scoreOf(c.state, a.publicKey.toString('hex')).credits).toBeGreaterThan(0);
-  });
-
-  it('storage proofs answer the challenged leaf of an anchored tree; anything else is refused', () => {
-    const c = new TestChain(keys(4));
-    const chunks = Array.from({ length: 13 }, (_, i) => leafHash(Buffer.from(`chunk${i}`)));
-    const root = rootFromLeafHashes(chunks);
-    const a = c.ks[0]!;
-    c.accept(c.build([anchorTx('test-chain', a, 7, root)]).applied);
-    const manifestHash = sha256(Buffer.from('manifest7'));
-    const idx = challengeIndex(c.state.headHash, manifestHash, a.publicKey, chunks.length);
-    const proof = (leafIndex: number) => tx(c, a, { type: 'work', kind: 'storage', node: a.publicKey, challengeHeight: c.state.height, manifestHash, treeSize: chunks.length, leafIndex, leafHash: chunks[leafIndex]!, path: inclusionPath(chunks, leafIndex) });
-    expect(c.build([proof((idx + 1) % chunks.length)]).applied.block.txs).toHaveLength(0);
-    const ok = c.build([proof(idx)]);
-    expect(ok.applied.block.txs).toHaveLength(1);
-    c.accept(ok.applied);
-    expect(c.state.epochs[String(epochOf(c.state.params, c.state.headTime))]!.nodes[a.publicKey.toString('hex')]!.storage).toBe(1);
-  });
 
   it('validators join with approvals of the validators and leave with their own signed transaction (effective from the next height)', () => {
     const ks = keys(5);
@@ -149,9 +111,10 @@ describe('ledger chain', () => {
 
   it('genesis: validated, canonical, hashed', () => {
     const g = makeGenesis({ chainId: 'lan-1', genesisTime: 5, validators: [{ publicKey: 'ab'.repeat(32), power: 2 }] });
-    expect(canonicalJson(g)).toBe('{"chainId":"lan-1","genesisTime":5,"params":{"epochMs":86400000,"maxCooldown":16,"maxJoinPower":1,"windowMs":604800000},"validators":[{"power":2,"publicKey":"' + 'ab'.repeat(32) + '"}]}');
+    expect(canonicalJson(g)).toBe('{"chainId":"lan-1","genesisTime":5,"params":{"answerMs":300000,"challengePeriodMs":3600000,"epochMs":86400000,"maxCooldown":16,"maxJoinPower":1,'
+      + '"relayCap":20000,"storageCap":24,"uptimeMaxGapMs":3600000,"validationCap":8640,"verifyMs":600000,"windowMs":604800000},"validators":[{"power":2,"publicKey":"' + 'ab'.repeat(32) + '"}]}');
     expect(genesisHash(g).length).toBe(32);
-    for (const bad of [{ ...g, chainId: 'has space' }, { ...g, validators: [] }, { ...g, validators: [{ publicKey: 'xyz', power: 1 }] }, { ...g, params: { nope: 1 } }]) {
+    for (const bad of [{ ...g, chainId: 'has space' }, { ...g, validators: [] }, { ...g, validators: [{ publicKey: 'xyz', power: 1 }] }, { ...g, params: { nope: 1 } }, { ...g, params: { epochMs: 10, windowMs: 15 } }]) {
       let err: unknown;
       try { parseGenesis(bad); } catch (e) { err = e; }
       expect(isLucidError(err, 'LEDGER_ERR_GENESIS_INVALID')).toBe(true);

@@ -31,16 +31,28 @@ describe('ledger formats (fixtures)', () => {
     }
   });
 
-  it('the anchor layout is as documented: version, type, str8 session id, manifest, root, node, signature', () => {
+  it('the anchor layout is as documented: version, type, 16-byte session id, manifest, root, node, sizes, signature', () => {
     const hex = (fixtures as any).transactions.anchor as string;
     const b = Buffer.from(hex, 'hex');
-    expect(b[0]).toBe(1);
+    expect(b[0]).toBe(2);
     expect(b[1]).toBe(1);
-    const n = b[2]!;
-    expect(b.subarray(3, 3 + n).toString()).toBe('0b7e3a52-6c1d-4f3e-9a57-2c1b8e0d4f61');
-    expect(b.length).toBe(3 + n + 32 + 32 + 32 + 64);
-    expect(b.subarray(3 + n + 64, 3 + n + 96).equals(fixtureKey(1).publicKey)).toBe(true);
+    expect(b.subarray(2, 18).toString('hex')).toBe('0b7e3a526c1d4f3e9a572c1b8e0d4f61');
+    expect(b.length).toBe(194);
+    expect(b.subarray(18 + 64, 18 + 96).equals(fixtureKey(1).publicKey)).toBe(true);
+    expect([b.readUInt32BE(114), b.readUInt32BE(118), Number(b.readBigUInt64BE(122))]).toEqual([5, 1_048_576, 4_404_019]);
     expect(txId(b)).toBe(createHash('sha256').update(b).digest('hex'));
+    // A session id that is not a UUID has no encoding.
+    expect(() => encodeTx({ ...decodeTx(b), sessionId: 'session-1' } as any)).toThrow(/UUID/);
+  });
+
+  it('the work kinds of the first format (self-reported relay bytes, storage proofs without the object) do not decode', () => {
+    const a = fixtureKey(1);
+    const relayV1 = Buffer.concat([Buffer.of(2, 2), a.publicKey, Buffer.of(1), Buffer.from('00004e20', 'hex'), Buffer.from('0000000c', 'hex'), Buffer.from('000000002bc00000', 'hex'), Buffer.alloc(64)]);
+    expect(() => decodeTx(relayV1)).toThrow(/no longer accepted/);
+    const storageV1 = Buffer.concat([Buffer.of(2, 2), a.publicKey, Buffer.of(2), Buffer.alloc(8 + 32 + 8 + 8 + 32 + 1), Buffer.alloc(64)]);
+    expect(() => decodeTx(storageV1)).toThrow(/no longer accepted/);
+    // …and version-1 transactions of any kind are refused as a whole.
+    expect(() => decodeTx(Buffer.concat([Buffer.of(1), relayV1.subarray(1)]))).toThrow(/version 1/);
   });
 
   it('a block round-trips and its hash is SHA-256 of the header bytes', () => {
@@ -58,11 +70,12 @@ describe('ledger formats (fixtures)', () => {
     const tx = Buffer.from((fixtures as any).transactions.anchor, 'hex');
     expect(() => decodeTx(Buffer.concat([tx, Buffer.of(0)]))).toThrow(CodecError);
     expect(() => decodeTx(tx.subarray(0, tx.length - 1))).toThrow(CodecError);
-    expect(() => decodeTx(Buffer.concat([Buffer.of(2), tx.subarray(1)]))).toThrow(/version/);
-    expect(() => decodeTx(Buffer.concat([Buffer.of(1, 9), tx.subarray(2)]))).toThrow(/type/);
-    const badUtf8 = Buffer.from(tx);
-    badUtf8[3] = 0xff;
-    expect(() => decodeTx(badUtf8)).toThrow(/UTF-8/);
+    expect(() => decodeTx(Buffer.concat([Buffer.of(3), tx.subarray(1)]))).toThrow(/version/);
+    expect(() => decodeTx(Buffer.concat([Buffer.of(2, 9), tx.subarray(2)]))).toThrow(/type/);
+    // No transaction carries a string any more (the session id is 16 bytes); the hello's chain id does.
+    const badUtf8 = encodeMessage({ t: 'hello', chainId: CHAIN_ID, genesisHash: Buffer.alloc(32), height: 1 });
+    badUtf8[2] = 0xff;
+    expect(() => decodeMessage(badUtf8)).toThrow(/UTF-8/);
     const f = fixtureBlock();
     const c = decodeCommit(Buffer.from(f.commitHex, 'hex'));
     expect(() => encodeCommit({ ...c, signatures: [...c.signatures].reverse() })).toThrow(/sorted/);
@@ -84,6 +97,8 @@ describe('ledger formats (fixtures)', () => {
       { t: 'status', height: 12, round: 3 },
       { t: 'getBlocks', from: 5, count: 32 },
       { t: 'blocks', items: [{ block: Buffer.from(f.hex, 'hex'), commit: Buffer.from(f.commitHex, 'hex') }] },
+      { t: 'getObject', height: 41, seq: 2 },
+      { t: 'object', height: 41, seq: 2, object: Buffer.alloc(1000, 9) },
     ];
     for (const m of msgs) expect(decodeMessage(encodeMessage(m))).toEqual(m);
     expect(() => decodeMessage(Buffer.of(99))).toThrow(/tag/);

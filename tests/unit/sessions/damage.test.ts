@@ -72,7 +72,7 @@ describe('the completed-sessions feed', () => {
     await store.start();
     const repo = new SessionRepo(store);
     await repo.init();
-    const item = (n: number) => ({ sessionId: `s${n}`, manifestHash: 'a'.repeat(64), merkleRoot: 'b'.repeat(64), completedAt: 't' });
+    const item = (n: number) => ({ sessionId: `s${n}`, manifestHash: 'a'.repeat(64), merkleRoot: 'b'.repeat(64), completedAt: 't', chunkCount: 1, chunkSize: 65_536, totalBytes: 10 });
     const c1 = await repo.complete(rec({ id: 's1', state: 'completed' }), '{}', item(1));
     const c2 = await repo.complete(rec({ id: 's2', state: 'completed' }), '{}', item(2));
     const c3 = await repo.complete(rec({ id: 's3', state: 'completed' }), '{}', item(3));
