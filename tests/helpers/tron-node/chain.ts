@@ -22,6 +22,8 @@ export class TronChain {
   readonly balances = new Map<string, bigint>();
   readonly trx = new Map<string, number>();
   readonly broadcasts = new Map<string, number>();
+  /** Every broadcast per recipient of its transfer (a payout's idempotency key names one recipient), per txid. */
+  private readonly sentTo = new Map<string, Map<string, number>>();
   readonly transfers: Transfer[] = [];
   /** Next accepted broadcasts: pooled but never included ('drop'), included then orphaned ('fork'), included 30 blocks late ('late'). */
   readonly fates: Array<'drop' | 'fork' | 'late'> = [];
@@ -38,6 +40,8 @@ export class TronChain {
   balanceOf(address: string): bigint { return this.balances.get(address) ?? 0n; }
   setBalance(address: string, amount: bigint): void { this.balances.set(address, amount); }
   broadcastCount(txid: string): number { return this.broadcasts.get(txid) ?? 0; }
+  /** Broadcasts of transfers to `address`: txid → how many times it was sent. */
+  broadcastsTo(address: string): ReadonlyMap<string, number> { return this.sentTo.get(address) ?? new Map(); }
 
   mine(count = 1): void {
     for (let k = 0; k < count; k++) {
@@ -96,6 +100,12 @@ export class TronChain {
       return { code: 'OTHER_ERROR', txid: null, message: (err as Error).message };
     }
     this.broadcasts.set(tx.txid, this.broadcastCount(tx.txid) + 1);
+    const to = transferCall(tx.data)?.to;
+    if (to) {
+      const sent = this.sentTo.get(to) ?? new Map<string, number>();
+      sent.set(tx.txid, (sent.get(tx.txid) ?? 0) + 1);
+      this.sentTo.set(to, sent);
+    }
     const head = this.head;
     if (tx.signer !== tx.owner) return { code: 'SIGERROR', txid: tx.txid, message: 'validate signature error' };
     const ref = this.blocks.slice(-65_536).find((b) => (b.number & 0xffff).toString(16).padStart(4, '0') === tx.refBlockBytes && b.id.slice(16, 32) === tx.refBlockHash);

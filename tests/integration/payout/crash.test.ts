@@ -85,11 +85,30 @@ async function runToEnd(p: PayoutProcess): Promise<PayoutView[]> {
   throw new Error('did not finish after 4 restarts');
 }
 
-function checkBooks(final: PayoutView[], wallet0: string): void {
+// What each operator is owed, worked out by hand from the statement (not by the code under test):
+// gross = 7,000 USDT × 1/15, 2/15, 12/15 in micro-USDT, floors 466,666,666 / 933,333,333 /
+// 5,600,000,000, the one unit left to the largest remainder (operator 1); share = floor(95 %),
+// bonus = floor(2 %) (uptime 100 %); due = share + bonus, all payable (10 ≤ due ≤ 10,000 USDT).
+const OWED = [443_333_333n + 9_333_333n, 886_666_666n + 18_666_666n, 5_320_000_000n + 112_000_000n];
+
+/**
+ * The double's books after the run. `oneTransaction`: exactly one signed transaction per
+ * idempotency key ever reached the node (however often it was re-sent); otherwise every one that
+ * did is one of the payout's recorded attempts, and at most one of them was included.
+ */
+function checkBooks(final: PayoutView[], wallet0: string, oneTransaction = false): void {
   let paid = 0n;
   for (const [i, op] of OPS.entries()) {
     const r = final.find((x) => x.id === `4:${op}`)!;
     expect(r.state).toBe('paid');
+    expect(BigInt(r.amount), `operator ${i + 1}'s amount`).toBe(OWED[i]);
+    expect(node!.chain.balanceOf(DEST[i]!.address)).toBe(OWED[i]);
+    // Broadcasts per idempotency key (epoch 4, this operator: this recipient).
+    const sent = node!.chain.broadcastsTo(DEST[i]!.address);
+    const attempts = new Set(r.attempts.map((a) => a.txid));
+    for (const txid of sent.keys()) expect(attempts.has(txid), `broadcast ${txid} is a recorded attempt`).toBe(true);
+    expect([...sent.keys()].filter((t) => node!.chain.included.has(t) && node!.chain.included.get(t)!.result === 'SUCCESS')).toHaveLength(1);
+    if (oneTransaction) expect([...sent.keys()], `signed transactions sent for ${r.id}`).toHaveLength(1);
     const transfers = node!.chain.transfers.filter((t) => t.to === DEST[i]!.address);
     expect(transfers, `transfers to operator ${i + 1}`).toHaveLength(1);
     expect(transfers[0]!.amount).toBe(BigInt(r.amount));
@@ -112,7 +131,7 @@ describe('kill -9 of the payout process at every step', () => {
       const final = await runToEnd(pay);
       expect(pay.output()).toContain(`"point":"${point}"`);
       const wallet0 = (await pay.client.call('status', {}) as { signer: { address: string } }).signer.address;
-      checkBooks(final, wallet0);
+      checkBooks(final, wallet0, true);
       // The double's count per txid: re-sends after a crash are possible, inclusions are not.
       for (const r of final) expect(node.chain.broadcastCount(r.attempts.at(-1)!.txid)).toBeGreaterThanOrEqual(1);
     }, 120_000);
@@ -138,7 +157,7 @@ describe('kill -9 of the payout process at every step', () => {
     pay = await startPayout({ tronUrl: node.url, env: { LUCID_PAYOUT_TX_TTL_MS: '4000' } });
     const final = await runToEnd(pay);
     const wallet0 = (await pay.client.call('status', {}) as { signer: { address: string } }).signer.address;
-    checkBooks(final, wallet0);
+    checkBooks(final, wallet0, true);
     expect(final.every((r) => r.attempts.length === 1)).toBe(true);
   }, 120_000);
 
