@@ -70,7 +70,9 @@ afterAll(async () => {
 describe.sequential('payout process walls on Debian 12 with systemd (VM)', () => {
   it('runs as its own user with its own 0700 state folder; the socket is lucid-payout:lucid 0660; the network step allowed only the node', async () => {
     const pid = await pidOf('lucid-payout.service');
-    expect((await g.run(`ps -o user= -p ${pid}`)).trim()).toBe('lucid-payout');
+    const uids = (await g.run(`awk '/^Uid:/ { print $2, $3 }' /proc/${pid}/status; id -u lucid-payout; id -u lucid`)).trim().split('\n');
+    expect(uids[0]).toBe(`${uids[1]} ${uids[1]}`); // real and effective: lucid-payout's
+    expect(uids[1]).not.toBe(uids[2]);
     expect((await g.run(`tr '\\0' ' ' < /proc/${pid}/cmdline`))).toContain('--permission');
     expect((await g.run('stat -c "%U %a" /var/lib/lucid-payout')).trim()).toBe('lucid-payout 700');
     expect((await g.run(`stat -c "%U %G %a" ${SOCKET}`)).trim()).toBe('lucid-payout lucid 660');
