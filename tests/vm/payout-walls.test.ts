@@ -88,7 +88,7 @@ describe.sequential('payout process walls on Debian 12 with systemd (VM)', () =>
     const allow = (await g.run('systemctl show -p IPAddressAllow --value lucid-payout.service')).trim();
     expect(deny).toMatch(/0\.0\.0\.0\/0|any/);
     expect(allow.split(/\s+/).map((a) => a.replace(/\/32$/, ''))).toEqual([ip]);
-  });
+  }, 300_000);
 
   it('code run as core talks to the payout process only through the protocol: a forged approval and replayed or stale messages are refused', async () => {
     const r = await asCore(`${CLIENT}
@@ -115,7 +115,7 @@ describe.sequential('payout process walls on Debian 12 with systemd (VM)', () =>
       forged: 'PAYOUT_ERR_APPROVAL_INVALID', replayed: 'PAYOUT_ERR_IPC_REPLAY', stale: 'PAYOUT_ERR_IPC_REPLAY',
       version: 'PAYOUT_ERR_IPC_VERSION', extraField: 'PAYOUT_ERR_IPC_SCHEMA', approvers: 0,
     });
-  });
+  }, 300_000);
 
   it('code run as core cannot read the keystore: not in its mount namespace, and EACCES as uid 65532 on the host', async () => {
     // The control: the keystore exists and root reads it.
@@ -127,7 +127,7 @@ describe.sequential('payout process walls on Debian 12 with systemd (VM)', () =>
     expect(onHost.stderr).toContain('Permission denied');
     const list = await g.exec('setpriv --reuid=65532 --regid=65532 --init-groups ls /var/lib/lucid-payout');
     expect(list.stderr).toContain('Permission denied');
-  });
+  }, 300_000);
 
   it('code run as payout reaches its TRON node and nothing else: core\'s API on 127.0.0.1 is refused by the unit\'s IP filter', async () => {
     // Controls: the same port answers root, and the payout user outside the unit's cgroup.
@@ -143,7 +143,7 @@ describe.sequential('payout process walls on Debian 12 with systemd (VM)', () =>
     const viaNode = async (url: string): Promise<string> => (await intoPayoutCgroup(probe(url))).stdout.trim();
     expect(await viaNode(`http://${ip}:8080/healthz`)).toBe('status 200');
     expect(await viaNode('http://127.0.0.1:8080/healthz')).toMatch(/^error (TimeoutError|EPERM|UND_ERR_CONNECT_TIMEOUT)/);
-  });
+  }, 300_000);
 
   it('code run as payout cannot read the master key, the store or session data', async () => {
     expect((await g.run('ls /var/lib/lucid/data'))).toContain('keys'); // the control: they exist
@@ -155,5 +155,5 @@ describe.sequential('payout process walls on Debian 12 with systemd (VM)', () =>
     const ns = await g.exec(`nsenter -t ${pid} -m -r -w -S $(id -u lucid-payout) -G $(id -g lucid-payout) /usr/local/bin/node -e "const fs=require('node:fs');console.log(JSON.stringify({data:fs.readdirSync('/data').sort(),lucid:fs.existsSync('/var/lib/lucid')}))"`);
     expect(JSON.parse(ns.stdout.trim())).toEqual({ data: expect.arrayContaining(['keystore.json']), lucid: false });
     expect(JSON.parse(ns.stdout.trim()).data).not.toContain('keys');
-  });
+  }, 300_000);
 });
