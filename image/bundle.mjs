@@ -1,12 +1,16 @@
 // Bundles the TypeScript sources into runnable ESM files under dist/:
 //   dist/entries/<process>.mjs — one file per appliance/entries/*.ts (npm packages stay external;
 //                                helpers shared by entries live in appliance/entries/shared/)
+//   dist/lib/tronweb.mjs       — tronweb bundled on its own: the payout process imports it only
+//                                when it first builds a transaction (inlined into payout.mjs, its
+//                                2.3 MB of source cost ~18 MB of RSS before it was ever used)
 //   dist/web/                 — the LAN web UI (index.html, app.js, app.css)
 // Used by build.sh (run, test, image) and by the vitest global setup, so every path runs the
 // same build. Pure JS, no shell; safe to call repeatedly (it takes ~0.3 s).
 import { build } from 'esbuild';
 import { readFileSync, mkdirSync, readdirSync, existsSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,6 +18,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Packages loaded from node_modules at run time (native code, or files read from their folder). */
 export const EXTERNAL = ['classic-level', 'onoff', 'epoll', 'lucid-sd-notify', 'usb'];
+
+/** `import('tronweb')` in an entry loads dist/lib/tronweb.mjs (built below) at run time. */
+const lazyTronweb = {
+  name: 'lazy-tronweb',
+  setup(b) {
+    b.onResolve({ filter: /^tronweb$/ }, () => ({ path: '../lib/tronweb.mjs', external: true }));
+  },
+};
 
 function revision() {
   try {
@@ -77,6 +89,7 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
     // start on a Pi); native addons and packages that read their own files at run time stay
     // external and come from node_modules.
     external: EXTERNAL,
+    plugins: [lazyTronweb],
     banner: { js: "import { createRequire as __lucidCreateRequire } from 'node:module'; const require = __lucidCreateRequire(import.meta.url);" },
     sourcemap,
     minify,
@@ -90,10 +103,34 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
   for (const name of existsSync(chunkDir) ? readdirSync(chunkDir) : []) {
     if (!produced.has(join(chunkDir, name))) rmSync(join(chunkDir, name), { force: true });
   }
+  // tronweb changes only with the lock file: rebuilt then (or for the image, which needs its
+  // inputs for the SBOM), not on every run (it is most of the bundling time).
+  const libStamp = join(outDir, 'lib', '.stamp');
+  const libKey = `${createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).update(String(sourcemap)).update(String(minify)).digest('hex')}\n`;
+  const libFresh = !metafile && existsSync(join(outDir, 'lib', 'tronweb.mjs')) && existsSync(libStamp) && readFileSync(libStamp, 'utf8') === libKey;
+  const libResult = libFresh ? null : await buildTo({
+    entryPoints: { tronweb: join(root, 'services/payout/tron/tronweb-lib.ts') },
+    absWorkingDir: root,
+    metafile,
+    outdir: join(outDir, 'lib'),
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    banner: { js: "import { createRequire as __lucidCreateRequire } from 'node:module'; const require = __lucidCreateRequire(import.meta.url);" },
+    sourcemap,
+    minify,
+    logLevel: quiet ? 'error' : 'warning',
+  });
+  if (libResult && !metafile) install(libStamp, libKey);
+  for (const input of Object.keys(libResult?.metafile?.inputs ?? {})) inputs.add(input);
   const webSrc = join(root, 'services/api/web');
   if (existsSync(join(webSrc, 'main.ts'))) {
     const webResult = await buildTo({
-      entryPoints: { app: join(webSrc, 'main.ts') },
+      // app.js is what every visit loads; pages loaded on demand are entries of their own
+    // (services/api/web/lazy.ts).
+    entryPoints: { app: join(webSrc, 'main.ts'), payouts: join(webSrc, 'pages/payouts-entry.ts') },
       absWorkingDir: root,
       metafile,
       outdir: join(outDir, 'web'),

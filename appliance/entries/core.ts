@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   let tls: TlsMaterial = handover?.tls ?? ownTls!.material;
 
   // Every part and the full route set (the tests assemble the same, assemble-core.ts).
-  const { app, ledger, identity } = await assembleCore({
+  const { app, ledger, identity, payoutFeeder } = await assembleCore({
     config, log, supervisor: link, stack,
     wallet: await createCoreWallet(config, log),
     acquireWallet: walletBroker(link),
@@ -90,6 +90,7 @@ async function main(): Promise<void> {
   // The ledger starts once the API answers (its routes say LEDGER_ERR_NOT_READY until then): its
   // first boot writes a genesis and fsyncs, which need not delay the appliance's readiness.
   await stack.start('ledger', ledger);
+  if (payoutFeeder) await stack.start('payout-feeder', payoutFeeder);
 }
 
 main().catch((err: unknown) => {
