@@ -88,12 +88,7 @@ export class Engine {
     switch (msg.t) {
       case 'proposal': this.onProposal(from, msg, now); break;
       case 'vote': this.onVote(from, msg, now); break;
-      case 'txs': {
-        let added = false;
-        for (const tx of msg.txs) if (this.deps.mempool.add(tx, false, now) === 'added') added = true;
-        if (added) this.poke(now);
-        break;
-      }
+      case 'txs': if (msg.txs.map((tx) => this.deps.mempool.add(tx, false, now)).includes('added')) this.poke(now); break;
       case 'status':
         this.peerHeights.set(from, msg.height);
         if (msg.height > this.state.height) this.requestSync(from, now);
@@ -265,10 +260,6 @@ export class Engine {
     }
   }
 
-  private valueOf(bytes: Buffer): Value | null {
-    return valueOfBlock(bytes);
-  }
-
   private ctx() {
     return { verifier: this.deps.verifier, recentAnchors: this.deps.recentAnchors, verifiedTxs: this.deps.mempool.verified };
   }
@@ -298,7 +289,7 @@ export class Engine {
         onRejected: (tx) => this.deps.mempool.remove(txId(tx)),
       });
       const tampered = this.deps.config.tamperBlock?.(built.bytes);
-      if (tampered) return this.valueOf(tampered);
+      if (tampered) return valueOfBlock(tampered);
       const v: Value = { id: built.applied.hash.toString('hex'), hash: built.applied.hash, bytes: built.bytes };
       this.validity.set(v.id, built.applied);
       this.values.set(v.id, v);
@@ -434,7 +425,7 @@ export class Engine {
     if (m.height !== this.machineHeight || !this.machine) return;
     const proposer = m.proposer.toString('hex');
     if (proposer !== proposerFor(this.order, m.round)) return;
-    const value = this.valueOf(m.block);
+    const value = valueOfBlock(m.block);
     if (!value) return;
     if (!this.deps.verifier.verify(m.proposer, proposalSignBytes(this.state.chainId, { height: m.height, round: m.round, validRound: m.validRound, blockHash: value.hash }), m.signature)) return;
     this.noteEvidence(`${m.height}:${m.round}:P:${proposer}`, `${value.id}/${m.validRound}`, { validator: proposer, height: m.height, round: m.round, kind: 'proposal' });
