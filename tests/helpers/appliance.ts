@@ -107,13 +107,16 @@ export interface StartOptions {
   readonly env?: Record<string, string>;
   readonly dataDir?: string;
   readonly port?: number;
+  /** A command the supervisor runs under (e.g. strace and its options); the tree's root is then that command. */
+  readonly wrap?: readonly string[];
 }
 
 export async function startAppliance(options: StartOptions = {}): Promise<RunningAppliance> {
   const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'lucid-it-'));
   let out = '';
-  const child = spawn(process.execPath, [SUPERVISOR_ENTRY], {
+  const argv = [...(options.wrap ?? []), process.execPath, SUPERVISOR_ENTRY];
+  const child = spawn(argv[0]!, argv.slice(1), {
     env: {
       ...process.env,
       LUCID_PROFILE: 'dev',
