@@ -81,7 +81,7 @@ function syncsIn(trace: string, from: number, to: number, dataDir: string): { co
     const t = Number(m[1]);
     if (t < from || t > to) continue;
     count++;
-    const file = `${m[2]} ${(m[4] ?? '?').replace(dataDir, '<data>').replace(/\/\d{6}\.(log|ldb)$/, '/NNNNNN.$1')}`;
+    const file = `${m[2]} ${(m[4] ?? '?').replace(dataDir, '<data>').replace(/\/\d{6}\.(log|ldb)$/, '/NNNNNN.$1').replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/, '<session>').replace(/\/\d{10}\.lck$/, '/<object>.lck')}`;
     byFile[file] = (byFile[file] ?? 0) + 1;
   }
   return { count, byFile };
