@@ -8,6 +8,7 @@
 #   ./build.sh typecheck      tsc --noEmit over the whole tree
 #   ./build.sh build          bundle into dist/ only
 #   ./build.sh image [opts]   the multi-arch OCI image into out/image/ (--verify: build twice, compare)
+#   ./build.sh deb [opts]     lucid-appliance_<version>_{amd64,arm64}.deb into out/deb/ (from the image)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -122,6 +123,18 @@ ensure_image_tools() {
   ensure_apt python3 python3
 }
 
+# The .deb checks and the VM tier (tests/vm/README.md): lintian, a Debian guest built with
+# mmdebstrap and booted in qemu (copy-on-write overlays with qemu-img), ext4 images made with
+# mkfs.ext4 -d, the lean guest's initramfs with cpio.
+ensure_vm_tools() {
+  ensure_apt lintian lintian
+  ensure_apt qemu-system-x86_64 qemu-system-x86
+  ensure_apt qemu-img qemu-utils
+  ensure_apt mmdebstrap mmdebstrap
+  ensure_apt mkfs.ext4 e2fsprogs
+  ensure_apt cpio cpio
+}
+
 bundle() { node image/bundle.mjs "$@"; }
 
 cmd=${1:-help}; shift || true
@@ -139,6 +152,7 @@ case $cmd in
     ensure_npm
     ensure_test_tools
     ensure_image_tools
+    ensure_vm_tools
     bundle
     exec npx vitest run "$@" ;;
   bench)
@@ -154,11 +168,16 @@ case $cmd in
     ensure_npm
     ensure_image_tools
     exec npx tsx image/build/cli.ts "$@" ;;
+  deb)
+    ensure_npm
+    ensure_image_tools
+    npx tsx image/build/cli.ts
+    exec npx tsx image/deb/cli.ts "$@" ;;
   typecheck)
     ensure_npm
     exec npx tsc -p tsconfig.json --noEmit ;;
   help|-h|--help)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
-    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image)" ;;
+    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image, deb)" ;;
 esac

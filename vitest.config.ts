@@ -12,13 +12,19 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'suite', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, 'tests/image/**'], sequence: { groupOrder: 0 } },
+        test: { name: 'suite', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, 'tests/image/**', 'tests/vm/**'], sequence: { groupOrder: 0 } },
       },
       {
         // The image group builds and runs the OCI image (compiles, qemu, gzip): it runs after the
         // rest so its CPU load cannot make the timing-sensitive integration tests miss deadlines.
         extends: true,
         test: { name: 'image', include: ['tests/image/**/*.test.ts'], sequence: { groupOrder: 1 } },
+      },
+      {
+        // The VM tier (tests/vm/README.md): qemu guests under software emulation, one at a time
+        // (each takes both cores), after everything else.
+        extends: true,
+        test: { name: 'vm', include: ['tests/vm/**/*.test.ts'], fileParallelism: false, sequence: { groupOrder: 2 } },
       },
     ],
   },

@@ -69,9 +69,13 @@ export async function baseTree(debs: readonly UnpackedDeb[], p: PlatformRecipe):
   if (ca) tree.file('etc/ssl/certs/ca-certificates.crt', await caBundle(join(ca.root, 'usr/share/ca-certificates')));
 
   // Mount points and the one writable place. /tmp is a mount point for a tmpfs (sticky, like
-  // any /tmp); on a read-only root nothing can write there without one.
+  // any /tmp); on a read-only root nothing can write there without one. /var/tmp too: systemd's
+  // PrivateTmp= mounts over both, and on a device the slot is mounted read-only, so systemd
+  // cannot create the mount point itself (the unit fails at step NAMESPACE without it).
   for (const dir of ['proc', 'sys', 'dev', 'run']) tree.dir(dir, 0o755);
   tree.dir('tmp', 0o1777);
+  tree.dir('var', 0o755);
+  tree.dir('var/tmp', 0o1777);
   tree.dir(IMAGE.dataDir, 0o700, { uid: NONROOT.uid, gid: NONROOT.gid });
   return tree;
 }

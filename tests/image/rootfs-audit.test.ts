@@ -42,6 +42,7 @@ describe.each(PLATFORMS.map((p) => [p.arch, p] as const))('rootfs audit: %s', (a
     const fs = mergedRootfs(layers.get(arch)!);
     expect(fs.get('data')).toMatchObject({ type: 'dir', uid: 65532, gid: 65532, mode: 0o700 });
     expect(fs.get('tmp')).toMatchObject({ type: 'dir', uid: 0, mode: 0o1777 });
+    expect(fs.get('var/tmp')).toMatchObject({ type: 'dir', uid: 0, mode: 0o1777 }); // PrivateTmp= on a read-only slot
     expect([...fs.values()].filter((e) => e.uid === 65532).map((e) => e.path)).toEqual(['data']);
     expect(fs.get('etc/passwd')!.data.toString()).toContain('nonroot:x:65532:65532:');
     expect(fs.get('etc/group')!.data.toString()).toContain('nonroot:x:65532:');
