@@ -50,7 +50,7 @@ export interface EngineDeps {
   readonly config: EngineConfig;
   /**
    * When the chain state itself wants a block even with an empty mempool (work the state
-   * transition does at a block's time, e.g. issuing a due storage challenge), or null.
+   * transition does at a block's time), or null. Default: consensus/idle.ts chainWorkAt.
    */
   readonly scheduledWorkAt?: (state: ChainState) => number | null;
 }

@@ -17,7 +17,7 @@ import { SIGN_STEP } from './sign-guard.js';
 import { EquivocationLog } from './equivocation.js';
 import { timeoutsFor } from './timeouts.js';
 import { gossipOutputs } from './gossip.js';
-import { heartbeatAt, nextBlockCarriesTxs, startDecision, type StartReason } from './idle.js';
+import { chainWorkAt, heartbeatAt, nextBlockCarriesTxs, startDecision, type StartReason } from './idle.js';
 import { extendCommit } from './late-precommits.js';
 import { restoreFrom, valueOfBlock } from './restore.js';
 
@@ -189,7 +189,7 @@ export class Engine {
       now, notBefore: this.nextStartAt, headTime: this.state.headTime, slotMs: this.deps.config.slotMs,
       emptyBlockIntervalMs: this.deps.config.emptyBlockIntervalMs, joined: this.joined,
       resumed: this.deps.guard.signedAt(h).length > 0,
-      scheduledWorkAt: this.deps.scheduledWorkAt?.(this.state) ?? null,
+      scheduledWorkAt: (this.deps.scheduledWorkAt ?? chainWorkAt)(this.state),
       hasTxWork: () => nextBlockCarriesTxs({
         state: this.state, order: this.order, now, headCommit: this.headCommit, mempool: this.deps.mempool, ctx: this.ctx(),
       }),

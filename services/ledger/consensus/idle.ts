@@ -9,7 +9,9 @@
 //
 //   work       the mempool holds a transaction the next block would take (checked by building
 //              that block, so a transaction the chain refuses cannot keep a node busy), or the
-//              chain state wants a block by now (`scheduledWorkAt`, e.g. a due storage audit);
+//              chain state wants a block by now (`chainWorkAt`: intake challenges held back
+//              because the block that anchored the session was its own node's — they are issued
+//              by the next block another validator proposes, which must not wait for the heartbeat);
 //   heartbeat  the previous block's time is `emptyBlockIntervalMs` old: a liveness block, so
 //              peers, uptime and epochs keep moving on an idle chain (CometBFT's
 //              create_empty_blocks_interval);
@@ -99,4 +101,15 @@ export function nextBlockCarriesTxs(a: {
   } catch {
     return false;
   }
+}
+
+/**
+ * When the chain state itself wants the next block although the mempool is empty (null: never):
+ * at once while intake challenges wait in `intakeQueue` (credits/book.ts holds a session's
+ * challenge back when its own node proposed the anchoring block; the proposer of the next height
+ * is another validator, so the next block issues it). Audits are not work of this kind: they are
+ * due every `challengePeriodMs` (1 h), and the heartbeat block issues them.
+ */
+export function chainWorkAt(state: ChainState): number | null {
+  return state.intakeQueue.length > 0 ? state.headTime : null;
 }

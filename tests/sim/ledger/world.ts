@@ -105,8 +105,13 @@ export interface SeedResult {
 export function simParams(slotMs: number, emptyBlockIntervalMs: number | null = null) {
   return {
     epochMs: 10 * slotMs, windowMs: 70 * slotMs, maxJoinPower: SIM_MAX_JOIN_POWER,
-    // With idle heights the gap cap covers a heartbeat (credits/README: set it at least to it).
-    challengePeriodMs: 5 * slotMs, answerMs: 2 * slotMs, verifyMs: 3 * slotMs, uptimeMaxGapMs: Math.max(3 * slotMs, (emptyBlockIntervalMs ?? 0) + slotMs),
+    // With idle heights the gap cap covers a heartbeat (credits/README: set it at least to it),
+    // and the answer and verdict deadlines get a slot more: a height starts at a node once the
+    // work reaches it, so under the sim's delays (up to 400 ms) block times drift by a network
+    // delay per height, which 2–3-slot deadlines do not absorb (seed 572: an answer missed its
+    // deadline by 137 ms). Production deadlines are 30 and 60 slots.
+    challengePeriodMs: 5 * slotMs, answerMs: (emptyBlockIntervalMs === null ? 2 : 3) * slotMs, verifyMs: (emptyBlockIntervalMs === null ? 3 : 4) * slotMs,
+    uptimeMaxGapMs: Math.max(3 * slotMs, (emptyBlockIntervalMs ?? 0) + slotMs),
   };
 }
 
