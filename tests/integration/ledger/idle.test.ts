@@ -59,7 +59,7 @@ describe('idle heights', () => {
     for (let h = 1; h <= 4; h++) times.push(Number((await chain.block(h))!.header.time));
     for (let h = 1; h < 4; h++) {
       expect(times[h]! - times[h - 1]!).toBeGreaterThanOrEqual(BEAT);
-      expect(times[h]! - times[h - 1]!).toBeLessThan(BEAT + 3 * SLOT + 1000); // + load slack
+      expect(times[h]! - times[h - 1]!).toBeLessThan(2 * BEAT); // the next heartbeat, not one later (a loaded machine can cost a round)
       expect((await chain.block(h + 1))!.txs.length).toBe(0);
     }
     // The commits the blocks carry hold all four precommits (late ones included).
