@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one entry point for developers and CI. Every subcommand installs what it needs first.
 #   ./build.sh setup          install npm packages (and nothing else)
-#   ./build.sh run            start the appliance in development mode (http://127.0.0.1:8080)
+#   ./build.sh run            start the appliance in development mode (https://127.0.0.1:8443, http://127.0.0.1:8080)
 #   ./build.sh test [args]    the whole suite (unit, contract, integration, e2e); args go to vitest
 #   ./build.sh bench [name]   benchmarks as JSON lines (boot, …); all of them without a name
 #   ./build.sh genesis [args] make a multi-node chain's genesis from node keys (--help for args)
@@ -9,6 +9,7 @@
 #   ./build.sh build          bundle into dist/ only
 #   ./build.sh image [opts]   the multi-arch OCI image into out/image/ (--verify: build twice, compare)
 #   ./build.sh deb [opts]     lucid-appliance_<version>_{amd64,arm64}.deb into out/deb/ (from the image)
+#   ./build.sh release <cmd>  release repository: init, sign, timestamp, rotate, publish, bundle (ota/README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -146,7 +147,7 @@ case $cmd in
   run)
     ensure_npm
     bundle
-    log "starting the appliance (Ctrl-C stops it); web UI on http://${LUCID_HOST:-127.0.0.1}:${LUCID_PORT:-8080}/"
+    log "starting the appliance (Ctrl-C stops it); web UI on https://${LUCID_HOST:-127.0.0.1}:${LUCID_HTTPS_PORT:-8443}/ and http://${LUCID_HOST:-127.0.0.1}:${LUCID_PORT:-8080}/ (the certificate's fingerprint follows)"
     exec node dist/entries/supervisor.mjs ;;
   test)
     ensure_npm
@@ -157,7 +158,7 @@ case $cmd in
     exec npx vitest run "$@" ;;
   bench)
     ensure_npm
-    if [[ $# == 0 || " $* " == *" image "* ]]; then ensure_image_tools; fi
+    if [[ $# == 0 || " $* " == *" image "* || " $* " == *" ota "* ]]; then ensure_image_tools; fi
     bundle
     exec npx tsx tests/bench/run.ts "$@" ;;
   genesis)
@@ -173,11 +174,14 @@ case $cmd in
     ensure_image_tools
     npx tsx image/build/cli.ts
     exec npx tsx image/deb/cli.ts "$@" ;;
+  release)
+    ensure_npm
+    exec npx tsx ota/release/cli.ts "$@" ;;
   typecheck)
     ensure_npm
     exec npx tsc -p tsconfig.json --noEmit ;;
   help|-h|--help)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
-    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image, deb)" ;;
+    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image, deb, release)" ;;
 esac

@@ -5,7 +5,7 @@
 // Used by build.sh (run, test, image) and by the vitest global setup, so every path runs the
 // same build. Pure JS, no shell; safe to call repeatedly (it takes ~0.3 s).
 import { build } from 'esbuild';
-import { readFileSync, mkdirSync, readdirSync, existsSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, mkdirSync, readdirSync, existsSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,14 +40,17 @@ async function buildTo(options) {
 }
 
 /**
- * Options: `outDir`, `minify`, `quiet`; `sourcemap` (default 'linked'; the image builder passes
+ * Options: `outDir`, `minify`, `quiet`; `version` (default package.json's; test releases set
+ * it), `trustRoot` (the TUF root.json to ship, default ota/trust/root.json when it exists);
+ * `sourcemap` (default 'linked'; the image builder passes
  * false); `sourceDateEpoch` (seconds; default the SOURCE_DATE_EPOCH variable) fixes `builtAt`;
  * `metafile: true` also returns `inputs`, every source file bundled (repo-relative), from which
  * the image's SBOM learns which npm packages are inside dist/.
  */
-export async function bundle({ outDir = join(root, 'dist'), minify = false, quiet = false, sourcemap = 'linked', sourceDateEpoch, metafile = false } = {}) {
+export async function bundle({ outDir = join(root, 'dist'), minify = false, quiet = false, sourcemap = 'linked', sourceDateEpoch, metafile = false, version, trustRoot } = {}) {
   const started = performance.now();
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  if (version) pkg.version = version;
   const epoch = sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH;
   const builtAt = epoch ? new Date(Number(epoch) * 1000).toISOString() : 'dev';
   const inputs = new Set();
@@ -61,6 +64,11 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
     metafile,
     outdir: join(outDir, 'entries'),
     outExtension: { '.js': '.mjs' },
+    // Code shared by entries, and code an entry loads with import(), goes into chunks/: the OTA
+    // agent idles on its small entry and loads TUF, the registry client and the unpacker only
+    // when it checks or installs (its idle RSS is a budget; `./build.sh bench ota`).
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -76,6 +84,12 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
     define: { LUCID_BUILD: JSON.stringify({ version: pkg.version, revision: revision(), builtAt }) },
   });
   for (const input of Object.keys(entriesResult.metafile?.inputs ?? {})) inputs.add(input);
+  // Chunks are named by content: drop the ones no longer produced (a dev dist/ is rebuilt in place).
+  const chunkDir = join(outDir, 'entries', 'chunks');
+  const produced = new Set(entriesResult.outputFiles.map((f) => f.path));
+  for (const name of existsSync(chunkDir) ? readdirSync(chunkDir) : []) {
+    if (!produced.has(join(chunkDir, name))) rmSync(join(chunkDir, name), { force: true });
+  }
   const webSrc = join(root, 'services/api/web');
   if (existsSync(join(webSrc, 'main.ts'))) {
     const webResult = await buildTo({
@@ -96,6 +110,10 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
       if (f.endsWith('.html') || f.endsWith('.css') || f.endsWith('.svg')) install(join(outDir, 'web', f), readFileSync(join(webSrc, f)));
     }
   }
+  // The OTA trust anchor: the release repository's root.json (ota/trust/root.json), shipped in
+  // the image beside the entries as dist/ota/root.json. Test releases pass their own.
+  const rootJson = trustRoot ?? join(root, 'ota/trust/root.json');
+  if (existsSync(rootJson)) install(join(outDir, 'ota', 'root.json'), readFileSync(rootJson));
   const ms = Math.round(performance.now() - started);
   if (!quiet) console.error(`bundle: ${entryPoints.length} entries + web UI → ${outDir} in ${ms} ms`);
   return { outDir, ms, inputs: [...inputs].sort() };

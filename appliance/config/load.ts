@@ -127,6 +127,9 @@ export function loadConfig(sources: LoadSources): ConfigResult {
   if ((values['peers'] as unknown[]).length > 0 && values['genesis'] === null) {
     return { ok: false, key: origin['peers'] ?? 'LUCID_PEERS', message: 'needs LUCID_GENESIS: peers must share a genesis (make one with `./build.sh genesis`)' };
   }
+  if (values['httpsPort'] === values['port']) {
+    return { ok: false, key: origin['httpsPort'] ?? 'LUCID_HTTPS_PORT', message: `must differ from LUCID_PORT (both ${String(values['port'])})` };
+  }
   return { ok: true, config: deepFreeze(values as Config) };
 }
 

@@ -1,14 +1,20 @@
-// Composition root of the supervisor: config, HAL, the child table, systemd integration.
+// Composition root of the supervisor: config, HAL, the child table, systemd integration, the
+// API's listening sockets and the TLS certificate they serve.
 // `./build.sh run` and the device's systemd unit both start this file.
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigOrExit, configToEnv, detectRaspberryPi } from '../config/index.js';
 import { createRootLogger } from '../../services/common/log.js';
 import { buildInfo } from '../../services/common/build-info.js';
-import { Supervisor, childTable, DEFAULT_TUNING } from '../supervisor/index.js';
+import { TLS_MATERIAL } from '../../services/common/ipc.js';
+import { Supervisor, childTable, DEFAULT_TUNING, EXIT_SLOT_SWITCH } from '../supervisor/index.js';
 import { writeResetMarker } from '../../services/common/reset-marker.js';
+import { ApiListeners } from '../supervisor/listeners.js';
+import { ChildLogs } from '../supervisor/child-logs.js';
+import { createRecoveryAnswer } from '../supervisor/recovery.js';
 import { createSdNotifier, parseWatchdogUsec } from '../../hal/index.js';
 import { createSupervisorHal, halMode } from './shared/supervisor-hal.js';
+import { fingerprintLine, loadTlsOrExit, readCpuHasAes, urlsOf, watchTls } from './shared/tls.js';
 
 const config = loadConfigOrExit();
 const log = createRootLogger({ name: 'supervisor', level: config.logLevel });
@@ -18,10 +24,24 @@ const SYSTEMD_ONLY = new Set(['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 
 const inherited = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !SYSTEMD_ONLY.has(k) && !k.startsWith('LUCID_'))) as Record<string, string>;
 
 async function main(): Promise<void> {
+  const tls = await loadTlsOrExit(config, log);
   const mode = halMode(config, detectRaspberryPi(config.sysRoot));
   const hal = createSupervisorHal(config, mode, log);
   const notifier = createSdNotifier({ socketPath: process.env['NOTIFY_SOCKET'], onError: (err: unknown) => log.warn({ err }, 'sd_notify failed') });
-  const supervisor = new Supervisor({
+  const output = new ChildLogs();
+  let supervisor: Supervisor | null = null;
+  const listeners = new ApiListeners({
+    log: log.child({ module: 'listeners' }),
+    specs: [
+      { name: 'http', host: config.host, port: config.port, setting: 'LUCID_PORT' },
+      { name: 'https', host: config.host, port: config.httpsPort, setting: 'LUCID_HTTPS_PORT' },
+    ],
+    descriptors: config.apiAcceptDescriptors,
+    tls: () => tls.material,
+    cpuHasAes: readCpuHasAes(config.sysRoot),
+    answer: createRecoveryAnswer({ snapshot: () => supervisor!.snapshot(), logs: (c) => output.last(c), tls: () => tls.material, httpsPort: config.httpsPort }),
+  });
+  supervisor = new Supervisor({
     log,
     version: buildInfo.version,
     children: childTable({ entriesDir: dirname(fileURLToPath(import.meta.url)), heartbeatMs: config.heartbeatMs, extra: config.extraChildren, inheritedEnv: inherited }),
@@ -31,6 +51,7 @@ async function main(): Promise<void> {
     sdWatchdogMs: parseWatchdogUsec(process.env, process.pid),
     hardwareWatchdog: hal.watchdog,
     hal: { mode, watchdog: hal.watchdog?.id ?? null, button: hal.button?.id ?? null },
+    onSlotSwitch: (reason) => stop(`slot switch: ${reason}`, EXIT_SLOT_SWITCH),
     tuning: { ...DEFAULT_TUNING, failedRetryMs: config.failedRetryMs, failedRetryMaxMs: Math.max(config.failedRetryMs, config.failedRetryMaxMs) },
     watchdogLimits: { maxLagMs: config.loopLagLimitMs, failedLimitMs: config.failedLimitMs },
     factoryReset: {
@@ -39,27 +60,47 @@ async function main(): Promise<void> {
       via: mode === 'sim' ? 'simulated-button' : 'button',
       writeMarker: (request) => writeResetMarker(config.dataDir, request),
     },
+    listeners,
+    output,
   });
-  hal.button?.onAction((action) => supervisor.pressButton(action));
+  const sup = supervisor;
+  hal.button?.onAction((action) => sup.pressButton(action));
+  const stopWatching = watchTls(tls, log, (material) => {
+    listeners.updateTls(material);
+    sup.sendToListenerHolder({ t: TLS_MATERIAL, material });
+    log.warn(`${material.source === 'user' ? 'LUCID_TLS_CERT changed; now serving' : 'the names changed; re-issued with the same key'}: ${fingerprintLine(material)}`);
+  });
 
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (signal: string, exitCode = 0): void => {
     if (stopping) return;
     stopping = true;
     const deadline = Date.now() + config.stopTimeoutMs;
     log.info({ signal }, 'stopping the appliance');
     // Even if something hangs, the supervisor is gone shortly after the deadline.
     setTimeout(() => process.exit(1), config.stopTimeoutMs + 2000).unref();
-    void supervisor.stop({ deadline })
+    stopWatching();
+    void sup.stop({ deadline })
+      .then(() => listeners.close())
       .then(() => hal.stop({ deadline: Math.max(deadline, Date.now() + 500) }))
-      .then(() => { log.info('stopped'); process.exit(0); }, (err: unknown) => { log.error({ err }, 'stop failed'); process.exit(1); });
+      .then(() => { log.info({ exitCode }, 'stopped'); process.exit(exitCode); }, (err: unknown) => { log.error({ err }, 'stop failed'); process.exit(1); });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => stop('SIGHUP'));
 
+  // The ports first: a taken port is one clear line, before any child starts.
+  try {
+    await listeners.bind();
+  } catch (err) {
+    process.stderr.write(`lucid: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const urls = urlsOf(config);
+  log.info({ https: urls.https, http: urls.http, certificateSha256: tls.material.certificateSha256, publicKeySha256: tls.material.publicKeySha256 },
+    `web UI on ${urls.https} — ${fingerprintLine(tls.material)}; plain HTTP on ${urls.http}`);
   await hal.start();
-  await supervisor.start();
+  await sup.start();
 }
 
 process.on('uncaughtException', (err) => {

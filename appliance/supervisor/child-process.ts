@@ -1,16 +1,22 @@
-// The executor's edge: one real child process, started by file path with an IPC channel.
+// The executor's edge: one real child process, started by file path with an IPC channel. Its
+// stdout and stderr pass through the supervisor (to the supervisor's own, unchanged) so that the
+// last lines of a failing child can be shown while it is down (recovery page).
 import { fork, type ChildProcess } from 'node:child_process';
 import type { ChildSpec } from './children.js';
-import { LISTENER_COPY, LISTENER_COPY_MAX, LISTENER_COPY_REQUEST } from '../../services/common/ipc.js';
 
 export interface ChildHandlers {
-  onMessage(message: unknown): void;
+  /** A message; `handle` is a socket or server handle that came beside it (listeners.ts), if any. */
+  onMessage(message: unknown, handle?: unknown): void;
   onExit(code: number | null, signal: string | null): void;
+  /** Bytes the child wrote to stdout or stderr (already passed on to the supervisor's own). */
+  onOutput?(chunk: Buffer): void;
 }
 
 export interface ChildHandle {
   readonly pid: number | null;
   send(message: unknown): void;
+  /** Sends a handle (a listening socket) beside a message; resolves once it went out, rejects if it could not. */
+  sendHandle(message: unknown, handle: unknown): Promise<void>;
   kill(signal: 'SIGTERM' | 'SIGKILL'): void;
 }
 
@@ -27,8 +33,8 @@ export const spawnChild: SpawnFn = (spec, env, handlers) => {
   try {
     child = fork(spec.entry, [], {
       env: { ...env, ...spec.env, LUCID_CHILD_NAME: spec.name },
-      // stdout/stderr are shared: every process logs pino JSON lines carrying its own name.
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Every process logs pino JSON lines carrying its own name; the supervisor passes them on.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
       execArgv: [...spec.nodeArgs],
       ...(spec.uid !== undefined ? { uid: spec.uid } : {}),
@@ -36,12 +42,15 @@ export const spawnChild: SpawnFn = (spec, env, handlers) => {
     });
   } catch {
     queueMicrotask(() => finish(null, null));
-    return { pid: null, send: () => {}, kill: () => {} };
+    return { pid: null, send: () => {}, sendHandle: () => Promise.reject(new Error('not started')), kill: () => {} };
   }
-  child.on('message', (m, handle) => {
-    if (handle === undefined) handlers.onMessage(m);
-    else returnCopies(child, m, handle);
-  });
+  const pass = (to: NodeJS.WriteStream) => (chunk: Buffer): void => {
+    to.write(chunk);
+    handlers.onOutput?.(chunk);
+  };
+  child.stdout!.on('data', pass(process.stdout));
+  child.stderr!.on('data', pass(process.stderr));
+  child.on('message', (m, handle) => handlers.onMessage(m, handle));
   child.on('exit', (code, signal) => finish(code, signal));
   // 'error' fires when the process could not be spawned or a signal could not be sent.
   child.on('error', () => {
@@ -53,32 +62,18 @@ export const spawnChild: SpawnFn = (spec, env, handlers) => {
       if (!child.connected) return;
       child.send(message as never, (err) => { void err; });
     },
+    sendHandle(message, handle) {
+      return new Promise((resolve, reject) => {
+        if (!child.connected) return reject(new Error('the channel is closed'));
+        try {
+          child.send(message as never, handle as never, (err) => (err ? reject(err) : resolve()));
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+    },
     kill(signal) {
       if (!exited) child.kill(signal);
     },
   };
 };
-
-/**
- * A child sent a handle: with LISTENER_COPY_REQUEST, its listening socket, wanted back as `count`
- * new descriptors (services/api/accept-handles.ts). Sends them, then closes the supervisor's own
- * copy: the supervisor never accepts on it. Any other handle is closed unused.
- */
-function returnCopies(child: ChildProcess, message: unknown, handle: unknown): void {
-  const closeOwn = (): void => { (handle as { close?: () => void }).close?.(); };
-  const m = message as { t?: unknown; count?: unknown } | null;
-  const count = m?.t === LISTENER_COPY_REQUEST ? m.count : 0;
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > LISTENER_COPY_MAX || !child.connected) {
-    closeOwn();
-    return;
-  }
-  let pending = count;
-  for (let i = 0; i < count; i++) {
-    const sent = (): void => { if (--pending === 0) closeOwn(); };
-    try {
-      child.send({ t: LISTENER_COPY } as never, handle as never, sent);
-    } catch {
-      sent(); // the channel closed meanwhile
-    }
-  }
-}

@@ -1,6 +1,6 @@
 // The one table of supervised children. The supervisor starts each by file path (the built
-// entry under dist/entries) and never imports service code. `payout` and `ota-agent` join here
-// in later issues, each with its own uid and sandbox.
+// entry under dist/entries) and never imports service code. `payout` joins here in a later
+// issue, with its own uid and sandbox.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -20,6 +20,11 @@ export interface ChildSpec {
   readonly nodeArgs: readonly string[];
   /** Receives supervisor snapshots and HAL events (the API process needs them). */
   readonly subscribe: boolean;
+  /**
+   * May take the API's listening sockets and the TLS key (listeners.ts): core only. Any other
+   * child asking is refused — payout and the OTA agent never hold the HTTPS key.
+   */
+  readonly servesApi?: boolean;
   readonly heartbeatMs: number;
   readonly readyTimeoutMs: number;
   /** Later issues: run as this uid/gid, inside this sandbox. */
@@ -107,6 +112,12 @@ export function coreNodeArgs(v8Version: string = process.versions.v8): readonly 
 /** Core's V8 options for the Node that runs the supervisor (children run with the same binary). */
 export const CORE_NODE_ARGS: readonly string[] = coreNodeArgs();
 
+/**
+ * The agent idles most of its life: a small young generation keeps its heap (and RSS) low; it
+ * only allocates in bursts while it checks or unpacks (`./build.sh bench ota` measures it).
+ */
+export const OTA_AGENT_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1'];
+
 export function childTable(options: ChildTableOptions): ChildSpec[] {
   const base: ChildSpec[] = [
     {
@@ -117,6 +128,21 @@ export function childTable(options: ChildTableOptions): ChildSpec[] {
       after: [],
       env: Object.fromEntries(Object.entries(CORE_ENV).filter(([k]) => options.inheritedEnv?.[k] === undefined)),
       nodeArgs: CORE_NODE_ARGS,
+      subscribe: true,
+      servesApi: true,
+      heartbeatMs: options.heartbeatMs,
+      readyTimeoutMs: 30_000,
+    },
+    {
+      // Not critical: the appliance works without it; it must run even when core does not, to
+      // judge a version on trial (ota/README.md), so it depends on nothing. It reads snapshots.
+      name: 'ota-agent',
+      entry: join(options.entriesDir, 'ota-agent.mjs'),
+      critical: false,
+      restart: 'always',
+      after: [],
+      env: {},
+      nodeArgs: OTA_AGENT_NODE_ARGS,
       subscribe: true,
       heartbeatMs: options.heartbeatMs,
       readyTimeoutMs: 30_000,

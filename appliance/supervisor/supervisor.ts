@@ -2,8 +2,9 @@
 // re-runs the pure plan and executes its steps here, at the edge. It owns the status LED, the
 // button and the watchdogs through ports the entry wires to HAL drivers.
 import type { Logger } from '../../services/common/log.js';
-import type {
-  ButtonAction, ChildStatus, ChildToSupervisor, ExitInfo, HalEvent, LedSnapshot, LedState, RequestOp, SupervisorSnapshot, SupervisorToChild,
+import {
+  LISTENER_PARK, LISTENERS_REQUEST,
+  type ButtonAction, type ChildStatus, type ChildToSupervisor, type ExitInfo, type HalEvent, type LedSnapshot, type LedState, type RequestOp, type SupervisorSnapshot, type SupervisorToChild,
 } from '../../services/common/ipc.js';
 import type { Lifecycle, StopOptions } from '../../services/common/lifecycle.js';
 import type { ChildSpec } from './children.js';
@@ -30,6 +31,18 @@ export interface WatchdogPort {
   kick(): Promise<void>;
 }
 
+/** The API's listening sockets (listeners.ts): handed to the child that asks, answered on while it is gone. */
+export interface ListenerPort {
+  handOver(to: ChildHandle): Promise<void>;
+  park(name: unknown, handle: unknown): void;
+  resume(): void;
+}
+
+/** Where children's output lines are kept (child-logs.ts). */
+export interface OutputPort {
+  push(child: string, chunk: Buffer): void;
+}
+
 export interface SupervisorDeps {
   readonly log: Logger;
   readonly version: string;
@@ -42,6 +55,8 @@ export interface SupervisorDeps {
   readonly sdWatchdogMs: number | null;
   readonly hardwareWatchdog: WatchdogPort | null;
   readonly hal: SupervisorSnapshot['hal'];
+  readonly listeners?: ListenerPort;
+  readonly output?: OutputPort;
   readonly spawn?: SpawnFn;
   readonly now?: () => number;
   readonly random?: () => number;
@@ -51,9 +66,17 @@ export interface SupervisorDeps {
   readonly watchdogLimits?: GateLimits;
   /** The button's factory reset (factory-reset.ts); without it a ≥ 10 s press is only broadcast. */
   readonly factoryReset?: ResetDeps;
+  /**
+   * The OTA agent asked to restart into another slot (update.switch): the entry stops the tree
+   * and exits with EXIT_SLOT_SWITCH so systemd starts the unit again (its host step picks the slot).
+   */
+  readonly onSlotSwitch?: (reason: string) => void;
 }
 
 export const DEFAULT_WATCHDOG_LIMITS: GateLimits = { maxLagMs: 5000, failedLimitMs: 15 * 60_000 };
+
+/** The supervisor's exit status after update.switch (the unit has RestartForceExitStatus=75). */
+export const EXIT_SLOT_SWITCH = 75;
 
 interface Runtime extends ChildState {
   handle: ChildHandle | null;
@@ -80,10 +103,14 @@ export class Supervisor implements Lifecycle {
   private readyNotified = false;
   private lastHealth = '';
   private stopWaiters: Array<() => void> = [];
+  /** The child that took the API's listening sockets (core), if any. */
+  private listenerHolder: string | null = null;
   private readonly startedAt: number;
   readonly locks = new UpdateLocks();
   get buttonSimulated(): boolean { return this.deps.hal.mode === 'sim'; }
   readonly flags: Record<string, boolean> = {};
+  /** The child holding the update hand-over (update.prepare), or null. */
+  updateHolder: string | null = null;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.log = deps.log.child({ module: 'supervisor' });
@@ -203,6 +230,31 @@ export class Supervisor implements Lifecycle {
     return true;
   }
 
+  /** Sends a message to the child holding the API's sockets (a re-issued certificate). */
+  sendToListenerHolder(message: SupervisorToChild): void {
+    const r = this.listenerHolder ? this.runtimes.get(this.listenerHolder) : undefined;
+    if (r) this.send(r, message);
+  }
+
+  /** update.prepare: once no other child holds a lock, new locks are refused to others. */
+  async prepareUpdate(holder: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; holders: Array<{ name: string; holders: string[] }> }> {
+    if (this.updateHolder !== null && this.updateHolder !== holder) return { ok: false, holders: [{ name: 'update', holders: [this.updateHolder] }] };
+    const free = await this.locks.waitFreeOfOthers(holder, timeoutMs);
+    if (!free) return { ok: false, holders: this.locks.heldByOthers(holder) };
+    this.updateHolder = holder;
+    this.log.info({ holder }, 'update hand-over: new update locks are refused');
+    return { ok: true };
+  }
+
+  cancelUpdate(holder: string): void {
+    if (this.updateHolder === holder) this.updateHolder = null;
+  }
+
+  switchSlots(holder: string, reason: string): void {
+    this.log.warn({ holder, reason }, 'stopping for a slot switch');
+    if (this.deps.onSlotSwitch) queueMicrotask(() => this.deps.onSlotSwitch!(reason));
+  }
+
   setFlag(name: string, value: boolean): void {
     this.flags[name] = value;
     this.markDirty();
@@ -280,18 +332,34 @@ export class Supervisor implements Lifecycle {
       restarts: r.restarts + (isRestart ? 1 : 0),
     });
     const handle = (this.deps.spawn ?? spawnChild)(r.spec, this.deps.childEnv, {
-      onMessage: (m) => this.onChildMessage(r, handle, m),
+      onMessage: (m, h) => this.onChildMessage(r, handle, m, h),
       onExit: (code, signal) => this.onChildExit(r, handle, code, signal),
+      onOutput: (chunk) => this.deps.output?.push(r.spec.name, chunk),
     });
     r.handle = handle;
     r.pid = handle.pid;
     this.log.info({ child: r.spec.name, pid: r.pid, restarts: r.restarts }, 'child started');
   }
 
-  private onChildMessage(r: Mutable<Runtime>, handle: ChildHandle, raw: unknown): void {
-    if (r.handle !== handle || typeof raw !== 'object' || raw === null) return;
-    const message = raw as ChildToSupervisor;
+  private onChildMessage(r: Mutable<Runtime>, handle: ChildHandle, raw: unknown, sent?: unknown): void {
+    const message = raw as ChildToSupervisor | null;
+    if (sent !== undefined) {
+      // A socket beside a message: only a listener copy coming back from the child that holds them.
+      if (r.handle === handle && message?.t === LISTENER_PARK && this.listenerHolder === r.spec.name && this.deps.listeners) this.deps.listeners.park(message.name, sent);
+      else (sent as { close?: () => void } | null)?.close?.();
+      return;
+    }
+    if (r.handle !== handle || typeof raw !== 'object' || raw === null || !message) return;
     r.lastSeenAt = this.now();
+    if (message.t === LISTENERS_REQUEST) {
+      if (!r.spec.servesApi || !this.deps.listeners || this.target.mode !== 'run') {
+        this.log.warn({ child: r.spec.name }, 'refused the API sockets to a child that does not serve the API');
+        return;
+      }
+      this.listenerHolder = r.spec.name;
+      void this.deps.listeners.handOver(handle).catch((err: unknown) => this.log.warn({ err, child: r.spec.name }, 'could not hand the API sockets over'));
+      return;
+    }
     if (message.t === 'ready' && r.phase === 'starting') {
       r.phase = 'ready';
       r.readyAt = this.now();
@@ -317,6 +385,11 @@ export class Supervisor implements Lifecycle {
     this.log[r.killReason === 'stopped' ? 'info' : 'warn']({ child: r.spec.name, pid: r.pid, exit: describeExit(exit) }, 'child exited');
     Object.assign(r, { pendingExit: exit, lastExit: exit, pid: null, handle: null, readyAt: null });
     this.locks.releaseAll(r.spec.name);
+    if (this.listenerHolder === r.spec.name) {
+      this.listenerHolder = null;
+      if (this.target.mode === 'run') this.deps.listeners?.resume();
+    }
+    if (this.updateHolder === r.spec.name) this.updateHolder = null;
     this.reconcile();
   }
 

@@ -181,7 +181,7 @@ async function buildPlatform(ctx: Context, p: PlatformRecipe): Promise<PlatformR
       Env: [...IMAGE.env],
       Entrypoint: [...IMAGE.entrypoint],
       WorkingDir: IMAGE.appDir,
-      ExposedPorts: { [`${IMAGE.port}/tcp`]: {} },
+      ExposedPorts: Object.fromEntries(IMAGE.ports.map((p) => [`${p}/tcp`, {}])),
       Volumes: { [IMAGE.dataDir]: {} },
       StopSignal: 'SIGTERM',
       Labels: labels,

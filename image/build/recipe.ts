@@ -78,7 +78,8 @@ export const IMAGE = {
     'LUCID_DATA_DIR=/data',
     'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt',
   ],
-  port: 8080,
+  /** LUCID_PORT (plain HTTP: health, metrics, redirects) and LUCID_HTTPS_PORT (the API and web UI). */
+  ports: [8080, 8443],
 } as const;
 
 /** Layers bottom to top: what changes least sits lowest, so an update downloads only the top. */

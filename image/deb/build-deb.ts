@@ -146,6 +146,11 @@ export async function buildDeb(o: DebOptions): Promise<DebResult> {
   await put(root, `${LIBEXEC_DIR}/lucid-slot`, await readFile(join(pi, 'lucid-slot')), 0o755);
   await put(root, `${LIBEXEC_DIR}/pi-config`, await readFile(join(pi, 'pi-config')), 0o755);
   for (const unit of ['lucid-appliance.service', 'lucid-appliance-slot.service']) await put(root, `lib/systemd/system/${unit}`, await readFile(join(pi, unit)));
+  // The OTA's host side (ota/README.md): the step lucid-slot runs first, the unit's drop-in, the watch timer.
+  const ota = join(o.repo, 'ota/host');
+  await put(root, `${LIBEXEC_DIR}/lucid-ota-boot`, await readFile(join(ota, 'lucid-ota-boot.sh')), 0o755);
+  await put(root, 'lib/systemd/system/lucid-appliance.service.d/ota.conf', await readFile(join(ota, 'lucid-appliance-ota.conf')));
+  for (const unit of ['lucid-ota-watch.service', 'lucid-ota-watch.timer']) await put(root, `lib/systemd/system/${unit}`, await readFile(join(ota, unit)));
   await put(root, 'lib/udev/rules.d/60-lucid-appliance.rules', await readFile(join(pi, '60-lucid-appliance.rules')));
   await put(root, 'etc/lucid/appliance.env', await readFile(join(pi, 'appliance.env')));
   const doc = `usr/share/doc/${PACKAGE}`;

@@ -4,6 +4,16 @@ import type { MetricsRegistry } from '../common/metrics.js';
 import type { HalEvent, RequestMap, RequestOp, SupervisorSnapshot } from '../common/ipc.js';
 import type { SystemStatus } from './schemas/status.js';
 import type { AuthPort } from './access.js';
+import type { TlsInfo } from '../common/tls.js';
+
+/** The HTTPS side, for the plain-HTTP rule, HSTS and the certificate routes. */
+export interface TlsPort {
+  readonly httpsPort: number;
+  /** The certificate served now (it changes when re-issued). */
+  info(): TlsInfo;
+  /** Its PEM (the leaf, for a person to install). */
+  certificatePem(): string;
+}
 
 export type SystemReading = Omit<SystemStatus, 'loadavg'> & { readonly loadavg: readonly number[] | null };
 
@@ -13,6 +23,16 @@ export interface SupervisorView {
   readonly snapshot: SupervisorSnapshot | null;
   request<Op extends RequestOp>(op: Op, args: RequestMap[Op]['args']): Promise<RequestMap[Op]['result']>;
   onEvent(listener: (e: HalEvent) => void): () => void;
+}
+
+/** The OTA agent, reached over its socket (ota/shared/agent-socket.ts); core wires it. */
+export interface OtaPort {
+  /** The agent's status document, or null when it does not answer quickly. */
+  status(): Promise<import('../../ota/shared/status.js').OtaStatus | null>;
+  call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** Where uploaded bundles are stored (on the data volume). */
+  readonly incomingDir: string;
+  readonly maxBundleBytes: number;
 }
 
 export interface ApiDeps {
@@ -36,4 +56,14 @@ export interface ApiDeps {
    * non-public route answers 401: forgetting to wire auth fails closed, never open.
    */
   readonly auth?: AuthPort;
+  /**
+   * When the API listens for real (core): HTTPS is served, and plain HTTP from the network
+   * answers only what services/common/plain-http.ts allows. Without it (inject() in tests, the
+   * image selftest) there is no plain-HTTP rule and no certificate route.
+   */
+  readonly tls?: TlsPort;
+  /** With `tls`: false leaves the plain-HTTP rule out (in-process inject() tests only). Default true. */
+  readonly plainHttpRule?: boolean;
+  /** The update agent; without it the OTA routes are absent and status says `ota: null`. */
+  readonly ota?: OtaPort;
 }

@@ -16,9 +16,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 
-/** The appliance's policy: helmet's defaults, minus what plain HTTP on a LAN cannot use. */
+/** The appliance's policy: helmet's defaults, minus what an appliance on a LAN cannot use. */
 export const HELMET_OPTIONS: Readonly<HelmetOptions> = {
-  // No certificate a browser would trust: HSTS and upgrade-insecure-requests would lock the UI out.
+  // HSTS only over HTTPS with a certificate the user brought (installSecurityHeaders): with the
+  // appliance's own self-signed one, a browser that pinned HSTS would refuse the "proceed" a
+  // person chooses after checking the fingerprint, for a year. upgrade-insecure-requests stays
+  // off: plain HTTP on loopback serves the UI (development).
   strictTransportSecurity: false,
   contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null, 'frame-ancestors': ["'none'"] } },
 };
@@ -46,10 +49,17 @@ export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.fre
 export const isMachineUrl = (url: string): boolean =>
   url.startsWith('/api/') || url === '/healthz' || url.startsWith('/healthz?') || url === '/metrics' || url.startsWith('/metrics?');
 
-export function installSecurityHeaders(app: FastifyInstance): void {
+/** HSTS for a user's certificate: a year, this host only (the user's other hosts are theirs to decide). */
+export const HSTS = { 'strict-transport-security': 'max-age=31536000' } as const;
+
+export function installSecurityHeaders(app: FastifyInstance, options: { hsts?: boolean } = {}): void {
   const page = securityHeaders();
+  const securePage = options.hsts ? Object.freeze({ ...page, ...HSTS }) : page;
+  const secureApi = options.hsts ? Object.freeze({ ...API_SECURITY_HEADERS, ...HSTS }) : API_SECURITY_HEADERS;
   app.addHook('onRequest', (request, reply, done) => {
-    void reply.headers(isMachineUrl(request.url) ? API_SECURITY_HEADERS : page);
+    const encrypted = (request.raw.socket as { encrypted?: boolean } | null)?.encrypted === true;
+    const machine = isMachineUrl(request.url);
+    void reply.headers(encrypted ? (machine ? secureApi : securePage) : (machine ? API_SECURITY_HEADERS : page));
     done();
   });
 }

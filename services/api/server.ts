@@ -9,6 +9,7 @@ import { healthRoutes } from './routes/health.js';
 import { statusRoutes } from './routes/status.js';
 import { halRoutes } from './routes/hal.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { otaRoutes } from './routes/ota.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import { buildOpenApi, recordRoutes, DOCS_HTML, type RouteRecord } from './openapi.js';
 import { staticRoutes } from './static-files.js';
@@ -16,11 +17,16 @@ import { installEnforcement, installIdentify, installRateLimit } from './access.
 import { installSecurityHeaders } from './security-headers.js';
 import { lazySchemaController } from './lazy-schemas.js';
 import { installWriteBatching } from './write-batch.js';
+import { plainServerFactory } from './servers.js';
+import { installPlainHttpGate } from './plain-gate.js';
+import { tlsRoutes } from './routes/tls.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Every route of ours with its declared permission (the docs and the RBAC matrix test read it). */
     lucidRoutes: readonly RouteRecord[];
+    /** fastify's request handler, for a second server (HTTPS) on the same app (servers.ts). */
+    lucidHandler: Parameters<typeof import('node:http').createServer>[1];
   }
 }
 
@@ -37,7 +43,10 @@ const docsRoutes = (deps: ApiDeps, table: readonly RouteRecord[]): FastifyPlugin
 };
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const plain = plainServerFactory();
   const app: FastifyInstance = Fastify({
+    // fastify's own plain server, with its handler kept for the HTTPS server (servers.ts).
+    serverFactory: plain.factory,
     loggerInstance: deps.log.child({ module: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     // request.log is the module's logger itself: a pino child per request (its bindings and the
@@ -51,11 +60,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     schemaController: lazySchemaController(),
   });
+  app.decorate('lucidHandler', plain.handler());
   installErrorHandlers(app);
   registerProcessMetrics(app, deps);
   // Security headers, computed once: helmet's for pages, OWASP's REST set for the API
-  // (security-headers.ts says why). No CORS plugin: cross-origin reads stay closed.
-  installSecurityHeaders(app);
+  // (security-headers.ts says why); HSTS over HTTPS when the certificate is the user's own. No
+  // CORS plugin: cross-origin reads stay closed.
+  installSecurityHeaders(app, { hsts: deps.tls?.info().source === 'user' });
+  // Before anything reads a credential: plain HTTP from the network serves none (plain-gate.ts).
+  if (deps.tls && deps.plainHttpRule !== false) installPlainHttpGate(app, deps.tls.httpsPort);
   installIdentify(app, deps.auth);
   installEnforcement(app, deps.auth);
   installWriteBatching(app, deps.writeBatch);
@@ -63,8 +76,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const table: RouteRecord[] = [];
   app.decorate('lucidRoutes', table);
   const routes: FastifyPluginAsync[] = [
-    healthRoutes(deps), statusRoutes(deps), halRoutes(deps), metricsRoutes(deps), docsRoutes(deps, table), ...(deps.routes ?? []),
+    healthRoutes(deps), statusRoutes(deps), halRoutes(deps), metricsRoutes(deps), otaRoutes(deps), docsRoutes(deps, table), ...(deps.routes ?? []),
   ];
+  if (deps.tls) routes.push(tlsRoutes(deps.tls));
   if (deps.webRoot && existsSync(deps.webRoot)) routes.push(staticRoutes(deps.webRoot));
   await app.register(async (scope) => {
     requirePermissionOnEveryRoute(scope);

@@ -46,6 +46,8 @@ export interface AuthDeps {
   /** Takes the device for one use (see hal/wallet/README.md); resolves to a release function. */
   readonly acquireWallet?: () => Promise<() => Promise<void>>;
   readonly setLockdownFlag: (value: boolean) => Promise<void>;
+  /** Printed with the setup code: the HTTPS certificate's fingerprint, for the person to compare with the browser. */
+  readonly describeTls?: () => string;
   readonly now?: () => number;
   /** A confirmed factory reset to perform first (prepareFactoryReset, factory-reset.ts). */
   readonly factoryReset?: ResetRequest | null;
@@ -146,7 +148,8 @@ export class AuthService {
 
   private printSetupCode(code: string): void {
     // The code goes in the message text on purpose: it is meant to be read from the console.
-    this.log.warn({ file: this.setupCode.path }, `SETUP CODE: ${code} — open the web UI and create the first admin with it (POST /api/v1/auth/setup)`);
+    const tls = this.deps.describeTls ? `; ${this.deps.describeTls()}` : '';
+    this.log.warn({ file: this.setupCode.path }, `SETUP CODE: ${code} — open the web UI and create the first admin with it (POST /api/v1/auth/setup)${tls}`);
   }
 
   /** Recording-session areas register a stopper for the "stop all sessions" control. */

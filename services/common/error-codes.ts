@@ -20,12 +20,15 @@ export const ERROR_CATALOGUE = {
   API_ERR_BAD_REQUEST: { status: 400, message: 'malformed request' },
   API_ERR_INTERNAL: { status: 500, message: 'internal error' },
   API_ERR_UNAVAILABLE: { status: 503, message: 'service not ready' },
+  API_ERR_HTTPS_REQUIRED: { status: 403, message: 'use HTTPS: plain HTTP from the network answers nothing that can carry a credential' },
 
   // Supervisor
   SUP_ERR_UNKNOWN_CHILD: { status: 404, message: 'no child process with that name' },
   SUP_ERR_NOT_CONNECTED: { status: 503, message: 'not connected to the supervisor' },
   SUP_ERR_TIMEOUT: { status: 504, message: 'the supervisor did not answer in time' },
   SUP_ERR_LOCK_HELD: { status: 409, message: 'update lock is held' },
+  SUP_ERR_UPDATE_PENDING: { status: 409, message: 'an update is switching slots: new update locks are refused' },
+  SUP_ERR_LOCKS_BUSY: { status: 409, message: 'update locks are held by other processes' },
   SUP_ERR_BAD_REQUEST: { status: 400, message: 'malformed request to the supervisor' },
   SUP_ERR_INTERNAL: { status: 500, message: 'the supervisor failed to handle a request' },
 
@@ -80,6 +83,30 @@ export const ERROR_CATALOGUE = {
   OCI_ERR_SIZE_MISMATCH: { status: 502, message: 'content is not the size its descriptor says' },
   OCI_ERR_BAD_DIGEST: { status: 400, message: 'not a sha256 digest' },
   OCI_ERR_UNSUPPORTED: { status: 415, message: 'unsupported OCI media type' },
+
+  // OTA: releases, trust, downloads, slots (ota/)
+  OTA_ERR_BAD_TAR: { status: 422, message: 'a layer is not a well-formed tar archive' },
+  OTA_ERR_TAR_ESCAPE: { status: 422, message: 'a layer entry would reach outside its slot' },
+  OTA_ERR_TAR_UNSUPPORTED: { status: 422, message: 'a layer holds an entry type that is not unpacked (device, fifo)' },
+  OTA_ERR_TOO_LARGE: { status: 413, message: 'larger than the signed release metadata allows' },
+  OTA_ERR_BAD_RELEASE: { status: 422, message: 'the release document or image is malformed' },
+  OTA_ERR_NO_PLATFORM: { status: 422, message: 'the release has no image for this device\'s architecture' },
+  OTA_ERR_BAD_BUNDLE: { status: 422, message: 'not a valid offline bundle' },
+  OTA_ERR_NO_RELEASE: { status: 404, message: 'no release is signed for this channel' },
+  OTA_ERR_UNTRUSTED: { status: 422, message: 'release metadata does not verify' },
+  OTA_ERR_METADATA_EXPIRED: { status: 422, message: 'release metadata expired — check the clock' },
+  OTA_ERR_ROLLBACK: { status: 422, message: 'release metadata is older than what this device already trusts' },
+  OTA_ERR_DOWNGRADE: { status: 409, message: 'the release is not newer than the installed version' },
+  OTA_ERR_BELOW_MINIMUM: { status: 409, message: 'the installed version is below the release\'s minimum' },
+  OTA_ERR_NO_SPACE: { status: 507, message: 'not enough free space for the update' },
+  OTA_ERR_UNREACHABLE: { status: 502, message: 'the release repository or registry could not be reached' },
+  OTA_ERR_BUSY: { status: 409, message: 'an update is already in progress' },
+  OTA_ERR_NOT_CONFIGURED: { status: 409, message: 'updates are not configured on this appliance' },
+  OTA_ERR_NOTHING_TO_INSTALL: { status: 409, message: 'no newer release is available' },
+  OTA_ERR_NO_PREVIOUS: { status: 409, message: 'there is no intact previous version to roll back to' },
+  OTA_ERR_AGENT_UNAVAILABLE: { status: 503, message: 'the update agent is not running' },
+  OTA_ERR_HEALTH_GATE: { status: 503, message: 'the new version failed its health gate' },
+  OTA_ERR_SLOT_BUSY: { status: 409, message: 'the inactive slot is not writable until the appliance restarts' },
 
   // Ledger (consensus, anchors)
   LEDGER_ERR_GENESIS_INVALID: { status: 500, message: 'the genesis document is invalid' },

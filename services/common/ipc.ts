@@ -1,6 +1,7 @@
 // The supervisor ⇄ child protocol over Node's IPC channel (child_process.fork). Plain JSON
 // objects with a `t` tag. The supervisor never imports service code and services never import
 // the supervisor: both speak only these types.
+import type { TlsMaterial } from './tls.js';
 
 export type ChildPhase = 'idle' | 'starting' | 'ready' | 'stopping' | 'backoff' | 'failed' | 'stopped';
 
@@ -74,6 +75,14 @@ export interface RequestMap {
   'hal.button': { args: { action: ButtonAction }; result: { accepted: boolean; factoryReset: 'armed' | 'confirmed' | null } };
   'child.restart': { args: { name: string }; result: { name: string } };
   'flag.set': { args: { name: string; value: boolean }; result: { name: string; value: boolean } };
+  /**
+   * The OTA agent's update hand-over: waits (at most timeoutMs) until no other child holds an
+   * update lock, then refuses new locks to others until the restart (or update.cancel).
+   */
+  'update.prepare': { args: { timeoutMs: number }; result: { pending: true } };
+  'update.cancel': { args: Record<string, never>; result: { pending: false } };
+  /** Stop the whole tree and exit so systemd starts the unit again (into the slot switched to). */
+  'update.switch': { args: { reason: string }; result: { accepted: true } };
 }
 export type RequestOp = keyof RequestMap;
 
@@ -81,21 +90,28 @@ export type ChildToSupervisor =
   | { t: 'ready' }
   | { t: 'heartbeat' }
   | { t: 'request'; id: number; op: RequestOp; args: unknown }
-  /** With a listening handle beside it: send that handle back `count` times (services/api/accept-handles.ts). */
-  | { t: typeof LISTENER_COPY_REQUEST; count: number };
+  /** Core asks for the API's listening sockets and the TLS material (appliance/supervisor/listeners.ts). */
+  | { t: typeof LISTENERS_REQUEST }
+  /** With a copy of a listening socket beside it, sent once core accepts on it: the supervisor keeps it without accepting. */
+  | { t: typeof LISTENER_PARK; name: ListenerName };
 
 export type SupervisorToChild =
   | { t: 'snapshot'; snapshot: SupervisorSnapshot }
   | { t: 'event'; event: HalEvent }
   | { t: 'reply'; id: number; ok: true; result: unknown }
   | { t: 'reply'; id: number; ok: false; error: { code: string; message: string } }
-  /** With a copy (a new descriptor) of the handle a LISTENER_COPY_REQUEST carried. */
-  | { t: typeof LISTENER_COPY };
+  /** The certificate and key to serve HTTPS with: sent before the listeners, and again when re-issued. */
+  | { t: typeof TLS_MATERIAL; material: TlsMaterial }
+  /** With a listening socket beside it: descriptor `index` of `count` for the listener `name`. */
+  | { t: typeof LISTENER; name: ListenerName; index: number; count: number };
 
-export const LISTENER_COPY_REQUEST = 'listener-copy-request';
-export const LISTENER_COPY = 'listener-copy';
-/** The most copies a child may ask for (each is a descriptor in both processes for a moment). */
-export const LISTENER_COPY_MAX = 64;
+/** The API's listening sockets: plain HTTP (LUCID_PORT) and HTTPS (LUCID_HTTPS_PORT). */
+export type ListenerName = 'http' | 'https';
+export const LISTENER_NAMES: readonly ListenerName[] = ['http', 'https'];
+export const LISTENERS_REQUEST = 'listeners-request';
+export const LISTENER = 'listener';
+export const LISTENER_PARK = 'listener-park';
+export const TLS_MATERIAL = 'tls-material';
 
 export function isChildMessage(value: unknown): value is ChildToSupervisor {
   return typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'string';

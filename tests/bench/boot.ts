@@ -28,7 +28,7 @@ async function bootOnce(): Promise<{ ms: number; memory: Array<{ rssMB: number; 
   const port = await freePort();
   const started = performance.now();
   const child = spawn(process.execPath, [SUPERVISOR_ENTRY], {
-    env: { ...process.env, LUCID_PROFILE: 'dev', LUCID_HAL: 'sim', LUCID_PORT: String(port), LUCID_DATA_DIR: dataDir, LUCID_LOG_LEVEL: 'warn' },
+    env: { ...process.env, LUCID_PROFILE: 'dev', LUCID_HAL: 'sim', LUCID_PORT: String(port), LUCID_HTTPS_PORT: String(await freePort()), LUCID_DATA_DIR: dataDir, LUCID_LOG_LEVEL: 'warn' },
     stdio: 'ignore',
   });
   let ms = -1;

@@ -119,12 +119,13 @@ async function startCluster(n: number, slotMs: number) {
   const genesis = makeGenesis({ chainId: `bench-${n}`, validators: nodes.map((x) => ({ publicKey: x.key, power: 1 })) });
   const genesisPath = join(root, 'genesis.json');
   writeFileSync(genesisPath, JSON.stringify(genesis));
+  const httpsPorts = await Promise.all(nodes.map(() => freePort()));
   const start = (i: number): void => {
     const node = nodes[i]!;
     const prof = process.env['BENCH_PROF'] && i === 0 ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROF']}`] : [];
     node.proc = spawn(process.execPath, [...prof, CORE], {
       env: {
-        ...process.env, LUCID_PROFILE: 'dev', LUCID_HAL: 'sim', LUCID_HOST: '127.0.0.1', LUCID_PORT: String(node.api), LUCID_DATA_DIR: node.dir,
+        ...process.env, LUCID_PROFILE: 'dev', LUCID_HAL: 'sim', LUCID_HOST: '127.0.0.1', LUCID_PORT: String(node.api), LUCID_HTTPS_PORT: String(httpsPorts[i]), LUCID_DATA_DIR: node.dir,
         LUCID_LOG_LEVEL: 'warn', LUCID_GENESIS: genesisPath, LUCID_P2P_PORT: String(node.p2p), LUCID_SLOT_MS: String(slotMs), LUCID_MDNS: 'off',
         LUCID_PEERS: nodes.filter((x) => x !== node).map((x) => `127.0.0.1:${x.proxy!.port}`).join(','),
       },

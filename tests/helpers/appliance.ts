@@ -51,7 +51,12 @@ export interface RunningAppliance {
   readonly process: ChildProcess;
   readonly pid: number;
   readonly port: number;
+  /** LUCID_HTTPS_PORT. */
+  readonly httpsPort: number;
+  /** Plain HTTP (on loopback it serves everything). */
   readonly url: string;
+  /** https://<host>:<httpsPort> */
+  readonly httpsUrl: string;
   readonly dataDir: string;
   /** Everything the tree printed so far (pino JSON lines of every process). */
   output(): string;
@@ -107,22 +112,28 @@ export interface StartOptions {
   readonly env?: Record<string, string>;
   readonly dataDir?: string;
   readonly port?: number;
-  /** A command the supervisor runs under (e.g. strace and its options); the tree's root is then that command. */
+  readonly httpsPort?: number;
+  /** LUCID_HOST, and the address the helper's own requests go to (127.0.0.1). */
+  readonly host?: string;
+  /** Runs the tree under this command prefix (e.g. `ip netns exec <ns>`, or strace and its options). */
   readonly wrap?: readonly string[];
 }
 
 export async function startAppliance(options: StartOptions = {}): Promise<RunningAppliance> {
   const port = options.port ?? (await freePort());
+  const httpsPort = options.httpsPort ?? (await freePort());
+  const host = options.host ?? '127.0.0.1';
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'lucid-it-'));
   let out = '';
-  const argv = [...(options.wrap ?? []), process.execPath, SUPERVISOR_ENTRY];
-  const child = spawn(argv[0]!, argv.slice(1), {
+  const [command, ...prefix] = [...(options.wrap ?? []), process.execPath];
+  const child = spawn(command!, [...prefix, SUPERVISOR_ENTRY], {
     env: {
       ...process.env,
       LUCID_PROFILE: 'dev',
       LUCID_HAL: 'sim',
-      LUCID_HOST: '127.0.0.1',
+      LUCID_HOST: host,
       LUCID_PORT: String(port),
+      LUCID_HTTPS_PORT: String(httpsPort),
       LUCID_DATA_DIR: dataDir,
       LUCID_LOG_LEVEL: 'info',
       ...options.env,
@@ -134,7 +145,8 @@ export async function startAppliance(options: StartOptions = {}): Promise<Runnin
   const exitPromise = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
-  const url = `http://127.0.0.1:${port}`;
+  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  const url = `http://${hostInUrl}:${port}`;
   let token: string | null = null;
   const ensureToken = async (): Promise<string> => (token ??= await adminToken(url, dataDir, options.admin));
   const authed = async (path: string, init: RequestInit = {}): Promise<Response> => {
@@ -146,7 +158,9 @@ export async function startAppliance(options: StartOptions = {}): Promise<Runnin
     process: child,
     pid: child.pid!,
     port,
+    httpsPort,
     url,
+    httpsUrl: `https://${hostInUrl}:${httpsPort}`,
     dataDir,
     output: () => out,
     get: authed,

@@ -11,6 +11,7 @@ import type { InjectOptions, LightMyRequestResponse as LightResponse } from 'fas
 import { loadConfig, type Config } from '../../appliance/config/index.js';
 import { assembleCore, type CoreParts } from '../../appliance/entries/shared/assemble-core.js';
 import { createCoreWallet, walletBroker } from '../../appliance/entries/shared/core-wallet.js';
+import { TlsIdentity } from '../../appliance/tls/index.js';
 import { handleRequest } from '../../appliance/supervisor/requests.js';
 import { UpdateLocks } from '../../appliance/supervisor/locks.js';
 import { patternFor } from '../../hal/leds/patterns.js';
@@ -56,6 +57,11 @@ function inProcessSupervisor(): SupervisorView & { flags: Record<string, boolean
     pressButton: (action: ButtonAction) => { for (const l of listeners) l({ kind: 'button', action, at: Date.now() }); return null; },
     buttonSimulated: true,
     markDirty: () => {},
+    // The OTA hand-over belongs to the update agent; core never asks for it.
+    updateHolder: null,
+    prepareUpdate: async () => ({ ok: false as const, holders: [] }),
+    cancelUpdate: () => {},
+    switchSlots: () => {},
   };
   return {
     attached: true,
@@ -86,9 +92,23 @@ export async function startCoreApp(options: { env?: Record<string, string>; data
   const supervisor = inProcessSupervisor();
   const stack = new LifecycleStack();
   const clock = { skew: 0 };
+  // The appliance's own certificate, as core serves it: its routes are in the route set. The
+  // plain-HTTP rule is left out: inject()'s fake socket has no address (tests/integration/https/
+  // tests it over real sockets).
+  const identity = await TlsIdentity.load({ dataDir, host: config.host, tlsCert: config.tlsCert, tlsKey: config.tlsKey }, log);
+  if (!identity.ok) throw new Error(`test TLS: ${identity.key}: ${identity.message}`);
+  const tls = identity.identity.material;
   const parts = await assembleCore({
     config, log, supervisor, stack, webRoot: null, now: () => Date.now() + clock.skew,
     wallet: await createCoreWallet(config, log), acquireWallet: walletBroker(supervisor),
+    tls: { httpsPort: config.httpsPort, info: () => tls, certificatePem: () => tls.certPem }, withoutPlainHttpRule: true,
+    // The OTA routes are there (the RBAC matrix covers them), in front of an appliance that has
+    // no update agent: it answers what a dev appliance without slots would.
+    ota: {
+      incomingDir: join(dataDir, 'ota', 'incoming'), maxBundleBytes: 1024 * 1024,
+      status: async () => null,
+      call: async () => ({ status: 409, body: { statusCode: 409, code: 'OTA_ERR_NOT_CONFIGURED', message: 'no update agent in this test app' } }),
+    },
   });
   await stack.start('ledger', parts.ledger);
   const { app, auth } = parts;

@@ -1,6 +1,6 @@
 // The README's command itself: `./build.sh run` serves /healthz 200 within 10 s of work (npm
-// packages are already installed here, so this measures bundling + boot) and stops cleanly on
-// SIGTERM.
+// packages are already installed here, so this measures bundling + boot), prints both URLs and
+// the certificate's fingerprint, serves the UI over both, and stops cleanly on SIGTERM.
 //
 // Issue #2 asks for 10 s, a wall-clock figure on a machine that gives the command its cores. This
 // machine is shared (2 cores, often a load of 20): under load the bundling alone took 7.8–9 s of
@@ -15,15 +15,18 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { freePort, ROOT, isRunning, treeCpuSeconds } from '../helpers/appliance.js';
+import { applianceCertificate, pinnedFetch } from '../helpers/tls.js';
 
 describe('./build.sh run', () => {
-  it('serves /healthz 200 after at most 10 s of CPU time and exits on SIGTERM', async () => {
+  it('serves /healthz 200 after at most 10 s of CPU time, prints both URLs and the fingerprint, and exits on SIGTERM', async () => {
     const port = await freePort();
+    const httpsPort = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'lucid-run-'));
     const child = spawn(join(ROOT, 'build.sh'), ['run'], {
       cwd: ROOT,
-      env: { ...process.env, LUCID_PORT: String(port), LUCID_DATA_DIR: dataDir, LUCID_HAL: 'sim', LUCID_PROFILE: 'dev' },
+      env: { ...process.env, LUCID_PORT: String(port), LUCID_HTTPS_PORT: String(httpsPort), LUCID_DATA_DIR: dataDir, LUCID_HAL: 'sim', LUCID_PROFILE: 'dev' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -46,6 +49,12 @@ describe('./build.sh run', () => {
       const page = await fetch(`http://127.0.0.1:${port}/`);
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<script type="module" src="/app.js">');
+      const cert = applianceCertificate(dataDir);
+      const secure = await pinnedFetch(cert)(`https://127.0.0.1:${httpsPort}/`);
+      expect(secure.status).toBe(200);
+      expect(await secure.text()).toContain('<script type="module" src="/app.js">');
+      expect(out).toContain(`web UI on https://127.0.0.1:${httpsPort}/ and http://127.0.0.1:${port}/`);
+      expect(out).toContain(`TLS certificate SHA-256 ${new X509Certificate(cert).fingerprint256}`);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(isRunning(child.pid!)).toBe(false);

@@ -32,13 +32,13 @@ describe('the supervised tree', () => {
     const environ = readFileSync(`/proc/${core.pid}/environ`, 'utf8').split('\0');
     for (const [k, v] of Object.entries(CORE_ENV)) expect(environ).toContain(`${k}=${v}`);
     expect(readFileSync(`/proc/${core.pid}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([...CORE_NODE_ARGS]));
-    // Core accepts on copies of its listening socket from the supervisor, which keeps none.
+    // Core accepts on copies of the listening socket the supervisor bound; the supervisor keeps
+    // one without accepting on it (appliance/supervisor/listeners.ts).
     const inode = listeningInode(app.port);
     const descriptors = SETTINGS.find((s) => s.key === 'apiAcceptDescriptors')!.default('dev');
-    // Readiness does not wait for the copies; they follow within milliseconds.
     await app.waitFor('the accept descriptors', async () => descriptorsOf(core.pid, inode) === descriptors, 2_000);
     expect(descriptorsOf(core.pid, inode)).toBe(descriptors);
-    expect(descriptorsOf(app.pid, inode)).toBe(0);
+    expect(descriptorsOf(app.pid, inode)).toBe(1);
     expect(status.led.state).toBe('ready');
     expect(status.led.steps.length).toBeGreaterThan(0);
     expect(status.hal.mode).toBe('sim');
@@ -60,7 +60,11 @@ describe('the supervised tree', () => {
     expect(await missing.json()).toMatchObject({ code: 'API_ERR_NOT_FOUND' });
     // Every line every process logged is pino JSON carrying its process name.
     const names = new Set(app.output().trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).name));
-    expect([...names].sort()).toEqual(['core', 'supervisor']);
+    expect([...names].sort()).toEqual(['core', 'ota-agent', 'supervisor']);
+    // The update agent is in the table, not critical, and answers through core.
+    expect(status.children.find((c: { name: string }) => c.name === 'ota-agent')).toMatchObject({ critical: false });
+    const ota = await app.waitFor('the ota agent to answer', async () => (await app!.json('/api/v1/status')).ota ?? undefined, 10_000);
+    expect(ota).toMatchObject({ slot: null, slotsAvailable: false, phase: 'idle', online: false, channel: 'stable' });
   });
 
   it('kill -9 of core: restarted (restarts ≥ 1) and /healthz 200 again within 5 s', async () => {

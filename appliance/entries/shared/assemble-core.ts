@@ -18,12 +18,13 @@ import { buildInfo } from '../../../services/common/build-info.js';
 import { Store } from '../../../services/store/index.js';
 import { loadOrCreateNodeIdentity, NODE_KEY_FILE, type NodeIdentity } from '../../../services/identity/index.js';
 import { LedgerService, ledgerRoutes, type LevelPort } from '../../../services/ledger/index.js';
-import { buildApi, type SupervisorView } from '../../../services/api/index.js';
+import { buildApi, type OtaPort, type SupervisorView, type TlsPort } from '../../../services/api/index.js';
 import { AuthService, authRoutePlugins, loadOrCreateJwtKey, prepareFactoryReset } from '../../../services/auth/index.js';
 import { SessionService, sessionRoutes, chunkMetrics } from '../../../services/sessions/index.js';
 import { defaultCipherFor } from '../../../services/chunks/index.js';
 import { createProcSystemInfo } from '../../../hal/index.js';
 import type { WalletDriver } from '../../../hal/wallet/types.js';
+import { fingerprintLine } from './tls.js';
 
 export interface CoreInputs {
   readonly config: Readonly<Config>;
@@ -38,6 +39,18 @@ export interface CoreInputs {
   readonly webRoot: string | null;
   /** The clock auth sees (tests move it); Date.now by default. */
   readonly now?: () => number;
+  /**
+   * The HTTPS certificate being served: its routes, the fingerprint beside the setup code and on
+   * a long press, HSTS for a user's own pair, and the plain-HTTP rule (services/api/plain-gate.ts).
+   */
+  readonly tls?: TlsPort;
+  /**
+   * Only for in-process inject() tests, whose fake socket has no address: leave the plain-HTTP
+   * rule out (the routes stay). Core never sets it.
+   */
+  readonly withoutPlainHttpRule?: boolean;
+  /** The update agent's port (its sibling child, over a socket); absent: no /api/v1/ota routes. */
+  readonly ota?: OtaPort;
 }
 
 export interface CoreParts {
@@ -53,7 +66,7 @@ export interface CoreParts {
 }
 
 export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
-  const { config, log, supervisor, stack } = inputs;
+  const { config, log, supervisor, stack, tls } = inputs;
   const store = await stack.start('store', new Store({ location: join(config.dataDir, 'store'), log }));
   const identity = await loadOrCreateNodeIdentity(config.dataDir, log);
   const system = createProcSystemInfo({ root: config.sysRoot, dataDir: config.dataDir });
@@ -69,6 +82,7 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
     bindIp: config.authBindIp === 'on',
     maxSessions: config.authMaxSessions,
     factoryReset,
+    ...(tls ? { describeTls: () => `check that the browser shows ${fingerprintLine(tls.info())}` } : {}),
     wallet: inputs.wallet,
     ...(inputs.acquireWallet ? { acquireWallet: inputs.acquireWallet } : {}),
     ...(inputs.now ? { now: inputs.now } : {}),
@@ -77,7 +91,11 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
     },
   }));
   supervisor.onEvent((e) => {
-    if (e.kind === 'button' && e.action === 'long') void auth.onLongPress().catch((err: unknown) => log.error({ err }, 'long press handling failed'));
+    if (e.kind !== 'button' || e.action !== 'long') return;
+    // While setup is pending the setup code is printed with the fingerprint; afterwards the
+    // fingerprint alone (and a device code when a request waits for one).
+    if (tls && !auth.isSetupRequired) log.warn(fingerprintLine(tls.info()));
+    void auth.onLongPress().catch((err: unknown) => log.error({ err }, 'long press handling failed'));
   });
   const metrics = new MetricsRegistry();
 
@@ -133,12 +151,14 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
     metrics,
     webRoot: inputs.webRoot,
     writeBatch: config.apiWriteBatch,
+    ...(tls ? { tls, plainHttpRule: inputs.withoutPlainHttpRule !== true } : {}),
     auth: {
       identify: (header, ctx) => auth.identify(header, ctx),
       identifyDownload: (token, path, ctx) => auth.identifyDownload(token, path, ctx),
       restrict: (p, permission) => auth.restrict(p, permission),
     },
     routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger)],
+    ...(inputs.ota ? { ota: inputs.ota } : {}),
   });
   return { store, identity, auth, sessions, ledger, metrics, app };
 }

@@ -1,8 +1,9 @@
 // The role × route matrix over the appliance's full route set, as core assembles it
 // (tests/helpers/core-app.ts → assemble-core.ts: auth, users, approvals, audit, emergency,
-// sessions, ledger, anchors, status, HAL, docs). MATRIX below is the expected permission of
-// every route, written down here: the live route table must equal it (a route added tomorrow
-// fails this test until it has an entry, and a permission changed by mistake fails it too).
+// sessions, ledger, anchors, status, HAL, docs, the TLS certificate). MATRIX below is the
+// expected permission of every route, written down here: the live route table must equal it (a
+// route added tomorrow fails this test until it has an entry, and a permission changed by
+// mistake fails it too).
 // Then every route × caller: the roles below the permission are refused (401 anonymous, 403
 // logged in) and the others get past access control, and no answer is a 5xx. A 503 is
 // accepted only in the pass where the test itself disabled new sessions, and only with that
@@ -37,6 +38,9 @@ const MATRIX: Readonly<Record<string, Permission>> = {
   'GET /api/v1/ledger/mempool': 'node_operator', 'GET /api/v1/ledger/evidence': 'node_operator',
   'GET /api/v1/ledger/admission': 'node_operator', 'POST /api/v1/ledger/validators/approve': 'admin',
   'POST /api/v1/ledger/validators/join': 'admin', 'POST /api/v1/ledger/validators/leave': 'admin',
+  'GET /api/v1/tls': 'public', 'GET /api/v1/tls/certificate': 'public',
+  'GET /api/v1/ota': 'user', 'POST /api/v1/ota/check': 'admin', 'POST /api/v1/ota/install': 'admin', 'POST /api/v1/ota/rollback': 'admin',
+  'PUT /api/v1/ota/bundle': 'admin',
 };
 
 type Caller = 'anonymous' | Role;

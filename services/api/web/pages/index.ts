@@ -11,6 +11,7 @@ import { usersPage } from './users.js';
 import { auditPage } from './audit.js';
 import { emergencyPage } from './emergency.js';
 import { approvalsPage } from './approvals.js';
+import { updatesPage } from './updates.js';
 
 export const pages: readonly Page[] = [
   statusPage,
@@ -21,6 +22,7 @@ export const pages: readonly Page[] = [
   auditPage,
   emergencyPage,
   approvalsPage,
+  updatesPage,
   loginPage,
   anchorPage,
 ];

@@ -6,6 +6,7 @@ import { h } from '../dom.js';
 import type { Page } from '../page.js';
 import { afterLogin, getSession, setSession, type Session } from '../session.js';
 import { button, form, input, outcome } from '../components/form.js';
+import { createCertificateFacts } from '../components/certificate.js';
 
 interface Methods { setupRequired: boolean; hardwareWallet: boolean; lockdown: boolean; newSessionsAllowed: boolean }
 interface TronLink { trx?: { signMessageV2?: (message: string) => Promise<string> } }
@@ -77,12 +78,16 @@ export const loginPage: Page = {
       const code = input('code', 'Setup code (from the device log or a long press of its button)', { required: true, spellcheck: false });
       const user = input('username', 'Username of the first admin', { autocomplete: 'username', required: true });
       const pass = input('password', 'Password (12+ characters, not a common one)', { type: 'password', autocomplete: 'new-password', required: true });
-      return h('section', { class: 'card' }, h('h2', null, 'First-time setup'), form('setup-form', 'Create admin', [code.row, user.row, pass.row], async () => {
+      // Before a password goes anywhere: is this the appliance? (trust on first use a person can check)
+      const certificate = createCertificateFacts(api, signal);
+      certificate.load().catch((err: unknown) => out.fail(err));
+      const check = h('section', { class: 'card', 'aria-labelledby': 'tls-title' }, h('h2', { id: 'tls-title' }, 'Check the certificate first'), certificate.el);
+      return h('div', { class: 'grid' }, check, h('section', { class: 'card' }, h('h2', null, 'First-time setup'), form('setup-form', 'Create admin', [code.row, user.row, pass.row], async () => {
         out.busy('Setting up…');
         try {
           done(await api.post<Session>('/api/v1/auth/setup', { code: code.el.value.trim(), username: user.el.value, password: pass.el.value }, { signal }));
         } catch (err) { out.fail(err); }
-      }, signal));
+      }, signal)));
     };
 
     void api.get<Methods>('/api/v1/auth/methods', { signal }).then((m) => {

@@ -6,6 +6,7 @@ import { createGauge, levelFor } from '../components/gauge.js';
 import { createHealthBadge } from '../components/health-badge.js';
 import { createLed } from '../components/led.js';
 import { createSimButton, type SimButtonView } from '../components/sim-button.js';
+import { createCertificateFacts } from '../components/certificate.js';
 import { h, setAttr, setText } from '../dom.js';
 import { bytes, clockTime, duration, percent, relative } from '../format.js';
 import type { Page, PageContext } from '../page.js';
@@ -54,6 +55,7 @@ function render(root: HTMLElement, ctx: PageContext): () => void {
   const throttlingRow = h('div', { class: 'throttling', hidden: true }, h('h3', null, 'Power and throttling'), throttling);
   const children = createChildTable();
   const simSlot = h('div');
+  const certificate = createCertificateFacts(ctx.api, ctx.signal);
   let sim: SimButtonView | null = null;
 
   const page = h('div', { class: 'page', 'data-stale': 'false' },
@@ -67,9 +69,11 @@ function render(root: HTMLElement, ctx: PageContext): () => void {
       h('div', { class: 'grid gauges' }, ...Object.values(gauges).map((g) => g.el)),
       throttlingRow),
     section('children-title', 'Processes', h('div', { class: 'card flush' }, children.el)),
+    section('tls-title', 'HTTPS certificate', h('div', { class: 'card' }, certificate.el)),
     simSlot,
   );
   root.append(page);
+  certificate.load().catch((err: unknown) => { if (toApiError(err).code !== WEB_ERR_ABORTED) ctx.connection.failed(toApiError(err)); });
 
   const updateSystem = (s: SystemStatus): void => {
     const load = s.loadavg ? s.loadavg.map((l) => l.toFixed(2)).join(' / ') : 'n/a';
