@@ -134,6 +134,7 @@ export const ERROR_CATALOGUE = {
   LEDGER_ERR_JOINER_IS_VALIDATOR: { status: 409, message: 'the node to approve is already a validator' },
   LEDGER_ERR_JOIN_POWER: { status: 400, message: 'the join power is outside 1..maxJoinPower of the genesis' },
   LEDGER_ERR_TOO_MANY_APPROVALS: { status: 409, message: 'this validator already holds the most open approvals it may' },
+  LEDGER_ERR_LAST_VALIDATOR: { status: 409, message: 'leaving would leave the chain without a validator to decide its blocks' },
   LEDGER_ERR_TX_REFUSED: { status: 409, message: 'the chain would refuse this transaction now' },
   LEDGER_ERR_ANCHOR_NOT_FOUND: { status: 404, message: 'no final anchor for that manifest hash' },
   LEDGER_ERR_BLOCK_NOT_FOUND: { status: 404, message: 'no block at that height' },
