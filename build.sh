@@ -9,6 +9,8 @@
 #   ./build.sh build          bundle into dist/ only
 #   ./build.sh image [opts]   the multi-arch OCI image into out/image/ (--verify: build twice, compare)
 #   ./build.sh deb [opts]     lucid-appliance_<version>_{amd64,arm64}.deb into out/deb/ (from the image)
+#   ./build.sh release <cmd>  release repository: init, sign, timestamp, rotate, publish, bundle (ota/README.md)
+#   ./build.sh fleet          the fleet server (http://127.0.0.1:8090, LevelDB in ./fleet-data; ota/server/README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -94,6 +96,9 @@ ensure_apt() { # ensure_apt <binary> <package>...
 ensure_test_tools() {
   ensure_apt chromium chromium
   ensure_apt python3 python3
+  # The fleet server's store contract and its multi-instance tests run a real PostgreSQL
+  # (initdb/pg_ctl from /usr/lib/postgresql/<v>/bin, in a temp dir, as an unprivileged user).
+  ensure_apt pg_ctlcluster postgresql
 }
 
 # The image build (and its tests) needs Debian's arm64 package lists for the arm64 base layer.
@@ -157,7 +162,8 @@ case $cmd in
     exec npx vitest run "$@" ;;
   bench)
     ensure_npm
-    if [[ $# == 0 || " $* " == *" image "* ]]; then ensure_image_tools; fi
+    if [[ $# == 0 || " $* " == *" image "* || " $* " == *" ota "* ]]; then ensure_image_tools; fi
+    if [[ $# == 0 || " $* " == *" fleet "* ]]; then ensure_apt pg_ctlcluster postgresql; fi
     bundle
     exec npx tsx tests/bench/run.ts "$@" ;;
   genesis)
@@ -173,11 +179,19 @@ case $cmd in
     ensure_image_tools
     npx tsx image/build/cli.ts
     exec npx tsx image/deb/cli.ts "$@" ;;
+  release)
+    ensure_npm
+    exec npx tsx ota/release/cli.ts "$@" ;;
+  fleet)
+    ensure_npm
+    bundle >/dev/null 2>&1 || bundle
+    log "starting the fleet server (Ctrl-C stops it); web UI on http://${LUCID_FLEET_HOST:-127.0.0.1}:${LUCID_FLEET_PORT:-8090}/"
+    exec node dist/fleet/server.mjs "$@" ;;
   typecheck)
     ensure_npm
     exec npx tsc -p tsconfig.json --noEmit ;;
   help|-h|--help)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
-    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image, deb)" ;;
+    die "unknown command '$cmd' (try: setup, run, test, bench, genesis, typecheck, build, image, deb, release, fleet)" ;;
 esac

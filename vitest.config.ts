@@ -12,13 +12,14 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'suite', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, 'tests/image/**', 'tests/vm/**'], sequence: { groupOrder: 0 } },
+        test: { name: 'suite', include: ['tests/**/*.test.ts'], exclude: [...configDefaults.exclude, 'tests/image/**', 'tests/ota/**', 'tests/vm/**'], sequence: { groupOrder: 0 } },
       },
       {
         // The image group builds and runs the OCI image (compiles, qemu, gzip): it runs after the
         // rest so its CPU load cannot make the timing-sensitive integration tests miss deadlines.
+        // tests/ota runs releases made from that image on the process-level OTA harness.
         extends: true,
-        test: { name: 'image', include: ['tests/image/**/*.test.ts'], sequence: { groupOrder: 1 } },
+        test: { name: 'image', include: ['tests/image/**/*.test.ts', 'tests/ota/**/*.test.ts'], sequence: { groupOrder: 1 } },
       },
       {
         // The VM tier (tests/vm/README.md): qemu guests under software emulation, one at a time

@@ -10,6 +10,10 @@ export interface BundleOptions {
   sourceDateEpoch?: number | string;
   /** Also return `inputs`: every source file bundled, relative to the repo. */
   metafile?: boolean;
+  /** Overrides package.json's version (test releases). */
+  version?: string;
+  /** The TUF root.json to ship as dist/ota/root.json (default ota/trust/root.json when present). */
+  trustRoot?: string;
 }
 
 export declare function bundle(options?: BundleOptions): Promise<{ outDir: string; ms: number; inputs: string[] }>;

@@ -15,6 +15,7 @@ import { installProcessHandlers } from './shared/process-handlers.js';
 import { createCoreWallet, walletBroker } from './shared/core-wallet.js';
 import { assembleCore } from './shared/assemble-core.js';
 import { loadTlsOrExit, readCpuHasAes, urlsOf, watchTls } from './shared/tls.js';
+import { otaPort } from './shared/ota-port.js';
 
 // First, before anything can run a full GC (services/common/tick-shape.ts says why).
 void pinNextTickShape();
@@ -50,12 +51,14 @@ async function main(): Promise<void> {
   let tls: TlsMaterial = handover?.tls ?? ownTls!.material;
 
   // Every part and the full route set (the tests assemble the same, assemble-core.ts).
-  const { app, ledger, identity } = await assembleCore({
+  const { app, ledger, identity, payoutFeeder } = await assembleCore({
     config, log, supervisor: link, stack,
     wallet: await createCoreWallet(config, log),
     acquireWallet: walletBroker(link),
     webRoot: fileURLToPath(new URL('../web/', import.meta.url)),
     tls: { httpsPort: config.httpsPort, info: () => tls, certificatePem: () => leafOf(tls.certPem) },
+    // The update agent is a sibling child: under a supervisor it is always in the table.
+    ...(link.attached ? { ota: otaPort(config.dataDir, config.otaBundleMaxBytes) } : {}),
   });
   const secure = createSecureServer(app, tls, readCpuHasAes(config.sysRoot));
   const useTls = (m: TlsMaterial): void => {
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
   // The ledger starts once the API answers (its routes say LEDGER_ERR_NOT_READY until then): its
   // first boot writes a genesis and fsyncs, which need not delay the appliance's readiness.
   await stack.start('ledger', ledger);
+  if (payoutFeeder) await stack.start('payout-feeder', payoutFeeder);
 }
 
 main().catch((err: unknown) => {

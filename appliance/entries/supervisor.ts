@@ -1,13 +1,14 @@
 // Composition root of the supervisor: config, HAL, the child table, systemd integration, the
 // API's listening sockets and the TLS certificate they serve.
 // `./build.sh run` and the device's systemd unit both start this file.
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadConfigOrExit, configToEnv, detectRaspberryPi } from '../config/index.js';
+import { loadConfigOrExit, configToEnv, detectRaspberryPi, payoutPaths, payoutSupervised } from '../config/index.js';
 import { createRootLogger } from '../../services/common/log.js';
 import { buildInfo } from '../../services/common/build-info.js';
 import { TLS_MATERIAL } from '../../services/common/ipc.js';
-import { Supervisor, childTable, DEFAULT_TUNING } from '../supervisor/index.js';
+import { Supervisor, childTable, DEFAULT_TUNING, EXIT_SLOT_SWITCH, type PayoutChildOptions } from '../supervisor/index.js';
 import { writeResetMarker } from '../../services/common/reset-marker.js';
 import { ApiListeners } from '../supervisor/listeners.js';
 import { ChildLogs } from '../supervisor/child-logs.js';
@@ -22,6 +23,20 @@ const log = createRootLogger({ name: 'supervisor', level: config.logLevel });
 // Children never see systemd's notify socket: only the supervisor speaks to systemd.
 const SYSTEMD_ONLY = new Set(['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']);
 const inherited = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !SYSTEMD_ONLY.has(k) && !k.startsWith('LUCID_'))) as Record<string, string>;
+
+function payoutChild(): PayoutChildOptions {
+  const paths = payoutPaths(config);
+  // Node's permission model grants a directory and what is under it only when it exists at
+  // start; the payout child may not create its own parents (it may write nowhere else).
+  for (const dir of [paths.dir, dirname(paths.socket)]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const configFile = process.env['LUCID_CONFIG'];
+  return {
+    dir: paths.dir,
+    socketDir: dirname(paths.socket),
+    alsoRead: configFile ? [resolve(configFile)] : [],
+    addons: config.payoutSigner === 'ledger' && config.hal !== 'sim' && !(config.hal === 'auto' && config.profile === 'dev'),
+  };
+}
 
 async function main(): Promise<void> {
   const tls = await loadTlsOrExit(config, log);
@@ -44,13 +59,20 @@ async function main(): Promise<void> {
   supervisor = new Supervisor({
     log,
     version: buildInfo.version,
-    children: childTable({ entriesDir: dirname(fileURLToPath(import.meta.url)), heartbeatMs: config.heartbeatMs, extra: config.extraChildren, inheritedEnv: inherited }),
+    children: childTable({
+      entriesDir: dirname(fileURLToPath(import.meta.url)),
+      heartbeatMs: config.heartbeatMs,
+      extra: config.extraChildren,
+      inheritedEnv: inherited,
+      ...(payoutSupervised(config) ? { payout: payoutChild() } : {}),
+    }),
     childEnv: { ...inherited, ...configToEnv(config) },
     led: { show: (state) => hal.statusLed.show(state), view: () => hal.ledView() },
     notifier,
     sdWatchdogMs: parseWatchdogUsec(process.env, process.pid),
     hardwareWatchdog: hal.watchdog,
     hal: { mode, watchdog: hal.watchdog?.id ?? null, button: hal.button?.id ?? null },
+    onSlotSwitch: (reason) => stop(`slot switch: ${reason}`, EXIT_SLOT_SWITCH),
     tuning: { ...DEFAULT_TUNING, failedRetryMs: config.failedRetryMs, failedRetryMaxMs: Math.max(config.failedRetryMs, config.failedRetryMaxMs) },
     watchdogLimits: { maxLagMs: config.loopLagLimitMs, failedLimitMs: config.failedLimitMs },
     factoryReset: {
@@ -71,7 +93,7 @@ async function main(): Promise<void> {
   });
 
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (signal: string, exitCode = 0): void => {
     if (stopping) return;
     stopping = true;
     const deadline = Date.now() + config.stopTimeoutMs;
@@ -82,7 +104,7 @@ async function main(): Promise<void> {
     void sup.stop({ deadline })
       .then(() => listeners.close())
       .then(() => hal.stop({ deadline: Math.max(deadline, Date.now() + 500) }))
-      .then(() => { log.info('stopped'); process.exit(0); }, (err: unknown) => { log.error({ err }, 'stop failed'); process.exit(1); });
+      .then(() => { log.info({ exitCode }, 'stopped'); process.exit(exitCode); }, (err: unknown) => { log.error({ err }, 'stop failed'); process.exit(1); });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -1,8 +1,9 @@
 // The one table of supervised children. The supervisor starts each by file path (the built
-// entry under dist/entries) and never imports service code. `payout` and `ota-agent` join here
-// in later issues, each with its own uid and sandbox.
+// entry under dist/entries) and never imports service code. `payout` joins in development under
+// Node's permission model (on a device it is its own systemd unit: services/payout/README.md);
+// `ota-agent` checks, downloads and stages updates.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export type RestartPolicy = 'always' | 'on-failure' | 'never';
 
@@ -38,6 +39,8 @@ export interface ChildTableOptions {
   readonly heartbeatMs: number;
   /** The environment children inherit: a variable set there wins over CORE_ENV's tuning (benchmarks compare). */
   readonly inheritedEnv?: Readonly<Record<string, string | undefined>>;
+  /** The payout child (development: the supervisor starts it), or undefined when it is off or external. */
+  readonly payout?: PayoutChildOptions;
   readonly extra: ReadonlyArray<{
     name: string; entry: string; critical?: boolean; restart?: RestartPolicy; after?: readonly string[]; env?: Readonly<Record<string, string>>;
   }>;
@@ -112,6 +115,52 @@ export function coreNodeArgs(v8Version: string = process.versions.v8): readonly 
 /** Core's V8 options for the Node that runs the supervisor (children run with the same binary). */
 export const CORE_NODE_ARGS: readonly string[] = coreNodeArgs();
 
+/**
+ * The agent idles most of its life: a small young generation keeps its heap (and RSS) low; it
+ * only allocates in bursts while it checks or unpacks (`./build.sh bench ota` measures it).
+ */
+export const OTA_AGENT_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1'];
+export interface PayoutChildOptions {
+  /** Its data directory and the directory of its socket: the only places it may write. */
+  readonly dir: string;
+  readonly socketDir: string;
+  /** Files it must read besides dist/ and node_modules/ (e.g. the LUCID_CONFIG file). */
+  readonly alsoRead: readonly string[];
+  /** Native addons: only the USB Ledger needs one. */
+  readonly addons: boolean;
+}
+
+/**
+ * Node's permission model for the payout child — the wall that holds where the OS one does not
+ * (development: everything runs as one user). It may read only the built code, the npm
+ * packages and its own directories, write only its own directories, and start no processes,
+ * workers or addons; reading core's store, keys or session data is refused (ERR_ACCESS_DENIED).
+ * Node 24's model has no network permission: the network wall is the OS's (the device unit's
+ * IPAddressAllow=), see services/payout/README.md.
+ */
+export function payoutNodeArgs(entriesDir: string, p: PayoutChildOptions): string[] {
+  const dist = dirname(entriesDir);
+  const root = dirname(dist);
+  const read = [dist, join(root, 'node_modules'), join(root, 'package.json'), p.dir, p.socketDir, ...p.alsoRead];
+  // Node 24's permission tree mishandles two granted paths where one is a string prefix of the
+  // other without being its parent (`…/payout` and `…/payout-run`: the first is then denied).
+  // Refuse such a layout here, loudly, rather than start a child that cannot write.
+  const all = [...read, p.dir, p.socketDir];
+  for (const a of all) {
+    for (const b of all) {
+      if (a !== b && b.startsWith(a) && b[a.length] !== '/') throw new Error(`payout paths ${a} and ${b} share a name prefix, which Node's permission model mishandles; rename one`);
+    }
+  }
+  // One flag per path: Node 24 no longer splits a comma-separated list (it warns, and the
+  // joined string matches nothing).
+  return [
+    '--permission',
+    ...read.map((r) => `--allow-fs-read=${r}`),
+    ...[p.dir, p.socketDir].map((w) => `--allow-fs-write=${w}`),
+    ...(p.addons ? ['--allow-addons'] : []),
+  ];
+}
+
 export function childTable(options: ChildTableOptions): ChildSpec[] {
   const base: ChildSpec[] = [
     {
@@ -127,7 +176,35 @@ export function childTable(options: ChildTableOptions): ChildSpec[] {
       heartbeatMs: options.heartbeatMs,
       readyTimeoutMs: 30_000,
     },
+    {
+      // Not critical: the appliance works without it; it must run even when core does not, to
+      // judge a version on trial (ota/README.md), so it depends on nothing. It reads snapshots.
+      name: 'ota-agent',
+      entry: join(options.entriesDir, 'ota-agent.mjs'),
+      critical: false,
+      restart: 'always',
+      after: [],
+      env: {},
+      nodeArgs: OTA_AGENT_NODE_ARGS,
+      subscribe: true,
+      heartbeatMs: options.heartbeatMs,
+      readyTimeoutMs: 30_000,
+    },
   ];
+  if (options.payout) {
+    base.push({
+      name: 'payout',
+      entry: join(options.entriesDir, 'payout.mjs'),
+      critical: false,
+      restart: 'always',
+      after: [],
+      env: {},
+      nodeArgs: payoutNodeArgs(options.entriesDir, options.payout),
+      subscribe: false,
+      heartbeatMs: options.heartbeatMs,
+      readyTimeoutMs: 60_000,
+    });
+  }
   const extra = options.extra.map((c): ChildSpec => ({
     name: c.name,
     entry: c.entry,

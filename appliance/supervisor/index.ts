@@ -1,5 +1,5 @@
-export { Supervisor, type SupervisorDeps, type LedPort, type NotifyPort, type WatchdogPort } from './supervisor.js';
-export { childTable, startOrder, validateTable, type ChildSpec, type RestartPolicy } from './children.js';
+export { Supervisor, EXIT_SLOT_SWITCH, type SupervisorDeps, type LedPort, type NotifyPort, type WatchdogPort } from './supervisor.js';
+export { childTable, startOrder, validateTable, payoutNodeArgs, type ChildSpec, type RestartPolicy, type PayoutChildOptions } from './children.js';
 export { plan, allSettled, type ChildState, type Step, type Target, type PlanInput } from './plan.js';
 export { backoffDelay, retryDelay, isCrashLoop, DEFAULT_TUNING, type RestartTuning } from './restart-policy.js';
 export { ledStateFor, healthOf, isFaulted } from './led-state.js';

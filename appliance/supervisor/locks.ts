@@ -38,6 +38,28 @@ export class UpdateLocks {
     return [...this.held].map(([name, holders]) => ({ name, holders: [...holders].sort() })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** Locks held by anyone but `holder`. */
+  heldByOthers(holder: string): Array<{ name: string; holders: string[] }> {
+    return this.list().map((l) => ({ name: l.name, holders: l.holders.filter((h) => h !== holder) })).filter((l) => l.holders.length > 0);
+  }
+
+  /** Resolves true once nobody but `holder` holds any lock, false if `timeoutMs` passes first. */
+  waitFreeOfOthers(holder: string, timeoutMs: number): Promise<boolean> {
+    if (this.heldByOthers(holder).length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.heldByOthers(holder).length === 0) finish(true);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      const finish = (value: boolean): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(value);
+      };
+      this.waiters.add(check);
+    });
+  }
+
   /** Resolves true once none of `names` is held, false if `timeoutMs` passes first. */
   waitFree(names: readonly string[], timeoutMs: number): Promise<boolean> {
     if (names.every((n) => !this.isHeld(n))) return Promise.resolve(true);

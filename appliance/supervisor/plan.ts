@@ -31,6 +31,25 @@ export interface ChildState {
   readonly failures: number;
   /** When the current failure streak began; null again as soon as the child is ready. */
   readonly failedSince: number | null;
+  /**
+   * Starts in a row killed for not getting ready in time (0 or absent: none); back to 0 once
+   * the child is ready. Each one doubles the next start's ready deadline (readyDeadlineMs).
+   */
+  readonly readyTimeouts?: number;
+}
+
+/** At most 8× the spec's ready timeout (30 s → 4 min for core). */
+export const READY_TIMEOUT_MAX_FACTOR = 8;
+
+/**
+ * How long this start may take to report ready: the spec's timeout, doubled for every start in a
+ * row that ran out of it. A slow board (a Pi 4 on a worn SD card, a starved emulated guest) whose
+ * start takes 40 s must not be killed at 30 s forever, crash-loop and end in the slow retry and
+ * systemd's start limit; a child that is stuck still gets killed, only later.
+ */
+export function readyDeadlineMs(c: ChildState): number {
+  const factor = Math.min(2 ** (c.readyTimeouts ?? 0), READY_TIMEOUT_MAX_FACTOR);
+  return c.spec.readyTimeoutMs * factor;
 }
 
 export type Target = { readonly mode: 'run' } | { readonly mode: 'stop'; readonly deadline: number };
@@ -124,7 +143,7 @@ function planRun(ordered: readonly ChildState[], byName: Map<string, ChildState>
         break;
       case 'starting':
         if (c.signalSent === 'SIGKILL') break;
-        if (c.startedAt !== null && input.now - c.startedAt > c.spec.readyTimeoutMs) {
+        if (c.startedAt !== null && input.now - c.startedAt > readyDeadlineMs(c)) {
           steps.push({ kind: 'signal', name, signal: 'SIGKILL', reason: 'ready-timeout' });
         } else if (c.lastSeenAt !== null && silentTooLong(c, input)) {
           // Only once the child has spoken: before its first heartbeat it is still loading its

@@ -7,6 +7,13 @@ export interface RequestTarget {
     acquire(name: string, holder: string): string[];
     release(name: string, holder: string): string[];
   };
+  /** update.prepare: resolves once other children hold no lock (false on timeout). */
+  prepareUpdate(holder: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; holders: Array<{ name: string; holders: string[] }> }>;
+  /** Who holds the update hand-over (null: nobody). */
+  readonly updateHolder: string | null;
+  cancelUpdate(holder: string): void;
+  /** update.switch: stop the tree and exit for a restart into the other slot. */
+  switchSlots(holder: string, reason: string): void;
   requestRestart(name: string): boolean;
   setFlag(name: string, value: boolean): void;
   pressButton(action: ButtonAction): 'armed' | 'confirmed' | null;
@@ -37,6 +44,10 @@ export async function handleRequest(
   switch (op) {
     case 'lock.acquire': {
       const name = nameArg(args);
+      // While the OTA agent hands over for a slot switch, nothing new may start that a stop would cut.
+      if (target.updateHolder !== null && target.updateHolder !== from) {
+        throw new RequestError('SUP_ERR_UPDATE_PENDING', `the appliance is about to restart for an update (${target.updateHolder}); retry after it`);
+      }
       const holders = target.locks.acquire(name, from);
       target.markDirty();
       return { name, holders };
@@ -68,6 +79,27 @@ export async function handleRequest(
         throw new RequestError('SUP_ERR_BAD_REQUEST', `args.action must be one of ${BUTTON_ACTIONS.join(', ')}`);
       }
       return { accepted: true, factoryReset: target.pressButton(action as ButtonAction) };
+    }
+    case 'update.prepare': {
+      const timeoutMs = (args as { timeoutMs?: unknown } | null)?.timeoutMs;
+      if (!Number.isInteger(timeoutMs) || (timeoutMs as number) < 0 || (timeoutMs as number) > 4000) {
+        throw new RequestError('SUP_ERR_BAD_REQUEST', 'args.timeoutMs must be an integer 0..4000 (the request itself times out at 5 s)');
+      }
+      const r = await target.prepareUpdate(from, timeoutMs as number);
+      if (!r.ok) throw new RequestError('SUP_ERR_LOCKS_BUSY', `update locks held: ${r.holders.map((l) => `${l.name} (${l.holders.join(', ')})`).join('; ')}`);
+      target.markDirty();
+      return { pending: true };
+    }
+    case 'update.cancel':
+      target.cancelUpdate(from);
+      target.markDirty();
+      return { pending: false };
+    case 'update.switch': {
+      const reason = (args as { reason?: unknown } | null)?.reason;
+      if (typeof reason !== 'string' || reason.length > 200) throw new RequestError('SUP_ERR_BAD_REQUEST', 'args.reason must be a string of at most 200 characters');
+      if (target.updateHolder !== from) throw new RequestError('SUP_ERR_BAD_REQUEST', 'update.switch needs update.prepare first');
+      target.switchSlots(from, reason);
+      return { accepted: true };
     }
     default:
       throw new RequestError('SUP_ERR_BAD_REQUEST', `unknown request ${String(op)}`);

@@ -66,9 +66,17 @@ export interface SupervisorDeps {
   readonly watchdogLimits?: GateLimits;
   /** The button's factory reset (factory-reset.ts); without it a ≥ 10 s press is only broadcast. */
   readonly factoryReset?: ResetDeps;
+  /**
+   * The OTA agent asked to restart into another slot (update.switch): the entry stops the tree
+   * and exits with EXIT_SLOT_SWITCH so systemd starts the unit again (its host step picks the slot).
+   */
+  readonly onSlotSwitch?: (reason: string) => void;
 }
 
 export const DEFAULT_WATCHDOG_LIMITS: GateLimits = { maxLagMs: 5000, failedLimitMs: 15 * 60_000 };
+
+/** The supervisor's exit status after update.switch (the unit has RestartForceExitStatus=75). */
+export const EXIT_SLOT_SWITCH = 75;
 
 interface Runtime extends ChildState {
   handle: ChildHandle | null;
@@ -101,6 +109,8 @@ export class Supervisor implements Lifecycle {
   readonly locks = new UpdateLocks();
   get buttonSimulated(): boolean { return this.deps.hal.mode === 'sim'; }
   readonly flags: Record<string, boolean> = {};
+  /** The child holding the update hand-over (update.prepare), or null. */
+  updateHolder: string | null = null;
 
   constructor(private readonly deps: SupervisorDeps) {
     this.log = deps.log.child({ module: 'supervisor' });
@@ -114,7 +124,7 @@ export class Supervisor implements Lifecycle {
       this.runtimes.set(spec.name, {
         spec, phase: 'idle', pid: null, startedAt: null, readyAt: null, lastSeenAt: null, nextStartAt: null,
         restarts: 0, exitTimes: [], lastExit: null, pendingExit: null, killReason: null, signalSent: null,
-        failedReason: null, failures: 0, failedSince: null, handle: null,
+        failedReason: null, failures: 0, failedSince: null, readyTimeouts: 0, handle: null,
       });
     }
   }
@@ -226,6 +236,25 @@ export class Supervisor implements Lifecycle {
     if (r) this.send(r, message);
   }
 
+  /** update.prepare: once no other child holds a lock, new locks are refused to others. */
+  async prepareUpdate(holder: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; holders: Array<{ name: string; holders: string[] }> }> {
+    if (this.updateHolder !== null && this.updateHolder !== holder) return { ok: false, holders: [{ name: 'update', holders: [this.updateHolder] }] };
+    const free = await this.locks.waitFreeOfOthers(holder, timeoutMs);
+    if (!free) return { ok: false, holders: this.locks.heldByOthers(holder) };
+    this.updateHolder = holder;
+    this.log.info({ holder }, 'update hand-over: new update locks are refused');
+    return { ok: true };
+  }
+
+  cancelUpdate(holder: string): void {
+    if (this.updateHolder === holder) this.updateHolder = null;
+  }
+
+  switchSlots(holder: string, reason: string): void {
+    this.log.warn({ holder, reason }, 'stopping for a slot switch');
+    if (this.deps.onSlotSwitch) queueMicrotask(() => this.deps.onSlotSwitch!(reason));
+  }
+
   setFlag(name: string, value: boolean): void {
     this.flags[name] = value;
     this.markDirty();
@@ -334,6 +363,7 @@ export class Supervisor implements Lifecycle {
     if (message.t === 'ready' && r.phase === 'starting') {
       r.phase = 'ready';
       r.readyAt = this.now();
+      r.readyTimeouts = 0;
       if (r.failedSince !== null) this.log.warn({ child: r.spec.name, failedForMs: r.readyAt - r.failedSince }, 'failed child recovered');
       r.failedSince = null;
       r.failedReason = null;
@@ -355,11 +385,13 @@ export class Supervisor implements Lifecycle {
     const exit: ExitInfo = { code, signal, reason, at };
     this.log[r.killReason === 'stopped' ? 'info' : 'warn']({ child: r.spec.name, pid: r.pid, exit: describeExit(exit) }, 'child exited');
     Object.assign(r, { pendingExit: exit, lastExit: exit, pid: null, handle: null, readyAt: null });
+    if (reason === 'ready-timeout') r.readyTimeouts = (r.readyTimeouts ?? 0) + 1;
     this.locks.releaseAll(r.spec.name);
     if (this.listenerHolder === r.spec.name) {
       this.listenerHolder = null;
       if (this.target.mode === 'run') this.deps.listeners?.resume();
     }
+    if (this.updateHolder === r.spec.name) this.updateHolder = null;
     this.reconcile();
   }
 

@@ -1,5 +1,7 @@
 // APDUs of the Ledger TRON app (LedgerHQ/app-tron docs/APDU.md; notes §3.4), pure functions.
-// CLA E0. INS 02 GET_PUBLIC_KEY (P1 00 silent / 01 confirm), 06 GET_APP_CONFIGURATION,
+// CLA E0. INS 02 GET_PUBLIC_KEY (P1 00 silent / 01 confirm), 04 SIGN (a transaction's
+// protobuf raw_data, streamed: P1 10 single chunk / 00 first / 80 more / 90 last; the first
+// chunk starts with the path), 06 GET_APP_CONFIGURATION,
 // 08 SIGN_PERSONAL_MESSAGE (P1 00 first chunk / 80 more chunks; the first chunk carries
 // path ‖ 4-byte big-endian message length). A BIP-32 path is [n][n × 4-byte BE], hardened
 // elements with bit 31 set. Responses end with a status word: 9000 OK, 6985 refused on the
@@ -54,6 +56,56 @@ export function signPersonalMessageApdus(path: string, message: Uint8Array): Uin
     chunks.push(apdu(INS.SIGN_PERSONAL_MESSAGE, 0x80, 0x00, message.subarray(off, off + MAX_DATA)));
   }
   return chunks;
+}
+
+/** The app parses raw_data as it streams in: chunks end on protobuf field boundaries, ≤ 250 bytes. */
+export const SIGN_CHUNK = 250;
+export const SIGN_P1 = { SINGLE: 0x10, FIRST: 0x00, MORE: 0x80, LAST: 0x90 } as const;
+
+/** Length of the protobuf field at the start of `bytes` (tag ‖ varint, or tag ‖ length ‖ bytes). */
+function fieldLength(bytes: Uint8Array): number {
+  const tag = readVarint(bytes, 0);
+  const wire = Number(tag.value & 7n);
+  if (wire === 0) return readVarint(bytes, tag.end).end;
+  if (wire !== 2) throw new HalError('HAL_ERR_PROTOCOL', `raw_data field with wire type ${wire}: not a TRON transaction`);
+  const len = readVarint(bytes, tag.end);
+  const end = len.end + Number(len.value);
+  if (end > bytes.length) throw new HalError('HAL_ERR_PROTOCOL', 'raw_data field runs past the end');
+  return end;
+}
+
+function readVarint(bytes: Uint8Array, at: number): { value: bigint; end: number } {
+  let value = 0n;
+  for (let i = at, shift = 0n; i < bytes.length && i < at + 10; i++, shift += 7n) {
+    value |= BigInt(bytes[i]! & 0x7f) << shift;
+    if ((bytes[i]! & 0x80) === 0) return { value, end: i + 1 };
+  }
+  throw new HalError('HAL_ERR_PROTOCOL', 'malformed varint in raw_data');
+}
+
+/**
+ * The chunks of a transaction signature, split as @ledgerhq/hw-app-trx splits them: the path
+ * first, then whole top-level fields of raw_data while they fit in 250 bytes; P1 10 for a single
+ * chunk, else 00, 80 …, 90. The device answers r ‖ s ‖ v (v = 0/1) to the last chunk.
+ */
+export function signTransactionApdus(path: string, rawData: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let current: Uint8Array = encodePath(path);
+  let rest = rawData;
+  while (rest.length > 0) {
+    const n = fieldLength(rest);
+    if (n > SIGN_CHUNK) throw new HalError('HAL_ERR_PROTOCOL', `a raw_data field of ${n} bytes does not fit one APDU`);
+    if (current.length + n > SIGN_CHUNK) {
+      parts.push(current);
+      current = new Uint8Array(0);
+      continue;
+    }
+    current = concat(current, rest.subarray(0, n));
+    rest = rest.subarray(n);
+  }
+  parts.push(current);
+  if (parts.length === 1) return [apdu(INS.SIGN, SIGN_P1.SINGLE, 0x00, parts[0]!)];
+  return parts.map((p, i) => apdu(INS.SIGN, i === 0 ? SIGN_P1.FIRST : i === parts.length - 1 ? SIGN_P1.LAST : SIGN_P1.MORE, 0x00, p));
 }
 
 export function concat(...parts: Uint8Array[]): Uint8Array {

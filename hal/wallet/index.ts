@@ -2,7 +2,7 @@
 // device, the framing and APDU helpers, and record/replay transports for fixtures.
 export type { WalletDriver, WalletAddress, WalletAppConfig, HidFrameDevice, ApduTransport } from './types.js';
 export { DEFAULT_TRON_PATH } from './types.js';
-export { CLA, INS, SW, encodePath, getAddressApdu, getAppConfigurationApdu, signPersonalMessageApdus, checkResponse, parseAddressResponse } from './apdu.js';
+export { CLA, INS, SW, encodePath, getAddressApdu, getAppConfigurationApdu, signPersonalMessageApdus, signTransactionApdus, SIGN_P1, SIGN_CHUNK, checkResponse, parseAddressResponse } from './apdu.js';
 export { frame, Unframer, REPORT_SIZE, CHANNEL, TAG_APDU } from './hid-framing.js';
 export { createHidTransport, type HidTransportOptions } from './hid-transport.js';
 export { createLedgerTronWallet } from './ledger-tron.js';

@@ -1,7 +1,7 @@
 // The Ledger TRON app driver: WalletDriver over any APDU transport (USB, simulated, replayed).
 import { HalError } from '../errors.js';
 import {
-  checkResponse, getAddressApdu, getAppConfigurationApdu, parseAddressResponse, signPersonalMessageApdus,
+  checkResponse, getAddressApdu, getAppConfigurationApdu, parseAddressResponse, signPersonalMessageApdus, signTransactionApdus,
 } from './apdu.js';
 import { DEFAULT_TRON_PATH, type ApduTransport, type WalletAddress, type WalletAppConfig, type WalletDriver } from './types.js';
 
@@ -24,6 +24,12 @@ export function createLedgerTronWallet(options: { transport: ApduTransport; id?:
       for (const chunk of signPersonalMessageApdus(path, message)) data = checkResponse(await t.exchange(chunk), 'SIGN_PERSONAL_MESSAGE');
       if (data.length !== 65) throw new HalError('HAL_ERR_PROTOCOL', `signature of ${data.length} bytes, expected 65`);
       return Uint8Array.from(data);
+    },
+    async signTransaction(path, rawData): Promise<Uint8Array> {
+      let data: Uint8Array = new Uint8Array(0);
+      for (const chunk of signTransactionApdus(path, rawData)) data = checkResponse(await t.exchange(chunk), 'SIGN');
+      if (data.length < 65) throw new HalError('HAL_ERR_PROTOCOL', `signature of ${data.length} bytes, expected 65`);
+      return Uint8Array.from(data.subarray(0, 65));
     },
   };
 }

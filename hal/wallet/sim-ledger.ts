@@ -2,11 +2,11 @@
 // reports in, APDUs parsed, answers framed back — so the driver, the framing and the APDUs
 // are exercised exactly as with a device. Keys come from a 32-byte seed (one account per path,
 // derived with HMAC-SHA256(seed, path); not BIP-32, which a simulation does not need).
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { HalError } from '../errors.js';
-import { CLA, INS, SW, concat } from './apdu.js';
+import { CLA, INS, SIGN_P1, SW, concat } from './apdu.js';
 import { Unframer, frame } from './hid-framing.js';
 import type { HidFrameDevice } from './types.js';
 import { tronAddressOf } from './tron-address.js';
@@ -26,6 +26,8 @@ export interface SimLedger extends HidFrameDevice {
   simulateBusy(busy: boolean): void;
   /** Every APDU received, hex, in order (what a recorder would see). */
   readonly apdus: readonly string[];
+  /** raw_data of every transaction put on the "screen" for confirmation (hex), in order. */
+  readonly shownTransactions: readonly string[];
   readonly isOpen: boolean;
 }
 
@@ -52,6 +54,8 @@ export function createSimLedger(options: SimLedgerOptions): SimLedger {
   const waiters: Array<(r: Uint8Array) => void> = [];
   const apdus: string[] = [];
   let pending: { path: Uint8Array; length: number; parts: Uint8Array[]; got: number } | null = null;
+  let pendingTx: { path: Uint8Array; parts: Uint8Array[] } | null = null;
+  const shownTransactions: string[] = [];
 
   const sw = (code: number, data: Uint8Array = new Uint8Array(0)): Uint8Array => concat(data, Uint8Array.of(code >> 8, code & 0xff));
 
@@ -97,9 +101,37 @@ export function createSimLedger(options: SimLedgerOptions): SimLedger {
         // noble: [recovery, r, s]; the device: r ‖ s ‖ v with v = 0/1.
         return sw(SW.OK, concat(sig.subarray(1), sig.subarray(0, 1)));
       }
+      case INS.SIGN:
+        return signTransaction(p1 ?? -1, data);
       default:
         return sw(SW.INS_NOT_SUPPORTED);
     }
+  }
+
+  // INS 04: P1 10 single chunk, 00 first (path ‖ bytes), 80 more, 90 last. The app signs
+  // SHA-256 of the whole raw_data (the txid) after the user confirms what it shows.
+  function signTransaction(p1: number, data: Uint8Array): Uint8Array {
+    if (p1 === SIGN_P1.SINGLE || p1 === SIGN_P1.FIRST) {
+      const n = data[0] ?? 0;
+      if (n < 1 || n > 10 || data.length < 1 + n * 4) return sw(SW.BAD_DATA);
+      pendingTx = { path: Uint8Array.from(data.subarray(0, 1 + n * 4)), parts: [Uint8Array.from(data.subarray(1 + n * 4))] };
+    } else if ((p1 === SIGN_P1.MORE || p1 === SIGN_P1.LAST) && pendingTx) {
+      pendingTx.parts.push(Uint8Array.from(data));
+    } else {
+      pendingTx = null;
+      return sw(SW.BAD_DATA);
+    }
+    if (p1 === SIGN_P1.FIRST || p1 === SIGN_P1.MORE) return sw(SW.OK);
+    const job = pendingTx;
+    pendingTx = null;
+    if (!job) return sw(SW.BAD_DATA);
+    const raw = concat(...job.parts);
+    if (raw.length === 0) return sw(SW.BAD_DATA);
+    shownTransactions.push(Buffer.from(raw).toString('hex'));
+    if (consumeReject()) return sw(SW.REJECTED);
+    const txid = createHash('sha256').update(raw).digest();
+    const sig = secp256k1.sign(txid, pathKey(options.seed, job.path), { prehash: false, format: 'recovered' });
+    return sw(SW.OK, concat(sig.subarray(1), sig.subarray(0, 1)));
   }
 
   function consumeReject(): boolean {
@@ -117,6 +149,7 @@ export function createSimLedger(options: SimLedgerOptions): SimLedger {
   return {
     id,
     get apdus() { return apdus; },
+    get shownTransactions() { return shownTransactions; },
     get isOpen() { return open; },
     rejectNext() { reject = true; },
     simulateBusy(b) { busy = b; },
@@ -152,6 +185,7 @@ export function createSimLedger(options: SimLedgerOptions): SimLedger {
       outbox.length = 0;
       unframer.reset();
       pending = null;
+      pendingTx = null;
     },
   };
 }

@@ -41,6 +41,9 @@ export interface DebResult {
   readonly installedSizeKiB: number;
 }
 
+/** The appliance, its slot step, and the payout process with its network step (services/payout/README.md). */
+export const UNITS = ['lucid-appliance.service', 'lucid-appliance-slot.service', 'lucid-payout.service', 'lucid-payout-net.service'] as const;
+
 const DEFAULT_MAINTAINER = 'Lucid appliance maintainers <appliance@lucid.invalid>';
 
 /** The platform manifest of `arch` and the SBOM artifact that refers to it. */
@@ -130,6 +133,9 @@ export function control(o: { version: string; arch: Arch; maintainer: string; in
     ' runs it from there with RootDirectory=, as the lucid user (65532), sandboxed,',
     ' with /var/lib/lucid/data as its only writable folder. On a Raspberry Pi it also',
     ' enables the push button\'s pull-up in config.txt.',
+    ' .',
+    ' Payouts (USDT on TRON) run apart, as lucid-payout.service under their own',
+    ' user with a network allow-list; installed, not enabled.',
     '',
   ].join('\n');
 }
@@ -145,7 +151,14 @@ export async function buildDeb(o: DebOptions): Promise<DebResult> {
   const image = await writeImageDir(new OciLayout(o.layoutDir), join(root, LIB_DIR, 'image'), o.version, o.arch);
   await put(root, `${LIBEXEC_DIR}/lucid-slot`, await readFile(join(pi, 'lucid-slot')), 0o755);
   await put(root, `${LIBEXEC_DIR}/pi-config`, await readFile(join(pi, 'pi-config')), 0o755);
-  for (const unit of ['lucid-appliance.service', 'lucid-appliance-slot.service']) await put(root, `lib/systemd/system/${unit}`, await readFile(join(pi, unit)));
+  // The OTA's host side (ota/README.md): the step lucid-slot runs first, the unit's drop-in, the watch timer.
+  const ota = join(o.repo, 'ota/host');
+  await put(root, `${LIBEXEC_DIR}/lucid-ota-boot`, await readFile(join(ota, 'lucid-ota-boot.sh')), 0o755);
+  await put(root, 'lib/systemd/system/lucid-appliance.service.d/ota.conf', await readFile(join(ota, 'lucid-appliance-ota.conf')));
+  for (const unit of ['lucid-ota-watch.service', 'lucid-ota-watch.timer']) await put(root, `lib/systemd/system/${unit}`, await readFile(join(ota, unit)));
+  await put(root, `${LIBEXEC_DIR}/payout-net`, await readFile(join(pi, 'payout-net')), 0o755);
+  for (const unit of UNITS) await put(root, `lib/systemd/system/${unit}`, await readFile(join(pi, unit)));
+  await put(root, 'usr/lib/tmpfiles.d/lucid-payout.conf', await readFile(join(pi, 'lucid-payout.tmpfiles')));
   await put(root, 'lib/udev/rules.d/60-lucid-appliance.rules', await readFile(join(pi, '60-lucid-appliance.rules')));
   await put(root, 'etc/lucid/appliance.env', await readFile(join(pi, 'appliance.env')));
   const doc = `usr/share/doc/${PACKAGE}`;

@@ -25,6 +25,16 @@ export interface SupervisorView {
   onEvent(listener: (e: HalEvent) => void): () => void;
 }
 
+/** The OTA agent, reached over its socket (ota/shared/agent-socket.ts); core wires it. */
+export interface OtaPort {
+  /** The agent's status document, or null when it does not answer quickly. */
+  status(): Promise<import('../../ota/shared/status.js').OtaStatus | null>;
+  call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+  /** Where uploaded bundles are stored (on the data volume). */
+  readonly incomingDir: string;
+  readonly maxBundleBytes: number;
+}
+
 export interface ApiDeps {
   readonly log: Logger;
   readonly version: string;
@@ -54,4 +64,6 @@ export interface ApiDeps {
   readonly tls?: TlsPort;
   /** With `tls`: false leaves the plain-HTTP rule out (in-process inject() tests only). Default true. */
   readonly plainHttpRule?: boolean;
+  /** The update agent; without it the OTA routes are absent and status says `ota: null`. */
+  readonly ota?: OtaPort;
 }

@@ -9,6 +9,7 @@ import { healthRoutes } from './routes/health.js';
 import { statusRoutes } from './routes/status.js';
 import { halRoutes } from './routes/hal.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { otaRoutes } from './routes/ota.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import { buildOpenApi, recordRoutes, DOCS_HTML, type RouteRecord } from './openapi.js';
 import { staticRoutes } from './static-files.js';
@@ -75,7 +76,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const table: RouteRecord[] = [];
   app.decorate('lucidRoutes', table);
   const routes: FastifyPluginAsync[] = [
-    healthRoutes(deps), statusRoutes(deps), halRoutes(deps), metricsRoutes(deps), docsRoutes(deps, table), ...(deps.routes ?? []),
+    healthRoutes(deps), statusRoutes(deps), halRoutes(deps), metricsRoutes(deps), otaRoutes(deps), docsRoutes(deps, table), ...(deps.routes ?? []),
   ];
   if (deps.tls) routes.push(tlsRoutes(deps.tls));
   if (deps.webRoot && existsSync(deps.webRoot)) routes.push(staticRoutes(deps.webRoot));

@@ -75,6 +75,14 @@ export interface RequestMap {
   'hal.button': { args: { action: ButtonAction }; result: { accepted: boolean; factoryReset: 'armed' | 'confirmed' | null } };
   'child.restart': { args: { name: string }; result: { name: string } };
   'flag.set': { args: { name: string; value: boolean }; result: { name: string; value: boolean } };
+  /**
+   * The OTA agent's update hand-over: waits (at most timeoutMs) until no other child holds an
+   * update lock, then refuses new locks to others until the restart (or update.cancel).
+   */
+  'update.prepare': { args: { timeoutMs: number }; result: { pending: true } };
+  'update.cancel': { args: Record<string, never>; result: { pending: false } };
+  /** Stop the whole tree and exit so systemd starts the unit again (into the slot switched to). */
+  'update.switch': { args: { reason: string }; result: { accepted: true } };
 }
 export type RequestOp = keyof RequestMap;
 

@@ -9,6 +9,7 @@ export const REDACT_PATHS: readonly string[] = [
   'privateKey', '*.privateKey', 'secret', '*.secret', 'seed', '*.seed', 'mnemonic', '*.mnemonic',
   'token', '*.token', 'accessToken', '*.accessToken', 'refreshToken', '*.refreshToken',
   'setupCode', '*.setupCode', 'dataKey', '*.dataKey', 'masterKey', '*.masterKey',
+  'passphrase', '*.passphrase', 'args.passphrase', 'apiKey', '*.apiKey', 'tronApiKey', '*.tronApiKey',
   'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
   'headers.authorization', 'headers.cookie',
 ];

@@ -28,14 +28,17 @@ const FAULT_CODES: Record<AdmissionFault, ErrorCode> = {
   expiry: 'LEDGER_ERR_TX_REFUSED',
   'too-many-approvals': 'LEDGER_ERR_TOO_MANY_APPROVALS',
   'not-approved': 'LEDGER_ERR_JOIN_NOT_APPROVED',
-  'last-validator': 'LEDGER_ERR_TX_REFUSED',
+  'last-validator': 'LEDGER_ERR_LAST_VALIDATOR',
 };
 
 /** Signs `body` with the node key after the chain's own check, and submits it. */
 function submitChecked(ledger: LedgerService, body: TxBody, override: Partial<Record<AdmissionFault, ErrorCode>> = {}): string {
   const state = ledger.state();
   const tx = signTx(state.chainId, body, (m) => ledger.signWithNodeKey(m));
-  const refusal = membershipPrecheck(state, decodeTx(tx));
+  // Leaves already waiting count as done: two validators of a two-validator chain leaving one
+  // after the other must not both hear 202 when the chain can only take the first.
+  const pendingLeavers = new Set(ledger.mempoolEntries().filter((e) => e.tx.type === 'leave').map((e) => (e.tx as { node: Buffer }).node.toString('hex')));
+  const refusal = membershipPrecheck(state, decodeTx(tx), pendingLeavers);
   if (refusal) throw new LucidError(override[refusal.fault] ?? FAULT_CODES[refusal.fault], refusal.message, refusal.details);
   const r = ledger.submit(tx);
   if (r !== 'added' && r !== 'known') throw new LucidError('LEDGER_ERR_TX_REFUSED', `the mempool did not take the transaction (${r})`);

@@ -35,9 +35,13 @@ export const AnchorProofSchema = Type.Object({
 
 const StatusSchema = Type.Object({
   chainId: Type.String(), genesisHash: Hex64, height: Type.Integer(), headHash: Hex64, headTime: Type.Integer(),
-  consensus: Type.Object({ height: Type.Integer(), round: Type.Integer(), step: Type.String(), lockedRound: Type.Integer() }),
+  consensus: Type.Object({
+    height: Type.Integer(), round: Type.Integer(), step: Type.String({ description: 'propose | prevote | precommit | waiting (idle, or the previous block is being made durable)' }), lockedRound: Type.Integer(),
+    startedBy: Type.Union([Type.String({ description: 'why this height started: work | heartbeat | joined | resumed | every-slot' }), Type.Null()]),
+    heartbeatDueAt: Type.Integer({ description: 'ms since the epoch: when an idle chain makes its next (empty) block' }),
+  }),
   node: Type.Object({ publicKey: Hex64, nodeId: Type.String(), validator: Type.Boolean(), nextProposer: Type.Boolean(), role: Type.String({ description: 'proposer | validator | follower' }) }),
-  slotMs: Type.Integer(), validators: Type.Integer(), totalPower: Type.Integer(),
+  slotMs: Type.Integer(), emptyBlockIntervalMs: Type.Integer(), validators: Type.Integer(), totalPower: Type.Integer(),
   mempool: Type.Object({ transactions: Type.Integer(), bytes: Type.Integer() }),
   peers: Type.Array(Type.Object({ key: Hex64, address: Type.String(), direction: Type.String(), height: Type.Integer() })),
   multiNode: Type.Boolean(),

@@ -19,7 +19,7 @@ import { credits, epochOf, initialState, type ChainState, type Credits, type Wor
 import { RecentAnchorIndex } from './chain/recent-anchors.js';
 import { membershipPrecheck } from './chain/admission.js';
 import { Engine, type EngineOutput, type Evidence } from './consensus/engine.js';
-import { SignGuard } from './consensus/sign-guard.js';
+import { MemoryGuardStorage, SignGuard, type GuardStorage } from './consensus/sign-guard.js';
 import { FileGuardStorage } from './consensus/guard-file.js';
 import { ed25519Verifier, type Signer } from './crypto.js';
 import { Mempool } from './mempool.js';
@@ -35,6 +35,11 @@ const TX_ADMISSION_CHUNK = 256;
 
 export interface LedgerConfig {
   readonly slotMs: number;
+  /**
+   * LUCID_EMPTY_BLOCK_INTERVAL_S in ms: with an empty mempool no height starts until the last
+   * block is this old (consensus/idle.ts). 0 (or up to a slot): a block every slot.
+   */
+  readonly emptyBlockIntervalMs: number;
   readonly p2pHost: string;
   readonly p2pPort: number;
   readonly peers: readonly string[];
@@ -91,7 +96,7 @@ export class LedgerService implements Lifecycle {
   private feeder: AnchorFeeder | null = null;
   private timer: NodeJS.Timeout | null = null;
   private persisting: Promise<void> = Promise.resolve();
-  private guardStorage: FileGuardStorage | null = null;
+  private guardStorage: GuardStorage & { close?(): void } | null = null;
   private stopped = false;
   private readonly log: Logger;
   private readonly recent: BlockStat[] = [];
@@ -145,7 +150,11 @@ export class LedgerService implements Lifecycle {
     recentAnchors.add(batch);
 
     const signer: Signer = { publicKey: Buffer.from(this.deps.identity.publicKeyHex, 'hex'), sign: (m) => this.deps.identity.sign(m) };
-    this.guardStorage = new FileGuardStorage(join(this.deps.dataDir, 'ledger'));
+    // The guard makes every signature durable before it leaves the node. A standalone chain has
+    // no network: its proposals and votes never leave the process, and what it decided is known
+    // only once the block's batch is durable — so there is nothing another node could hold
+    // against it, and its guard lives in memory (no synced write per step: issue 24).
+    this.guardStorage = this.multiNode ? new FileGuardStorage(join(this.deps.dataDir, 'ledger')) : new MemoryGuardStorage();
     const guard = new SignGuard(this.guardStorage, signer.sign);
     const mempool = new Mempool({
       chainId: state.chainId, verifier: this.verifier, isAnchored: (m) => recentAnchors.get(m) !== undefined,
@@ -153,7 +162,7 @@ export class LedgerService implements Lifecycle {
     });
     const engine = new Engine({
       signer, verifier: this.verifier, guard, mempool, recentAnchors,
-      config: { slotMs: this.deps.config.slotMs },
+      config: { slotMs: this.deps.config.slotMs, emptyBlockIntervalMs: this.deps.config.emptyBlockIntervalMs },
     }, { state, headCommit, now: this.now });
     this.engine = engine;
     // Storage challenges: answers from our sessions, verdicts on everyone's (README "Storage challenges").
@@ -192,7 +201,7 @@ export class LedgerService implements Lifecycle {
     this.mdns?.stop();
     await this.transport?.stop();
     await this.persisting.catch(() => {});
-    this.guardStorage?.close();
+    this.guardStorage?.close?.();
   }
 
   private get multiNode(): boolean {
@@ -418,9 +427,10 @@ export class LedgerService implements Lifecycle {
       height: s.height,
       headHash: s.headHash,
       headTime: s.headTime,
-      consensus: { height: e.height, round: e.round, step: e.step, lockedRound: e.locked.round },
+      consensus: { height: e.height, round: e.round, step: e.step, lockedRound: e.locked.round, startedBy: e.startedBy, heartbeatDueAt: e.heartbeatDueAt },
       node: { publicKey: self, validator: e.isValidator, nextProposer: order[0] === self, role: e.isValidator ? (order[e.round % order.length] === self ? 'proposer' : 'validator') : 'follower' },
       slotMs: this.deps.config.slotMs,
+      emptyBlockIntervalMs: this.deps.config.emptyBlockIntervalMs,
       validators: s.validators.length,
       totalPower: s.validators.reduce((a, v) => a + v.power, 0),
       mempool: { transactions: e.mempool.count, bytes: e.mempool.bytes },

@@ -51,7 +51,7 @@ beforeAll(async () => {
   ledger = new LedgerService({
     log, db: store as unknown as LevelPort, dataDir: dir,
     identity: { nodeId: identity.nodeId, publicKeyHex: identity.publicKeyHex, sign: (m) => identity.sign(m) },
-    config: { slotMs: 500, p2pHost: '127.0.0.1', p2pPort: 0, peers: [], genesisPath: null, mdns: false },
+    config: { slotMs: 500, emptyBlockIntervalMs: 0, p2pHost: '127.0.0.1', p2pPort: 0, peers: [], genesisPath: null, mdns: false },
     anchorSource: source,
   });
   await ledger.start();

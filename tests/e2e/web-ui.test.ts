@@ -14,6 +14,7 @@ const APP_JS = join(ROOT, 'dist/web/app.js');
 const SCREENSHOTS = join(ROOT, 'artifacts/screenshots');
 // 16 KB for the shell and status page, ~13 KB for login, users, audit and emergency; room for the
 // sessions pages. Still one request, cached by ETag, ~10 KB gzipped (see services/api/web/README.md).
+// Pages few visitors open load on demand from files of their own (payouts.js: services/api/web/lazy.ts).
 const MAX_BUNDLE_BYTES = 60 * 1024;
 
 let app: RunningAppliance;
@@ -139,7 +140,9 @@ describe('LAN web UI against the real appliance', () => {
         expect(mismatches).toEqual([]);
         expect([...seen].sort()).toEqual(['off', 'on']);
       } finally {
-        await page.unroute('**/api/v1/status', rewrite);
+        // Wait for a rewrite in flight: removed mid-fetch, its fulfill() would find the request
+        // already sent on and throw "Route is already handled" (an unhandled error seen under load).
+        await page.unrouteAll({ behavior: 'wait' });
       }
       await expect.poll(async () => (await sampleLed(page)).state, { timeout: 5000 }).toBe('ready');
     });

@@ -115,7 +115,7 @@ export interface StartOptions {
   readonly httpsPort?: number;
   /** LUCID_HOST, and the address the helper's own requests go to (127.0.0.1). */
   readonly host?: string;
-  /** Runs the tree under this command prefix (e.g. `ip netns exec <ns>`). */
+  /** Runs the tree under this command prefix (e.g. `ip netns exec <ns>`, or strace and its options). */
   readonly wrap?: readonly string[];
 }
 

@@ -70,6 +70,12 @@ export async function buildAuthApp(options: { dataDir?: string; maxSessions?: nu
     webRoot: null,
     auth: { identify: (hd, c) => auth.identify(hd, c), identifyDownload: (t, p, c) => auth.identifyDownload(t, p, c), restrict: (p, perm) => auth.restrict(p, perm) },
     routes: [...authRoutePlugins(auth), ...(options.routes ?? [])],
+    // The OTA routes are wired (so the RBAC matrix covers them) to an agent that is not there.
+    ota: {
+      incomingDir: join(dataDir, 'ota-incoming'), maxBundleBytes: 1024 * 1024,
+      status: async () => null,
+      call: async () => ({ status: 409, body: { statusCode: 409, code: 'OTA_ERR_NOT_CONFIGURED', message: 'no update agent in this test' } }),
+    },
   });
   let root: TokenPair | null = null;
   let made = 0;

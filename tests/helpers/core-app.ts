@@ -57,6 +57,11 @@ function inProcessSupervisor(): SupervisorView & { flags: Record<string, boolean
     pressButton: (action: ButtonAction) => { for (const l of listeners) l({ kind: 'button', action, at: Date.now() }); return null; },
     buttonSimulated: true,
     markDirty: () => {},
+    // The OTA hand-over belongs to the update agent; core never asks for it.
+    updateHolder: null,
+    prepareUpdate: async () => ({ ok: false as const, holders: [] }),
+    cancelUpdate: () => {},
+    switchSlots: () => {},
   };
   return {
     attached: true,
@@ -97,6 +102,13 @@ export async function startCoreApp(options: { env?: Record<string, string>; data
     config, log, supervisor, stack, webRoot: null, now: () => Date.now() + clock.skew,
     wallet: await createCoreWallet(config, log), acquireWallet: walletBroker(supervisor),
     tls: { httpsPort: config.httpsPort, info: () => tls, certificatePem: () => tls.certPem }, withoutPlainHttpRule: true,
+    // The OTA routes are there (the RBAC matrix covers them), in front of an appliance that has
+    // no update agent: it answers what a dev appliance without slots would.
+    ota: {
+      incomingDir: join(dataDir, 'ota', 'incoming'), maxBundleBytes: 1024 * 1024,
+      status: async () => null,
+      call: async () => ({ status: 409, body: { statusCode: 409, code: 'OTA_ERR_NOT_CONFIGURED', message: 'no update agent in this test app' } }),
+    },
   });
   await stack.start('ledger', parts.ledger);
   const { app, auth } = parts;

@@ -74,7 +74,11 @@ describe('the .debs', () => {
     for (const blob of readdirSync(join(dir, 'blobs/sha256'))) {
       expect(createHash('sha256').update(readFileSync(join(dir, 'blobs/sha256', blob))).digest('hex')).toBe(blob);
     }
-    for (const f of ['usr/libexec/lucid-appliance/lucid-slot', 'usr/libexec/lucid-appliance/pi-config']) expect(statSync(join(x86, f)).mode & 0o111).not.toBe(0);
+    for (const f of ['usr/libexec/lucid-appliance/lucid-slot', 'usr/libexec/lucid-appliance/pi-config', 'usr/libexec/lucid-appliance/lucid-ota-boot']) expect(statSync(join(x86, f)).mode & 0o111).not.toBe(0);
+    // The OTA's host side (ota/host/): the unit's drop-in and the watch timer.
+    expect(readFileSync(join(x86, 'lib/systemd/system/lucid-appliance.service.d/ota.conf'), 'utf8')).toMatch(/^RestartForceExitStatus=75$[\s\S]*^Environment=LUCID_OTA_HOST_DIR=\/run\/lucid-ota$/m);
+    expect(readFileSync(join(x86, 'lib/systemd/system/lucid-ota-watch.service'), 'utf8')).toContain('ExecStart=/usr/libexec/lucid-appliance/lucid-ota-boot watch\n');
+    expect(existsSync(join(x86, 'lib/systemd/system/lucid-ota-watch.timer'))).toBe(true);
   });
 
   it('is reproducible: the same image and epoch give the same .deb bytes', async () => {
@@ -140,6 +144,43 @@ describe('lucid-slot (the slot logic, without mounts)', () => {
     const pre = run('prestart');
     expect(pre.code).toBe(1);
     expect(pre.out).toContain('no complete slot');
+  }, 120_000);
+});
+
+describe('lucid-slot with the OTA step beside it, as the .deb installs them (without mounts)', () => {
+  const slot = join(ROOT, 'image/pi/lucid-slot');
+  let root: string;
+  const run = (args: string): { code: number; out: string } => sh(`${slot} ${args}`, {
+    LUCID_ROOT: root, LUCID_SLOT_MOUNT: '0', LUCID_OTA_STEP: join(ROOT, 'ota/host/lucid-ota-boot.sh'), LUCID_OTA_RESTART_CMD: '',
+  });
+  const state = (): string => readFileSync(join(root, 'boot/state'), 'utf8');
+  /** What the agent leaves in slot b after staging: a complete slot (slot.env) marked ready for trial `id`. */
+  const stageB = (id: string): void => {
+    mkdirSync(join(root, 'slots/b/rootfs/usr/local/bin'), { recursive: true });
+    writeFileSync(join(root, 'slots/b/rootfs/usr/local/bin/node'), '', { mode: 0o755 });
+    writeFileSync(join(root, 'slots/b/slot.env'), 'LUCID_SLOT_VERSION=2.0.0\n');
+    writeFileSync(join(root, 'slots/b/ready'), `id=${id}\n`);
+    mkdirSync(join(root, 'data/ota/host'), { recursive: true });
+    writeFileSync(join(root, 'data/ota/host/trial'), `slot=b\nid=${id}\nversion=2.0.0\n`);
+  };
+
+  it('install records the slot as committed; prestart boots a requested trial, and goes back after a fail request', () => {
+    root = join(scratch, 'ota-var-lib-lucid');
+    expect(run(`install ${join(x86, 'usr/lib/lucid-appliance/image')}`)).toMatchObject({ code: 0 });
+    expect(state()).toMatch(/^committed=a$/m);
+    expect(statSync(join(root, 'slots/b')).uid).toBe(65532); // handed to the agent
+    stageB('t1');
+    const trial = run('prestart');
+    expect(trial.code, trial.out).toBe(0);
+    expect(trial.out).toContain('trial boot 1 of 3: 2.0.0 in slot b (id t1)');
+    expect(readlinkSync(join(root, 'active'))).toBe('slots/b');
+    expect(statSync(join(root, 'slots/b/rootfs')).uid).toBe(0); // sealed before it boots
+    writeFileSync(join(root, 'data/ota/host/fail'), 'id=t1\nreason=self-test failed\n');
+    const back = run('prestart');
+    expect(back.code, back.out).toBe(0);
+    expect(readlinkSync(join(root, 'active'))).toBe('slots/a');
+    expect(state()).toMatch(/^last_outcome=rolled-back$[\s\S]*^last_reason=self-test failed$/m);
+    expect(back.out).toContain('starting slot a');
   }, 120_000);
 });
 

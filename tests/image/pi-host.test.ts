@@ -59,7 +59,8 @@ describe('host units, udev rules and the image', () => {
     expect(`${s.get('User')![0]}:${s.get('Group')![0]}`).toBe(config.User);
     // Not a path through the `active` symlink: systemd 252 fails such a RootDirectory= (EBUSY).
     expect(s.get('RootDirectory')).toEqual(['/var/lib/lucid/root']);
-    expect(s.get('BindPaths')).toEqual(['/var/lib/lucid/data:/data']);
+    // The data volume, and the payout process's socket folder when it exists (lucid-payout.service).
+    expect(s.get('BindPaths')).toEqual(['/var/lib/lucid/data:/data', '-/run/lucid-payout']);
     expect(Object.keys(config.Volumes!)).toEqual(['/data']);
     expect(s.has('ExecStartPre')).toBe(false); // it would run inside RootDirectory=, where there is no shell
     const u = section(UNIT, 'Unit');
@@ -96,13 +97,18 @@ describe('host units, udev rules and the image', () => {
     for (const t of ['network-online.target', 'time-sync.target', 'multi-user.target', 'sysinit.target', 'basic.target', 'shutdown.target', 'local-fs.target']) {
       copyFileSync(join('/lib/systemd/system', t), join(prefix, 'lib/systemd/system', t));
     }
-    const verify = spawnSync('systemd-analyze', ['verify', `--root=${prefix}`, 'lucid-appliance.service', 'lucid-appliance-slot.service'], { encoding: 'utf8' });
+    const verify = spawnSync('systemd-analyze', ['verify', `--root=${prefix}`, 'lucid-appliance.service', 'lucid-appliance-slot.service', 'lucid-payout.service', 'lucid-payout-net.service'], { encoding: 'utf8' });
     expect(`${verify.stdout}${verify.stderr}`.trim()).toBe('');
     expect(verify.status).toBe(0);
     const security = spawnSync('systemd-analyze', ['security', '--offline=true', `--root=${prefix}`, '--no-pager', 'lucid-appliance.service'], { encoding: 'utf8' });
     const level = /Overall exposure level for lucid-appliance\.service: ([0-9.]+)/.exec(security.stdout);
     expect(level, security.stdout + security.stderr).not.toBeNull();
     expect(Number(level![1])).toBeLessThanOrEqual(1.5);
+    // The payout process: the same bar, with its own user and an IP deny-all on top.
+    const payout = spawnSync('systemd-analyze', ['security', '--offline=true', `--root=${prefix}`, '--no-pager', 'lucid-payout.service'], { encoding: 'utf8' });
+    const payoutLevel = /Overall exposure level for lucid-payout\.service: ([0-9.]+)/.exec(payout.stdout);
+    expect(payoutLevel, payout.stdout + payout.stderr).not.toBeNull();
+    expect(Number(payoutLevel![1])).toBeLessThanOrEqual(1.5);
     for (const good of ['NoNewPrivileges=', 'PrivateTmp=', 'PrivateUsers=', 'ProtectSystem=', 'CapabilityBoundingSet=~CAP_SYS_ADMIN', 'SystemCallFilter=~@privileged']) {
       expect(security.stdout).toMatch(new RegExp(`✓ ${good.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     }

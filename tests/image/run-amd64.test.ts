@@ -92,7 +92,10 @@ describe('amd64 image on this machine', () => {
     expect(status.node.id).toMatch(/^[0-9a-f]{40}$/);
     expect(status.healthy).toBe(true);
     expect(status.supervised).toBe(true);
-    expect(status.children).toEqual([expect.objectContaining({ name: 'core', state: 'ready', restarts: 0 })]);
+    expect(status.children).toEqual([
+      expect.objectContaining({ name: 'core', state: 'ready', restarts: 0 }),
+      expect.objectContaining({ name: 'ota-agent', critical: false, restarts: 0 }),
+    ]);
     expect(status.led.state).toBe('ready');
     expect(status.core.rssBytes).toBeGreaterThan(0);
     expect(status.system.uptimeSec).toBeGreaterThan(0);
@@ -105,7 +108,8 @@ describe('amd64 image on this machine', () => {
     // Every byte the appliance wrote is under /data, owned by its user (65532 ↔ our uid here).
     // (chunks/ holds the session chunk objects; ledger/ the chain's genesis and double-sign guard,
     // and it appears as the ledger starts, just after core reports ready.)
-    expect(readdirSync(dataDir).filter((d) => d !== 'ledger').sort()).toEqual(['chunks', 'keys', 'store']);
+    // (ota/ is the update agent's: its state, blob store, TUF metadata and socket.)
+    expect(readdirSync(dataDir).filter((d) => d !== 'ledger').sort()).toEqual(['chunks', 'keys', 'ota', 'store']);
     expect(statSync(join(dataDir, 'keys/node-ed25519.pem')).mode & 0o777).toBe(0o600);
     const early: string[] = [];
     while (!early.includes('READY=1\nSTATUS=ready')) early.push(...(await listener.next(1, 10_000)));

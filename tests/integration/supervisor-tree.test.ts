@@ -60,7 +60,11 @@ describe('the supervised tree', () => {
     expect(await missing.json()).toMatchObject({ code: 'API_ERR_NOT_FOUND' });
     // Every line every process logged is pino JSON carrying its process name.
     const names = new Set(app.output().trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l).name));
-    expect([...names].sort()).toEqual(['core', 'supervisor']);
+    expect([...names].sort()).toEqual(['core', 'ota-agent', 'supervisor']);
+    // The update agent is in the table, not critical, and answers through core.
+    expect(status.children.find((c: { name: string }) => c.name === 'ota-agent')).toMatchObject({ critical: false });
+    const ota = await app.waitFor('the ota agent to answer', async () => (await app!.json('/api/v1/status')).ota ?? undefined, 10_000);
+    expect(ota).toMatchObject({ slot: null, slotsAvailable: false, phase: 'idle', online: false, channel: 'stable' });
   });
 
   it('kill -9 of core: restarted (restarts ≥ 1) and /healthz 200 again within 5 s', async () => {

@@ -65,6 +65,30 @@ describe('architecture (DESIGN §3)', () => {
     expect(violations((e) => (TRON.test(e.specifier) && !e.from.startsWith('services/payout/') ? 'TRON code only in services/payout/' : null))).toEqual([]);
   });
 
+  it('core never loads TRON code: nothing reachable from services/payout/index.ts or from core/supervisor entries imports it', () => {
+    const out = new Map<string, string[]>();
+    for (const e of edges) if (e.target && !e.typeOnly) out.set(e.from, [...(out.get(e.from) ?? []), e.target]);
+    const reach = (start: string): Set<string> => {
+      const seen = new Set<string>();
+      const todo = [start];
+      while (todo.length > 0) {
+        const f = todo.pop()!;
+        if (seen.has(f)) continue;
+        seen.add(f);
+        todo.push(...(out.get(f) ?? []));
+      }
+      return seen;
+    };
+    const payoutOnly = ['services/payout/tron/builder.ts', 'services/payout/process.ts', 'services/payout/engine.ts', 'services/payout/service.ts'];
+    for (const start of ['services/payout/index.ts', 'appliance/entries/core.ts', 'appliance/entries/supervisor.ts']) {
+      const closure = reach(start);
+      expect(edges.filter((e) => closure.has(e.from) && TRON.test(e.specifier)).map((e) => e.from), start).toEqual([]);
+      for (const f of payoutOnly) expect(closure.has(f), `${start} reaches ${f}`).toBe(false);
+    }
+    // The check can fail: the payout entry does reach tronweb.
+    expect(edges.some((e) => reach('appliance/entries/payout.ts').has(e.from) && TRON.test(e.specifier))).toBe(true);
+  });
+
   it('ota/server/ never imports hal/ or appliance/', () => {
     expect(violations((e) => (e.from.startsWith('ota/server/') && e.target && /^(hal|appliance)\//.test(e.target) ? 'fleet server runs off-device' : null))).toEqual([]);
   });

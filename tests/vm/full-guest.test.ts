@@ -14,7 +14,7 @@ import { debBuild, type DebFixture } from '../helpers/deb-build.js';
 import { FullGuest, guestBase, spkiPin, type PinnedHttps } from './harness/index.js';
 import { getJson, guestAdminToken, postJson } from './harness/appliance-api.js';
 import { plugLedgerGadget, type PluggedLedger } from './harness/usb-gadget.js';
-import { props, unitActive, waitUnitActive } from './harness/systemd.js';
+import { props, saveJournal, timedPhase, unitActive, waitUnitActive } from './harness/systemd.js';
 
 const UNIT = 'lucid-appliance.service';
 let fx: DebFixture;
@@ -36,7 +36,7 @@ const setupCode = async (): Promise<string | null> => {
 const install = async (): Promise<void> => {
   const started = performance.now();
   const out = await g.run(`DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Options::=--force-confold /mnt/host/${basename(fx.debs.amd64.file)} 2>&1`, 900_000);
-  times[times['installS'] === undefined ? 'installS' : 'reinstallS'] = seconds(started);
+  times['installS'] = seconds(started);
   expect(out).toContain('lucid-slot: installed');
 };
 // The forwards arrive on the guest's LAN address: the API over HTTPS, the appliance's certificate pinned.
@@ -47,12 +47,21 @@ const node = async (): Promise<string> => (await getJson<{ id: string }>(https()
  * The unit reboots the board after more than 5 starts in 90 min (StartLimitAction=reboot): the
  * deliberate restarts here reset that count first, so only the test's own reboot reboots.
  */
-const restart = async (): Promise<void> => {
+const restart = async (label: string): Promise<number> => {
+  const { InvocationID: before } = await props(g, UNIT, ['InvocationID']);
   await g.run(`systemctl reset-failed ${UNIT}; systemctl restart --no-block ${UNIT}`);
-  await new Promise((r) => setTimeout(r, 2000));
+  return healthyAgain(label, before ?? '');
+};
+/**
+ * Waits for a new start of the unit (its InvocationID changes: no fixed sleep, and never the old
+ * process's last "active"), then READY=1 and /healthz; a slow or failed wait prints the unit's
+ * restarts, state and journal tail (harness/systemd.ts timedPhase).
+ */
+const healthyAgain = (label: string, before: string, slowS = 90): Promise<number> => timedPhase(g, UNIT, label, slowS, async () => {
+  if (before !== '') await g.run(`for i in $(seq 1 1800); do [ "$(systemctl show -p InvocationID --value ${UNIT})" != '${before}' ] && exit 0; sleep 0.5; done; exit 1`, 960_000);
   await waitUnitActive(g, UNIT, 900_000);
   await g.waitHealthy(300_000);
-};
+});
 const walletAnswer = async (): Promise<string> => {
   const token = await guestAdminToken(https(), setupCode);
   const r = await getJson<{ code?: string; message?: string }>(https(), '/api/v1/wallet/device', token);
@@ -70,6 +79,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   console.log(`[vm full] ${JSON.stringify(times)}`);
+  if (g) console.log(`[vm full] guest journal: ${await saveJournal(g, 'full', 'end')}`);
+  await g?.powerCut().catch(() => undefined); // the overlay is thrown away: no clean shutdown to wait for
   await g?.dispose();
 });
 
@@ -91,12 +102,9 @@ describe.sequential('lucid-appliance .deb on Debian 12 with systemd and udev (VM
 
   it('runs under systemd: READY=1 and STATUS= from inside RootDirectory=, the watchdog pinged, /healthz 200 within TimeoutStartSec', async () => {
     // postinst's `systemctl start` returns once READY=1 came (or the start failed).
-    const started = performance.now();
-    await waitUnitActive(g, UNIT, 900_000);
-    await g.waitHealthy(300_000);
-    times['healthyAfterInstallS'] = seconds(started);
+    times['healthyAfterInstallS'] = await healthyAgain('install → healthy', '', 30);
     const p = await props(g, UNIT, ['Type', 'NotifyAccess', 'ActiveState', 'SubState', 'StatusText', 'WatchdogUSec', 'MainPID', 'ExecMainStartTimestampMonotonic', 'TimeoutStartUSec']);
-    expect(p).toMatchObject({ Type: 'notify', NotifyAccess: 'main', ActiveState: 'active', SubState: 'running', StatusText: 'ready', WatchdogUSec: '30s', TimeoutStartUSec: '2min' });
+    expect(p).toMatchObject({ Type: 'notify', NotifyAccess: 'main', ActiveState: 'active', SubState: 'running', StatusText: 'ready', WatchdogUSec: '30s', TimeoutStartUSec: '5min' });
     // The main process is the supervisor, as 65532, with the mounted slot as its root.
     expect(await g.run(`stat -L -c %d:%i /proc/${p['MainPID']}/root /var/lib/lucid/slots/a/rootfs | uniq | wc -l`)).toBe('1\n');
     expect(await g.run(`cat /proc/${p['MainPID']}/root/etc/os-release`)).toContain('NAME="Lucid appliance"');
@@ -169,9 +177,9 @@ describe.sequential('lucid-appliance .deb on Debian 12 with systemd and udev (VM
 
   it('restart into slot b with DeviceAllow= lacking char-usb_device: b is mounted, the device cgroup refuses the Ledger', async () => {
     // A second slot (a copy of a), made active; and a drop-in with the old device list.
-    await g.run('cp -a /var/lib/lucid/slots/a /var/lib/lucid/slots/b && /usr/libexec/lucid-appliance/lucid-slot activate b', 300_000);
+    await g.run('cp -al /var/lib/lucid/slots/a /var/lib/lucid/slots/b && /usr/libexec/lucid-appliance/lucid-slot activate b', 300_000);
     await g.run(`mkdir -p /run/systemd/system/${UNIT}.d && printf '[Service]\\nDeviceAllow=\\nDeviceAllow=char-gpiochip rw\\nDeviceAllow=char-watchdog rw\\n' > /run/systemd/system/${UNIT}.d/no-usb.conf && systemctl daemon-reload`);
-    await restart();
+    times['restartSlotBS'] = await restart('restart into slot b → healthy');
     expect(await g.run('/usr/libexec/lucid-appliance/lucid-slot status')).toMatch(/^active: b\nmounted: b\n/);
     expect(await walletAnswer()).toMatch(/^503 HAL_ERR_UNAVAILABLE .*\(errno 1\)/); // EPERM from the device cgroup
     expect(await node()).toBe(nodeId);
@@ -180,9 +188,7 @@ describe.sequential('lucid-appliance .deb on Debian 12 with systemd and udev (VM
   it('systemctl restart after slot b lost its marker: falls back to a by itself, healthy, data intact, the Ledger opens again', async () => {
     // b loses slot.env (an interrupted update); the drop-in goes: the unit as shipped again.
     await g.run(`rm /var/lib/lucid/slots/b/slot.env && rm -r /run/systemd/system/${UNIT}.d && systemctl daemon-reload`);
-    const started = performance.now();
-    await restart();
-    times['restartToHealthyS'] = seconds(started);
+    times['restartToHealthyS'] = await restart('restart (fallback to a) → healthy');
     expect(await g.run('/usr/libexec/lucid-appliance/lucid-slot status')).toMatch(/^active: a\nmounted: a\n/);
     expect(await g.run('journalctl -u lucid-appliance-slot --no-pager -o cat')).toContain("active slot 'b' is not complete; switching to slot a");
     expect(await node()).toBe(nodeId);
@@ -192,28 +198,34 @@ describe.sequential('lucid-appliance .deb on Debian 12 with systemd and udev (VM
 
   it('a crash of the supervisor: systemd starts it again, after the slot step', async () => {
     const before = Number((await g.run('journalctl -u lucid-appliance-slot --no-pager -o cat | grep -c "^starting slot"')).trim());
-    const { MainPID: pid } = await props(g, UNIT, ['MainPID']);
-    await g.run(`systemctl reset-failed ${UNIT}; kill -KILL ${pid}`); // RestartSec=30s, then the slot step and the start
-    await g.run(`for i in $(seq 1 600); do p=$(systemctl show -p MainPID --value ${UNIT}); [ "$p" != 0 ] && [ "$p" != ${pid} ] && exit 0; sleep 0.5; done; exit 1`, 330_000);
-    await waitUnitActive(g, UNIT, 900_000);
-    await g.waitHealthy(300_000);
+    // The shipped RestartSec=30s is what a Pi needs (restart-policy tests check the unit); this
+    // test checks that systemd restarts at all, so a runtime drop-in shortens only the wait.
+    await g.run(`mkdir -p /run/systemd/system/${UNIT}.d && printf '[Service]\\nRestartSec=2s\\n' > /run/systemd/system/${UNIT}.d/fast-restart.conf && systemctl daemon-reload`);
+    const { MainPID: pid, InvocationID: inv } = await props(g, UNIT, ['MainPID', 'InvocationID']);
+    await g.run(`systemctl reset-failed ${UNIT}; kill -KILL ${pid}`); // RestartSec, then the slot step and the start
+    times['crashToHealthyS'] = await healthyAgain('crash → healthy', inv ?? '');
+    await g.run(`rm -r /run/systemd/system/${UNIT}.d && systemctl daemon-reload`);
     expect(Number((await g.run('journalctl -u lucid-appliance-slot --no-pager -o cat | grep -c "^starting slot"')).trim())).toBeGreaterThanOrEqual(before + 1);
     expect(Number((await props(g, UNIT, ['NRestarts']))['NRestarts'])).toBeGreaterThanOrEqual(1);
   }, 1200_000);
 
   it('a guest reboot comes back healthy: same node, same admin, the LED shown again', async () => {
+    console.log(`[vm full] guest journal before the reboot: ${await saveJournal(g, 'full', 'before-reboot')}`);
     times['rebootToAgentS'] = await g.reboot();
-    const started = performance.now();
-    await waitUnitActive(g, UNIT, 900_000);
-    await g.waitHealthy(300_000);
-    times['rebootAgentToHealthyS'] = seconds(started);
+    times['rebootAgentToHealthyS'] = await healthyAgain('reboot: agent → healthy', '');
     expect(await node()).toBe(nodeId);
     await guestAdminToken(https(), async () => null);
     expect(await g.run(`cat /sys/class/leds/${led}/trigger`)).toContain('[none]');
     expect(await unitActive(g, 'lucid-appliance-slot.service')).toBe('inactive'); // a oneshot: it ran and ended
   }, 1500_000);
 
-  it('apt remove stops it and keeps the data; purge keeps the data too; reinstalling finds the same node', async () => {
+  it('apt remove stops it and keeps the data; purge keeps the data too, byte for byte', async () => {
+    // The node's identity and the rest of the data: the same bytes after remove and purge (a
+    // reinstall would find the same node; it costs a second slot unpack and start, ~2–4 min under
+    // TCG, and adds nothing the restart and reboot tests do not already show).
+    const sums = 'cd /var/lib/lucid/data && find keys -type f | sort | xargs sha256sum';
+    const before = await g.run(sums);
+    expect(before).toContain('node-ed25519.pem');
     await g.run('DEBIAN_FRONTEND=noninteractive apt-get remove -y -q lucid-appliance 2>&1', 300_000);
     expect((await unitActive(g, UNIT))).not.toBe('active');
     expect(await g.run('ls /var/lib/lucid; ls /var/lib/lucid/data/keys')).toMatch(/^data\n[\s\S]*node-ed25519\.pem/);
@@ -223,15 +235,16 @@ describe.sequential('lucid-appliance .deb on Debian 12 with systemd and udev (VM
     expect(purge).toContain('kept the data folder /var/lib/lucid/data');
     expect((await g.exec('test -e /etc/lucid/appliance.env')).code).not.toBe(0);
     expect((await g.run('ls /var/lib/lucid; getent passwd lucid | cut -d: -f3')).trim()).toBe('data\n65532');
-    await g.run(`mkdir -p /etc/lucid && printf '${siteEnv()}' > /etc/lucid/appliance.env`);
-    await install();
-    await waitUnitActive(g, UNIT, 900_000);
-    await g.waitHealthy(300_000);
-    expect(await node()).toBe(nodeId);
-  }, 1800_000);
+    expect(await g.run(sums)).toBe(before);
+  }, 900_000);
 
-  it('apt purge with LUCID_PURGE_DATA=yes removes the data folder and the lucid user as well', async () => {
-    await g.run('LUCID_PURGE_DATA=yes DEBIAN_FRONTEND=noninteractive apt-get purge -y -q lucid-appliance 2>&1', 300_000);
+  it('purge with LUCID_PURGE_DATA=yes removes the data folder and the lucid user as well', async () => {
+    // The package back on disk without configuring it (no slot unpack, no start: postrm does not
+    // depend on them), then the purge that is told to take the data.
+    await g.run(`dpkg --unpack /mnt/host/${basename(fx.debs.amd64.file)} 2>&1`, 300_000);
+    expect((await g.run("dpkg-query -W -f='${Status}' lucid-appliance")).trim()).toBe('install ok unpacked');
+    const out = await g.run('LUCID_PURGE_DATA=yes dpkg --purge lucid-appliance 2>&1', 300_000);
+    expect(out).toContain('removed /var/lib/lucid with the data folder');
     expect((await g.exec('test -e /var/lib/lucid')).code).not.toBe(0);
     expect((await g.exec('getent passwd lucid')).code).not.toBe(0);
     expect((await g.exec('getent group lucid')).code).not.toBe(0);

@@ -12,19 +12,20 @@ import { createPrivateKey } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../../services/common/log.js';
-import type { LifecycleStack } from '../../../services/common/lifecycle.js';
+import type { Lifecycle, LifecycleStack } from '../../../services/common/lifecycle.js';
 import { MetricsRegistry } from '../../../services/common/metrics.js';
 import { buildInfo } from '../../../services/common/build-info.js';
 import { Store } from '../../../services/store/index.js';
 import { loadOrCreateNodeIdentity, NODE_KEY_FILE, type NodeIdentity } from '../../../services/identity/index.js';
 import { LedgerService, ledgerRoutes, type LevelPort } from '../../../services/ledger/index.js';
-import { buildApi, type SupervisorView, type TlsPort } from '../../../services/api/index.js';
+import { buildApi, type OtaPort, type SupervisorView, type TlsPort } from '../../../services/api/index.js';
 import { AuthService, authRoutePlugins, loadOrCreateJwtKey, prepareFactoryReset } from '../../../services/auth/index.js';
 import { SessionService, sessionRoutes, chunkMetrics } from '../../../services/sessions/index.js';
 import { defaultCipherFor } from '../../../services/chunks/index.js';
 import { createProcSystemInfo } from '../../../hal/index.js';
 import type { WalletDriver } from '../../../hal/wallet/types.js';
 import { fingerprintLine } from './tls.js';
+import { corePayout } from './core-payout.js';
 
 export interface CoreInputs {
   readonly config: Readonly<Config>;
@@ -49,6 +50,8 @@ export interface CoreInputs {
    * rule out (the routes stay). Core never sets it.
    */
   readonly withoutPlainHttpRule?: boolean;
+  /** The update agent's port (its sibling child, over a socket); absent: no /api/v1/ota routes. */
+  readonly ota?: OtaPort;
 }
 
 export interface CoreParts {
@@ -61,6 +64,8 @@ export interface CoreParts {
   readonly metrics: MetricsRegistry;
   /** Ready, not listening. */
   readonly app: FastifyInstance;
+  /** The statement feeder (start it after the ledger); null without payouts. */
+  readonly payoutFeeder: Lifecycle | null;
 }
 
 export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
@@ -70,7 +75,7 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
   const system = createProcSystemInfo({ root: config.sysRoot, dataDir: config.dataDir });
   // A factory reset confirmed on the button (the supervisor left its marker): before the JWT key loads.
   const factoryReset = await prepareFactoryReset(config.dataDir, log);
-  const auth = await stack.start('auth', new AuthService({
+  const authService = new AuthService({
     store,
     dataDir: config.dataDir,
     log,
@@ -87,7 +92,17 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
     setLockdownFlag: async (value) => {
       if (supervisor.attached) await supervisor.request('flag.set', { name: 'lockdown', value });
     },
-  }));
+  });
+  // Payouts: its two-person kinds are registered before auth starts (it drops pending requests
+  // of kinds it does not know); the routes are there with or without payouts (the same table).
+  let ledger: LedgerService | null = null;
+  const payout = corePayout({
+    config, log: log.child({ module: 'payout-client' }), approvals: authService.approvals, ledger: () => ledger!, selfOperator: identity.publicKeyHex,
+    audit: (entry) => authService.audit.append(entry),
+    walletsOf: async (userId) => (await authService.users.get(userId))?.wallets ?? [],
+    userOfWallet: async (address) => (await authService.users.byWallet(address))?.id ?? null,
+  });
+  const auth = await stack.start('auth', authService);
   supervisor.onEvent((e) => {
     if (e.kind !== 'button' || e.action !== 'long') return;
     // While setup is pending the setup code is printed with the fingerprint; afterwards the
@@ -99,7 +114,6 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
 
   // Sessions and the ledger need each other: the ledger anchors the sessions' completed
   // manifests, and a session's detail shows its anchor once final.
-  let ledger: LedgerService | null = null;
   const cpuinfo = await readFile(join(config.sysRoot, 'proc/cpuinfo'), 'utf8').catch(() => null);
   const sessions = await stack.start('sessions', new SessionService({
     store,
@@ -133,7 +147,7 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
       // The TLS certificate of the P2P transport is made from the node key itself.
       privateKey: config.genesis !== null ? createPrivateKey(readFileSync(join(config.dataDir, NODE_KEY_FILE))) : undefined,
     },
-    config: { slotMs: config.slotMs, p2pHost: config.host, p2pPort: config.p2pPort, peers: config.peers, genesisPath: config.genesis, mdns: config.mdns === 'on' },
+    config: { slotMs: config.slotMs, emptyBlockIntervalMs: config.emptyBlockIntervalS * 1000, p2pHost: config.host, p2pPort: config.p2pPort, peers: config.peers, genesisPath: config.genesis, mdns: config.mdns === 'on' },
     metrics,
     anchorSource: sessions,
     // Storage challenges are answered from the sessions' own chunk objects.
@@ -155,7 +169,8 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
       identifyDownload: (token, path, ctx) => auth.identifyDownload(token, path, ctx),
       restrict: (p, permission) => auth.restrict(p, permission),
     },
-    routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger)],
+    routes: [...authRoutePlugins(auth), sessionRoutes({ service: sessions, quotaBytes: config.sessionQuotaBytes }), ledgerRoutes(ledger), payout.routes],
+    ...(inputs.ota ? { ota: inputs.ota } : {}),
   });
-  return { store, identity, auth, sessions, ledger, metrics, app };
+  return { store, identity, auth, sessions, ledger, metrics, app, payoutFeeder: payout.feeder };
 }

@@ -41,6 +41,7 @@ export const statusRoutes = (deps: ApiDeps): FastifyPluginAsync => async (app) =
         name: 'core', pid: process.pid, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, uptimeSec: process.uptime(),
       },
       system: { ...system, loadavg: system.loadavg ? [...system.loadavg] : null },
+      ota: (deps.ota ? await deps.ota.status() : null) as Status['ota'],
     };
   });
 

@@ -2,6 +2,7 @@
 // OpenAPI document at /docs; the web UI reads exactly these fields.
 import * as Type from '../../common/schema.js';
 import type { Static } from '../../common/schema.js';
+import { OtaStatusSchema } from './ota.js';
 
 const Nullable = <T extends ReturnType<typeof Type.Number>>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -77,6 +78,7 @@ export const StatusSchema = Type.Object({
   lastButtonEvent: Type.Union([Type.Object({ action: Type.String(), at: Type.Number() }), Type.Null()]),
   core: ProcessSchema,
   system: SystemSchema,
+  ota: Type.Union([OtaStatusSchema, Type.Null()], { description: 'updates (as GET /api/v1/ota); null when the agent does not answer' }),
 });
 export type Status = Static<typeof StatusSchema>;
 

@@ -18,7 +18,11 @@ export class ApiError extends Error {
 
 /** Any thrown value as an ApiError (a bug in a page becomes WEB_ERR_UNEXPECTED, not a crash). */
 export function toApiError(err: unknown): ApiError {
-  return err instanceof ApiError ? err : new ApiError(err instanceof Error ? err.message : String(err), 'WEB_ERR_UNEXPECTED');
+  if (err instanceof ApiError) return err;
+  // An ApiError from another bundle's copy of this module (pages loaded on demand: lazy.ts).
+  const e = err as { name?: unknown; code?: unknown; message?: unknown; statusCode?: unknown } | null;
+  if (e && e.name === 'ApiError' && typeof e.code === 'string') return new ApiError(String(e.message), e.code, typeof e.statusCode === 'number' ? e.statusCode : null);
+  return new ApiError(err instanceof Error ? err.message : String(err), 'WEB_ERR_UNEXPECTED');
 }
 
 export interface RequestOptions {

@@ -137,14 +137,16 @@ export function nextBlockView(state: ChainState): AdmissionView {
  * on `state` would take it. A flood of unapproved joins or of approvals by strangers is turned
  * away here after one signature check, instead of costing every proposer a rebuild per bad entry.
  */
-export function membershipPrecheck(state: ChainState, tx: Tx): AdmissionRefused | null {
+export function membershipPrecheck(state: ChainState, tx: Tx, pendingLeavers: ReadonlySet<string> = new Set()): AdmissionRefused | null {
   try {
     if (tx.type === 'join') applyJoin(nextBlockView(state), tx);
     else if (tx.type === 'approve') applyApprove(nextBlockView(state), tx);
     else if (tx.type === 'leave') {
       const node = tx.node.toString('hex');
       if (powerIn(state.validators, node) === 0) return new AdmissionRefused('not-a-validator', 'not a validator');
-      if (state.validators.length <= 1) return new AdmissionRefused('last-validator', 'the last validator cannot leave');
+      if (remainingPower(state.validators, node, pendingLeavers) === 0) {
+        return new AdmissionRefused('last-validator', 'leaving would leave no validator to decide blocks', { validators: state.validators.length, leaving: [...pendingLeavers].filter((k) => k !== node).length + 1 });
+      }
       if (tx.nonce <= lastNonce(state.nonces, node)) return new AdmissionRefused('nonce', 'stale nonce');
     }
     return null;
@@ -152,4 +154,14 @@ export function membershipPrecheck(state: ChainState, tx: Tx): AdmissionRefused 
     if (err instanceof AdmissionRefused) return err;
     throw err;
   }
+}
+
+/**
+ * The power left to decide blocks once `node` and the validators whose leave is already waiting
+ * (`pendingLeavers`, e.g. in this node's mempool) are gone. A chain decides with > 2/3 of its
+ * set's power, so any set with power left can still decide; an empty one never can again, and
+ * the chain refuses the leave that would empty it (apply.ts: the last validator cannot leave).
+ */
+export function remainingPower(validators: readonly ValidatorEntry[], node: string, pendingLeavers: ReadonlySet<string>): number {
+  return validators.filter((v) => v.publicKey !== node && !pendingLeavers.has(v.publicKey)).reduce((a, v) => a + v.power, 0);
 }

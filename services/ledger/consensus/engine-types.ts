@@ -23,6 +23,12 @@ export interface VoteEnvelope {
 
 export interface EngineConfig {
   readonly slotMs: number;
+  /**
+   * The liveness heartbeat (LUCID_EMPTY_BLOCK_INTERVAL_S): with nothing to put in a block, the
+   * next height starts only this long after the last block's time. Absent, or at most a slot: a
+   * block every slot, empty or not (the behaviour before issue 24).
+   */
+  readonly emptyBlockIntervalMs?: number;
   readonly timeouts?: Timeouts;
   /** Status and re-send interval (default slot / 10, at least 20 ms). */
   readonly gossipMs?: number;
@@ -42,6 +48,11 @@ export interface EngineDeps {
   readonly mempool: Mempool;
   readonly recentAnchors: RecentAnchorIndex;
   readonly config: EngineConfig;
+  /**
+   * When the chain state itself wants a block even with an empty mempool (work the state
+   * transition does at a block's time), or null. Default: consensus/idle.ts chainWorkAt.
+   */
+  readonly scheduledWorkAt?: (state: ChainState) => number | null;
 }
 
 export interface Evidence {

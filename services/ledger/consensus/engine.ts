@@ -3,7 +3,7 @@
 // commits, sync from peers, gossip and evidence of equivocation. Inputs are messages, the clock
 // (`now` on every call) and persistence acknowledgements; outputs are messages to send and
 // blocks to persist. Production (service.ts) and the simulator drive this same class.
-import { blockHash, decodeBlock, decodeCommit, type Commit, type CommitSig } from '../codec/block.js';
+import { decodeCommit, type Commit, type CommitSig } from '../codec/block.js';
 import { txId } from '../codec/tx.js';
 import { txMessages, voteFromRecord, type VoteMessage, type WireMessage } from '../codec/messages.js';
 import { proposalSignBytes, voteSignBytes, type VoteType } from '../codec/vote.js';
@@ -12,10 +12,14 @@ import { buildBlock } from '../chain/build.js';
 import { proposerFor, proposerOrder } from '../chain/ranking.js';
 import { powerOf, totalPower, type ChainState } from '../chain/state.js';
 import type { Mempool } from '../mempool.js';
-import { HeightMachine, type MachineOutput, type MachineRestore, type Step, type Timeouts } from './height-machine.js';
+import { HeightMachine, type MachineOutput, type Step, type Timeouts } from './height-machine.js';
 import { SIGN_STEP } from './sign-guard.js';
 import { EquivocationLog } from './equivocation.js';
 import { timeoutsFor } from './timeouts.js';
+import { gossipOutputs } from './gossip.js';
+import { chainWorkAt, heartbeatAt, nextBlockCarriesTxs, startDecision, type StartReason } from './idle.js';
+import { extendCommit } from './late-precommits.js';
+import { restoreFrom, valueOfBlock } from './restore.js';
 
 import type { EngineDeps, EngineOutput, Evidence, Value, VoteEnvelope } from './engine-types.js';
 export type { Value, VoteEnvelope, EngineConfig, EngineDeps, Evidence, EngineOutput } from './engine-types.js';
@@ -38,6 +42,11 @@ export class Engine {
   private heightStartedAt: number;
   /** When the next height may start: a slot after the last block's time (the proposer's clock). */
   private nextStartAt: number;
+  /** A validator's signed message for the waiting height arrived: start it (consensus/idle.ts). */
+  private joined = false;
+  private startReason: StartReason | null = null;
+  /** This node's precommit for the head block, re-sent while the next height waits. */
+  private lastPrecommit: VoteMessage | null = null;
   private readonly validity = new Map<string, Applied | null>();
   private readonly values = new Map<string, Value>();
   private readonly ownVotes = new Map<string, WireMessage>();
@@ -79,7 +88,7 @@ export class Engine {
     switch (msg.t) {
       case 'proposal': this.onProposal(from, msg, now); break;
       case 'vote': this.onVote(from, msg, now); break;
-      case 'txs': for (const tx of msg.txs) this.deps.mempool.add(tx, false, now); break;
+      case 'txs': if (msg.txs.map((tx) => this.deps.mempool.add(tx, false, now)).includes('added')) this.poke(now); break;
       case 'status':
         this.peerHeights.set(from, msg.height);
         if (msg.height > this.state.height) this.requestSync(from, now);
@@ -96,6 +105,7 @@ export class Engine {
     this.out.push({ kind: 'send', to: peer, msg: { t: 'status', height: this.persistedHeight, round: this.machine?.round ?? 0 } });
     const p = this.machine ? this.proposals.get(this.machine.round) : undefined;
     if (p) this.out.push({ kind: 'send', to: peer, msg: p });
+    if (this.lastPrecommit && !this.machine?.started) this.out.push({ kind: 'send', to: peer, msg: this.lastPrecommit });
     const local = this.deps.mempool.local().map((e) => e.bytes);
     if (local.length > 0) this.broadcastTxs(local, peer);
     return this.flush();
@@ -104,8 +114,8 @@ export class Engine {
   /** The block at `height` is durable: the next height may start (after the rest of the slot). */
   onPersisted(height: number, now: number): EngineOutput[] {
     if (height > this.persistedHeight) this.persistedHeight = height;
-    if (height === this.state.height && this.machine && !this.machine.started && !this.timers.some((t) => t.kind === 'start')) {
-      this.timers.push({ at: Math.max(now, this.nextStartAt), kind: 'start', height: this.machineHeight });
+    if (height === this.state.height && this.machine && !this.machine.started) {
+      this.timers.push({ at: this.joined ? now : Math.max(now, this.nextStartAt), kind: 'start', height: this.machineHeight });
     }
     return this.tick(now);
   }
@@ -116,6 +126,7 @@ export class Engine {
     if (r === 'added') {
       this.outbox.push(bytes);
       if (this.flushAt === null) this.flushAt = now + (this.deps.config.txBatchMs ?? Math.min(50, this.gossipMs));
+      this.poke(now);
     }
     return r;
   }
@@ -130,10 +141,7 @@ export class Engine {
       this.timers.shift();
       if (t.height !== this.machineHeight || !this.machine) continue;
       if (t.kind === 'start') {
-        if (!this.machine.started && this.persistedHeight === this.state.height) {
-          this.heightStartedAt = now;
-          this.run(this.machine.start(), now);
-        }
+        if (!this.machine.started && this.persistedHeight === this.state.height) this.considerStart(now);
       } else {
         this.run(this.machine.onTimeout(t.step, t.round), now);
       }
@@ -141,7 +149,8 @@ export class Engine {
     if (this.flushAt !== null && this.flushAt <= now) this.flushTxs();
     if (this.nextGossipAt <= now) {
       this.gossip(now);
-      this.nextGossipAt = now + this.gossipMs;
+      // While a height waits (idle) only the status and the last precommit go out: once a slot.
+      this.nextGossipAt = now + (this.machine?.started ? this.gossipMs : Math.max(this.gossipMs, this.deps.config.slotMs));
     }
     return this.flush();
   }
@@ -161,10 +170,51 @@ export class Engine {
   get height(): number { return this.machineHeight; }
   get round(): number { return this.machine?.round ?? 0; }
   get step(): Step | 'waiting' { return this.machine?.started ? this.machine.step : 'waiting'; }
+  /** Why the current height started (null: it waits — idle, or for the previous block to be durable). */
+  get startedBy(): StartReason | null { return this.machine?.started ? this.startReason : null; }
+  /** When the heartbeat block is due if nothing else starts a height first. */
+  get heartbeatDueAt(): number { return heartbeatAt(this.state.headTime, this.deps.config.slotMs, this.deps.config.emptyBlockIntervalMs); }
   get locked(): { round: number; id: string | null } { return { round: this.machine?.lockedRound ?? -1, id: this.machine?.lockedId ?? null }; }
   get isValidator(): boolean { return powerOf(this.state.validators, this.self) > 0; }
   get proposerOrder(): readonly string[] { return this.order; }
   get mempool(): Mempool { return this.deps.mempool; }
+
+  // ---- starting a height (consensus/idle.ts) -------------------------------------------------
+
+  /** The waiting height starts now, or a wake-up is scheduled for the heartbeat / scheduled work. */
+  private considerStart(now: number): void {
+    const machine = this.machine!;
+    const h = this.machineHeight;
+    const d = startDecision({
+      now, notBefore: this.nextStartAt, headTime: this.state.headTime, slotMs: this.deps.config.slotMs,
+      emptyBlockIntervalMs: this.deps.config.emptyBlockIntervalMs, joined: this.joined,
+      resumed: this.deps.guard.signedAt(h).length > 0,
+      scheduledWorkAt: (this.deps.scheduledWorkAt ?? chainWorkAt)(this.state),
+      hasTxWork: () => nextBlockCarriesTxs({
+        state: this.state, order: this.order, now, headCommit: this.headCommit, mempool: this.deps.mempool, ctx: this.ctx(),
+      }),
+    });
+    if (d.start !== null) {
+      this.heightStartedAt = now;
+      this.startReason = d.start;
+      this.nextGossipAt = Math.min(this.nextGossipAt, now + this.gossipMs);
+      this.run(machine.start(), now);
+    } else if (!this.timers.some((t) => t.kind === 'start' && t.height === h && t.at <= d.wakeAt)) {
+      this.timers.push({ at: d.wakeAt, kind: 'start', height: h });
+    }
+  }
+
+  /** A transaction arrived: a waiting height looks again now (it may start at once). */
+  private poke(now: number): void {
+    if (this.machine && !this.machine.started && this.persistedHeight === this.state.height) this.timers.push({ at: now, kind: 'start', height: this.machineHeight });
+  }
+
+  /** A validator's verified message for the waiting height: join it (once the head is durable). */
+  private joinHeight(now: number): void {
+    if (!this.machine || this.machine.started) return;
+    this.joined = true;
+    if (this.persistedHeight === this.state.height) this.considerStart(now);
+  }
 
   // ---- the height machine --------------------------------------------------------------------
 
@@ -176,25 +226,16 @@ export class Engine {
     this.ownVotes.clear();
     this.proposals.clear();
     this.proposalResent.clear();
+    this.joined = false;
+    this.startReason = null;
     this.timers = this.timers.filter((t) => t.height === h);
     const state = this.state;
     const vals = state.validators;
     const total = totalPower(vals);
     const selfIsValidator = powerOf(vals, this.self) > 0;
     // After a crash in this height: resume in the round and step last signed, with the lock.
-    let restore: MachineRestore<Value> | undefined;
     const records = this.deps.guard.signedAt(h);
-    const last = records[records.length - 1];
-    if (last) {
-      let lockedValue: Value | null = null;
-      const lb = this.deps.guard.lockedBlock;
-      if (last.lockedId !== null && lb) {
-        const v = this.valueOf(lb);
-        if (v && v.id === last.lockedId) lockedValue = v;
-      }
-      const step = last.step === SIGN_STEP.precommit ? 'precommit' : last.step === SIGN_STEP.prevote ? 'prevote' : 'propose';
-      restore = { round: last.round, step, lockedRound: last.lockedRound, lockedId: last.lockedId, lockedValue };
-    }
+    const restore = restoreFrom(records, this.deps.guard.lockedBlock);
     this.machineHeight = h;
     this.machine = new HeightMachine<Value, VoteEnvelope>({
       height: h,
@@ -216,15 +257,6 @@ export class Engine {
       this.ownVotes.set(`${msg.round}:${msg.type}`, msg);
       this.equivocations.record(EquivocationLog.key(h, msg.round, msg.type, this.self), valueId ?? 'nil');
       this.machine.onVote({ type: msg.type, round: msg.round, valueId, from: this.self, envelope: { validator: msg.validator, signature: msg.signature } });
-    }
-  }
-
-  private valueOf(bytes: Buffer): Value | null {
-    try {
-      const hash = blockHash(decodeBlock(bytes).header);
-      return { id: hash.toString('hex'), hash, bytes };
-    } catch {
-      return null;
     }
   }
 
@@ -257,7 +289,7 @@ export class Engine {
         onRejected: (tx) => this.deps.mempool.remove(txId(tx)),
       });
       const tampered = this.deps.config.tamperBlock?.(built.bytes);
-      if (tampered) return this.valueOf(tampered);
+      if (tampered) return valueOfBlock(tampered);
       const v: Value = { id: built.applied.hash.toString('hex'), hash: built.applied.hash, bytes: built.bytes };
       this.validity.set(v.id, built.applied);
       this.values.set(v.id, v);
@@ -287,6 +319,12 @@ export class Engine {
             this.proposals.set(o.round, msg);
             this.out.push({ kind: 'broadcast', msg });
             queue.push(...machine.onProposal({ round: o.round, value: o.value, validRound: o.validRound, from: this.self }));
+          } else {
+            // The guard holds another proposal for this round, signed before a crash; its block
+            // went with the process, so it cannot be re-sent. Wait out the round like a proposer
+            // with nothing to propose: a proposer schedules no propose timeout, and a lone
+            // validator (a standalone appliance after a power cut) would wait here for ever.
+            this.timers.push({ at: now + this.timeouts.propose(o.round), kind: 'timeout', height: this.machineHeight, step: 'propose', round: o.round });
           }
           break;
         }
@@ -336,6 +374,8 @@ export class Engine {
   // ---- commits and sync ----------------------------------------------------------------------
 
   private adopt(applied: Applied, bytes: Buffer, commit: Commit, now: number, via: 'consensus' | 'sync'): void {
+    const own = via === 'consensus' ? this.ownVotes.get(`${commit.round}:precommit`) : undefined;
+    this.lastPrecommit = own?.t === 'vote' && own.value?.equals(commit.blockHash) ? own : null;
     this.state = applied.state;
     this.headCommit = commit;
     this.deps.recentAnchors.add(applied.anchors);
@@ -391,10 +431,11 @@ export class Engine {
     if (m.height !== this.machineHeight || !this.machine) return;
     const proposer = m.proposer.toString('hex');
     if (proposer !== proposerFor(this.order, m.round)) return;
-    const value = this.valueOf(m.block);
+    const value = valueOfBlock(m.block);
     if (!value) return;
     if (!this.deps.verifier.verify(m.proposer, proposalSignBytes(this.state.chainId, { height: m.height, round: m.round, validRound: m.validRound, blockHash: value.hash }), m.signature)) return;
     this.noteEvidence(`${m.height}:${m.round}:P:${proposer}`, `${value.id}/${m.validRound}`, { validator: proposer, height: m.height, round: m.round, kind: 'proposal' });
+    this.joinHeight(now);
     this.values.set(value.id, value);
     if (!this.proposals.has(m.round)) this.proposals.set(m.round, m);
     this.run(this.machine.onProposal({ round: m.round, value, validRound: m.validRound, from: proposer }), now);
@@ -406,6 +447,12 @@ export class Engine {
     const valueKey = m.value ? m.value.toString('hex') : 'nil';
     if (m.height !== this.machineHeight || !this.machine) {
       if (m.height > this.state.height + 1) this.peerHeights.set(from, Math.max(this.peerHeights.get(from) ?? 0, m.height - 1));
+      // A precommit for the head block that came after the decision: the next block's commit
+      // carries it too (validation and uptime credits go to every validator that signed in time).
+      if (m.height === this.state.height && this.headCommit) {
+        const extended = extendCommit(this.headCommit, m, this.state.lastValidators, (v) => this.voteSigned(v));
+        if (extended) this.headCommit = extended;
+      }
       // A vote for a past height only matters as evidence of equivocation.
       const seen = this.equivocations.seen(key);
       if (seen !== undefined && seen !== valueKey && this.voteSigned(m)) this.noteEvidence(key, valueKey, { validator, height: m.height, round: m.round, kind: m.type });
@@ -417,6 +464,7 @@ export class Engine {
       return;
     }
     if (!this.voteSigned(m)) return;
+    this.joinHeight(now);
     this.noteEvidence(key, valueKey, { validator, height: m.height, round: m.round, kind: m.type });
     this.run(this.machine.onVote({ type: m.type, round: m.round, valueId: m.value ? m.value.toString('hex') : null, from: validator, envelope: { validator: m.validator, signature: m.signature } }), now);
   }
@@ -425,57 +473,16 @@ export class Engine {
     return this.deps.verifier.verify(m.validator, voteSignBytes(this.state.chainId, { type: m.type, height: m.height, round: m.round, value: m.value }), m.signature);
   }
 
-  // ---- gossip --------------------------------------------------------------------------------
+  // ---- gossip (consensus/gossip.ts) ----------------------------------------------------------
 
   private gossip(now: number): void {
     this.gossipCount++;
-    this.out.push({ kind: 'broadcast', msg: { t: 'status', height: this.persistedHeight, round: this.machine?.round ?? 0 } });
-    const m = this.machine;
-    if (m?.started) {
-      // The paper assumes gossip: what a correct process sent or received eventually reaches every
-      // correct process. Links drop messages, so: this node's votes of the current and previous
-      // round every time, all of its votes of this height every fifth time, the proof-of-lock of
-      // its valid value (which a re-proposal needs), and every vote of the round now and then.
-      const everything = this.gossipCount % 5 === 0;
-      for (const [k, msg] of this.ownVotes) {
-        const round = Number(k.split(':')[0]);
-        if (everything || round >= m.round - 1) this.out.push({ kind: 'broadcast', msg });
-      }
-      if (m.validRound >= 0 && m.validValue) {
-        for (const v of m.votesForValue('prevote', m.validRound, m.validValue.id)) if (v.from !== this.self) this.out.push({ kind: 'broadcast', msg: this.voteMessage(v, m.validRound) });
-      }
-      if (everything) {
-        for (const type of ['prevote', 'precommit'] as const) {
-          for (const v of m.votesFor(type, m.round)) if (v.from !== this.self) this.out.push({ kind: 'broadcast', msg: this.voteMessage(v, m.round) });
-        }
-      }
-      // …and the current round's proposal to validators that have not voted for it yet — at most
-      // every half slot per peer: a block can be 1 MiB, and on a LAN it was most likely received.
-      const p = this.proposals.get(m.round);
-      const prop = m.proposalFor(m.round);
-      if (p && prop) {
-        const voted = new Set([...m.votesFor('prevote', m.round), ...m.votesFor('precommit', m.round)].filter((v) => v.valueId === prop.valueId).map((v) => v.from));
-        for (const v of this.state.validators) {
-          if (v.publicKey === this.self || voted.has(v.publicKey)) continue;
-          const key = `${v.publicKey}:${m.round}`;
-          const last = this.proposalResent.get(key);
-          if (last !== undefined && now - last < this.deps.config.slotMs / 2) continue;
-          if (last === undefined && p.t === 'proposal' && p.proposer.toString('hex') === this.self && now - this.heightStartedAt < this.deps.config.slotMs / 2) continue; // just broadcast it
-          this.proposalResent.set(key, now);
-          this.out.push({ kind: 'send', to: v.publicKey, msg: p });
-        }
-      }
-    }
-    // Local transactions still waiting are offered again every few slots (batched): over TCP they
-    // arrived unless a connection dropped, and a reconnecting peer gets them at once anyway.
-    if (this.gossipCount % 30 === 0) {
-      const local = this.deps.mempool.local().map((e) => e.bytes);
-      if (local.length > 0) this.broadcastTxs(local);
-    }
-  }
-
-  private voteMessage(v: { type: VoteType; valueId: string | null; envelope?: VoteEnvelope }, round: number): WireMessage {
-    return { t: 'vote', type: v.type, height: this.machineHeight, round, value: v.valueId ? Buffer.from(v.valueId, 'hex') : null, validator: v.envelope!.validator, signature: v.envelope!.signature };
+    this.out.push(...gossipOutputs({
+      count: this.gossipCount, now, self: this.self, slotMs: this.deps.config.slotMs, height: this.machineHeight,
+      persistedHeight: this.persistedHeight, machine: this.machine, ownVotes: this.ownVotes, proposals: this.proposals,
+      proposalResent: this.proposalResent, validators: this.state.validators, heightStartedAt: this.heightStartedAt,
+      lastPrecommit: this.lastPrecommit, localTxs: () => this.deps.mempool.local().map((e) => e.bytes),
+    }));
   }
 
   private flushTxs(): void {

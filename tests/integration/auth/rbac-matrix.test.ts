@@ -1,9 +1,8 @@
 // The role × route matrix over the appliance's full route set, as core assembles it
 // (tests/helpers/core-app.ts → assemble-core.ts: auth, users, approvals, audit, emergency,
-// sessions, ledger, anchors, status, HAL, docs, the TLS certificate). MATRIX below is the
-// expected permission of every route, written down here: the live route table must equal it (a
-// route added tomorrow fails this test until it has an entry, and a permission changed by
-// mistake fails it too).
+// sessions, ledger, anchors, status, HAL, docs, the TLS certificate, OTA, payouts). MATRIX below is the expected permission of
+// every route, written down here: the live route table must equal it (a route added tomorrow
+// fails this test until it has an entry, and a permission changed by mistake fails it too).
 // Then every route × caller: the roles below the permission are refused (401 anonymous, 403
 // logged in) and the others get past access control, and no answer is a 5xx. A 503 is
 // accepted only in the pass where the test itself disabled new sessions, and only with that
@@ -39,6 +38,15 @@ const MATRIX: Readonly<Record<string, Permission>> = {
   'GET /api/v1/ledger/admission': 'node_operator', 'POST /api/v1/ledger/validators/approve': 'admin',
   'POST /api/v1/ledger/validators/join': 'admin', 'POST /api/v1/ledger/validators/leave': 'admin',
   'GET /api/v1/tls': 'public', 'GET /api/v1/tls/certificate': 'public',
+  'GET /api/v1/ota': 'user', 'POST /api/v1/ota/check': 'admin', 'POST /api/v1/ota/install': 'admin', 'POST /api/v1/ota/rollback': 'admin',
+  'PUT /api/v1/ota/bundle': 'admin',
+  // Payouts (services/payout/routes.ts): registered with or without payouts (PAYOUT_ERR_DISABLED).
+  'GET /api/v1/payouts/status': 'admin', 'GET /api/v1/payouts/statements': 'admin', 'GET /api/v1/payouts': 'admin',
+  'POST /api/v1/payouts/statements': 'admin', 'POST /api/v1/payouts/requests': 'admin', 'GET /api/v1/payouts/:id/approval': 'admin',
+  'GET /api/v1/payouts/approvals': 'admin', 'POST /api/v1/payouts/:id/approve': 'admin', 'POST /api/v1/payouts/:id/retry': 'admin',
+  'POST /api/v1/payouts/keystore': 'super_admin', 'POST /api/v1/payouts/keystore/unlock': 'admin', 'POST /api/v1/payouts/keystore/lock': 'admin',
+  'POST /api/v1/payouts/ledger': 'admin', 'POST /api/v1/payouts/approvers/text': 'admin', 'POST /api/v1/payouts/approvers': 'admin',
+  'POST /api/v1/payouts/addresses/text': 'admin', 'POST /api/v1/payouts/addresses': 'admin', 'GET /api/v1/payouts/earnings': 'node_operator',
 };
 
 type Caller = 'anonymous' | Role;
@@ -121,7 +129,7 @@ describe('RBAC matrix over the full route set', () => {
     const live = Object.fromEntries(c.app.lucidRoutes.map((r) => [key(r), r.permission]));
     expect(live).toEqual(MATRIX);
     // The areas a reduced app used to leave out are there.
-    for (const must of ['PUT /api/v1/sessions/:id/data', 'GET /api/v1/anchors/:manifestHash', 'POST /api/v1/ledger/validators/join', 'POST /api/v1/approvals/:id/approve']) expect(live[must]).toBeDefined();
+    for (const must of ['PUT /api/v1/sessions/:id/data', 'GET /api/v1/anchors/:manifestHash', 'POST /api/v1/ledger/validators/join', 'POST /api/v1/approvals/:id/approve', 'GET /api/v1/ota', 'POST /api/v1/ota/install', 'PUT /api/v1/ota/bundle']) expect(live[must]).toBeDefined();
   });
 
   it('refuses the roles below each route\'s permission, lets the others through, and never answers 5xx', async () => {

@@ -30,7 +30,8 @@ async function start(i: number, peers: number[]): Promise<void> {
   const n = nodes[i]!;
   n.app = await startAppliance({
     dataDir: n.dataDir, port: n.apiPort,
-    env: { LUCID_GENESIS: genesisPath, LUCID_PEERS: peers.map((p) => `127.0.0.1:${nodes[p]!.p2pPort}`).join(','), LUCID_P2P_PORT: String(n.p2pPort), LUCID_SLOT_MS: String(SLOT), LUCID_MDNS: 'off' },
+    // A block every slot (no idle heights): these tests follow the chain's liveness height by height.
+    env: { LUCID_GENESIS: genesisPath, LUCID_PEERS: peers.map((p) => `127.0.0.1:${nodes[p]!.p2pPort}`).join(','), LUCID_P2P_PORT: String(n.p2pPort), LUCID_SLOT_MS: String(SLOT), LUCID_EMPTY_BLOCK_INTERVAL_S: '0', LUCID_MDNS: 'off' },
   });
   await n.app.waitHealthy(30_000);
 }

@@ -34,7 +34,8 @@ export class Cluster {
   private root = '';
 
   /** `validators`: how many of the n nodes are in the genesis (the rest start as followers). */
-  static async create(n: number, opts: { slotMs: number; powers?: number[]; validators?: number; params?: Partial<ChainParams>; sessions?: boolean }): Promise<Cluster> {
+  /** `emptyBlockIntervalMs`: the idle heartbeat (default 0: a block every slot, as the older tests expect). */
+  static async create(n: number, opts: { slotMs: number; powers?: number[]; validators?: number; params?: Partial<ChainParams>; sessions?: boolean; emptyBlockIntervalMs?: number }): Promise<Cluster> {
     const c = new Cluster();
     c.root = mkdtempSync(join(tmpdir(), 'lucid-ledger-cluster-'));
     for (let i = 0; i < n; i++) {
@@ -50,11 +51,13 @@ export class Cluster {
     c.genesisPath = join(c.root, 'genesis.json');
     writeFileSync(c.genesisPath, JSON.stringify(c.genesis));
     c.slotMs = opts.slotMs;
+    c.emptyBlockIntervalMs = opts.emptyBlockIntervalMs ?? 0;
     return c;
   }
 
   slotMs = 1000;
   withSessions = false;
+  emptyBlockIntervalMs = 0;
 
   async start(i: number): Promise<void> {
     const node = this.nodes[i]!;
@@ -72,7 +75,7 @@ export class Cluster {
       dataDir: node.dir,
       identity: { nodeId: node.identity.nodeId, publicKeyHex: node.identity.publicKeyHex, sign: (m) => node.identity.sign(m), privateKey },
       config: {
-        slotMs: this.slotMs, p2pHost: '127.0.0.1', p2pPort: node.port, genesisPath: this.genesisPath, mdns: false,
+        slotMs: this.slotMs, emptyBlockIntervalMs: this.emptyBlockIntervalMs, p2pHost: '127.0.0.1', p2pPort: node.port, genesisPath: this.genesisPath, mdns: false,
         peers: this.nodes.filter((x) => x !== node).map((x) => `127.0.0.1:${x.port}`),
       },
       anchorSource: sessions ?? node.source,

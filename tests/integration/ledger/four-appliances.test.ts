@@ -35,7 +35,8 @@ async function start(i: number): Promise<RunningAppliance> {
   const app = await startAppliance({
     dataDir: n.dataDir,
     port: n.apiPort,
-    env: { LUCID_GENESIS: genesisPath, LUCID_PEERS: peers, LUCID_P2P_PORT: String(n.p2pPort), LUCID_SLOT_MS: String(SLOT), LUCID_MDNS: 'off' },
+    // A block every slot (no idle heights): these tests follow the chain's liveness height by height.
+    env: { LUCID_GENESIS: genesisPath, LUCID_PEERS: peers, LUCID_P2P_PORT: String(n.p2pPort), LUCID_SLOT_MS: String(SLOT), LUCID_EMPTY_BLOCK_INTERVAL_S: '0', LUCID_MDNS: 'off' },
   });
   n.app = app;
   await app.waitHealthy(30_000);

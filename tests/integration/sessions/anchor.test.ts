@@ -1,5 +1,6 @@
-// A session recorded through the real appliance (standalone chain, 1 s slots) is anchored on the
-// chain by itself: final within 2 slots of its finalize, shown on the session, and
+// A session recorded through the real appliance (standalone chain, 1 s slots, idle until then:
+// no block without something to record) is anchored on the chain by itself: final within 2
+// slots of its finalize, shown on the session, and
 // GET /api/v1/anchors/:manifestHash answers a proof that an independent check (node:crypto only,
 // trusting nothing but this node's public key from /api/v1/node) accepts. A download token opens
 // the session's content for exactly its own path, for its owner, for 60 s.
@@ -15,8 +16,13 @@ let app: RunningAppliance;
 beforeAll(async () => {
   app = await startAppliance({ env: { LUCID_SLOT_MS: String(SLOT), LUCID_LOG_LEVEL: 'warn' } });
   await app.waitHealthy(60_000);
-  // The standalone chain is producing blocks before the clock starts.
-  await app.waitFor('chain height 2', async () => (await api(app, 'GET', '/api/v1/ledger/status')).json?.height >= 2, 30_000);
+  // The standalone chain runs with the default heartbeat (LUCID_EMPTY_BLOCK_INTERVAL_S=3600):
+  // with nothing to record it decides nothing, so every session below is finalized while the
+  // chain is idle (issue 24) and must still be final within 2 slots.
+  await app.waitFor('the chain idle', async () => {
+    const st = (await api(app, 'GET', '/api/v1/ledger/status')).json;
+    return st?.consensus?.step === 'waiting' && st.emptyBlockIntervalMs === 3_600_000;
+  }, 30_000);
 }, 90_000);
 afterAll(async () => { await app?.cleanup(); });
 

@@ -41,9 +41,18 @@ export interface Scenario {
   readonly admission: AdmissionPlan | null;
   /** 'after-heal' (default): a block within 3 slots of the heal; 'none': the test checks progress itself. */
   readonly liveness?: 'after-heal' | 'none';
+  /**
+   * Idle heights (issue 24): the engines' LUCID_EMPTY_BLOCK_INTERVAL_S (null: a block every slot).
+   * Idle seeds end with a quiet tail of two heartbeats and more in which only `idleProbes` arrive.
+   */
+  readonly emptyBlockIntervalMs: number | null;
+  /** Anchors submitted to an honest node while the chain is idle: each final ≤ 2 slots after it. */
+  readonly idleProbes: ReadonlyArray<{ readonly at: number; readonly node: string }>;
+  /** Start of the quiet tail (null: no idle seed). */
+  readonly quietFrom: number | null;
 }
 
-export function makeScenario(seed: number, options: { lockBug?: boolean; admission?: boolean; trustBug?: boolean } = {}): Scenario {
+export function makeScenario(seed: number, options: { lockBug?: boolean; admission?: boolean; trustBug?: boolean; idle?: boolean } = {}): Scenario {
   const rng = new Rng(seed);
   const slotMs = 1000;
   const set = rng.pick<SetKind>(['n4', 'n4', 'n7', 'w5', 'w6']);
@@ -126,9 +135,26 @@ export function makeScenario(seed: number, options: { lockBug?: boolean; admissi
     const at = admission.joinerSides[side++] ?? 0;
     return { ...e, groups: e.groups.map((g, i) => (i === at ? [...g, 'j'] : g)) };
   };
+  const busyEnd = admission?.joiner ? healAt + 6 * slotMs : endAt;
+  // Half the seeds run with idle heights (drawn from their own generator: the other draws, and
+  // so the schedules of the every-slot seeds, stay as they were). After the busy part a quiet
+  // tail of 2–3 heartbeats: nothing arrives but 1–3 probe anchors at honest, non-cheating nodes.
+  const idleRng = new Rng(seed ^ 0x1d1e);
+  const idle = options.idle ?? idleRng.chance(0.5);
+  const emptyBlockIntervalMs = idle ? slotMs * idleRng.int(4, 8) : null;
+  const quietFrom = idle ? busyEnd : null;
+  const idleProbes: Array<{ at: number; node: string }> = [];
+  let end = busyEnd;
+  if (emptyBlockIntervalMs !== null) {
+    end = busyEnd + idleRng.int(2, 3) * emptyBlockIntervalMs + 3 * slotMs;
+    const probeNodes = honest.filter((n) => n !== cheater);
+    for (let i = idleRng.int(1, 3); i > 0; i--) idleProbes.push({ at: idleRng.int(busyEnd + 2 * slotMs, end - 3 * slotMs), node: idleRng.pick(probeNodes) });
+    idleProbes.sort((a, b) => a.at - b.at);
+  }
   return {
     seed, set, slotMs, validators, twins, instances, delay, drop, duplicate,
-    persistDelayMax, events: events.map(placeJoiner), healAt, endAt: admission?.joiner ? healAt + 6 * slotMs : endAt, lockBug: options.lockBug ?? false, admission,
+    persistDelayMax, events: events.map(placeJoiner), healAt, endAt: end, lockBug: options.lockBug ?? false, admission,
     clean: !faulty && twins.length === 0, cheater, trustBug: options.trustBug ?? false,
+    emptyBlockIntervalMs, idleProbes, quietFrom,
   };
 }

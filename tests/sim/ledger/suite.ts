@@ -3,7 +3,7 @@
 // restarts, Twins; in every seed validator admission: Sybil floods of joins, forged and
 // insufficient approvals, byzantine proposals carrying unapproved joins, and in ~80 % a legit
 // join approved by the honest validators; storage challenges everywhere and, in half the seeds,
-// a validator claiming work it did not do). LEDGER_SIM_SEEDS=100000 for the long run;
+// a validator claiming work it did not do; in half the seeds idle heights with a quiet tail). LEDGER_SIM_SEEDS=100000 for the long run;
 // LEDGER_SIM_SEED=<n> replays one.
 import { expect, it } from 'vitest';
 import { lowPriority } from '../../helpers/priority.js';
@@ -30,7 +30,7 @@ export function simulationShard(shard: number, shards: number): void {
     const failures: string[] = [];
     const mix = {
       n4: 0, n7: 0, w5: 0, w6: 0, twins: 0, crashes: 0, anchors: 0, heights: 0, sybilFloods: 0, sybilMessages: 0, joins: 0,
-      relayCredited: 0, storageCredited: 0, cheaters: 0, clean: 0,
+      relayCredited: 0, storageCredited: 0, cheaters: 0, clean: 0, idle: 0, probes: 0, probeMaxMs: 0,
     };
     const cheats: Record<string, number> = { forge: 0, leaf: 0, replay: 0, late: 0, vote: 0 };
     const started = performance.now();
@@ -58,6 +58,11 @@ export function simulationShard(shard: number, shards: number): void {
         mix.cheaters++;
         for (const [k, v] of Object.entries(r.cheats)) cheats[k] = (cheats[k] ?? 0) + v;
       }
+      if (r.idle) {
+        mix.idle++;
+        mix.probes += r.idle.probeMs.length;
+        mix.probeMaxMs = Math.max(mix.probeMaxMs, ...r.idle.probeMs);
+      }
       if (r.violations.length > 0) failures.push(`seed ${seed} (${r.set}): ${r.violations.join('; ')}\n  replay: ${replayCommand(seed)}`);
     }
     const ms = Math.round(performance.now() - started);
@@ -79,6 +84,9 @@ export function simulationShard(shard: number, shards: number): void {
       expect(mix.cheaters).toBeGreaterThan(seeds.length / 4);
       expect(mix.clean).toBeGreaterThan(seeds.length / 25); // schedules where every settled session must have earned its credit
       for (const k of Object.keys(cheats)) expect(cheats[k], `cheat ${k}`).toBeGreaterThan(seeds.length / 20);
+      // Idle heights (issue 24): about half the seeds, each with probe anchors arriving while idle.
+      expect(mix.idle).toBeGreaterThan(seeds.length / 4);
+      expect(mix.probes).toBeGreaterThanOrEqual(mix.idle);
     }
   }, 30 * 60_000);
 }

@@ -25,6 +25,7 @@ import { CreditWorker, type CreditOutput } from '../../../services/ledger/credit
 import { Cheater } from './cheater.js';
 import { CreditOracle, checkCredits, totals, type RealSession } from './credit-invariants.js';
 import { makeSession, SimStore, uuidFrom, type SimSession } from './sessions.js';
+import { checkIdle, type IdleFigures } from './idle-checks.js';
 
 interface Disk {
   readonly guard: MemoryGuardStorage;
@@ -48,7 +49,8 @@ type Event =
   | { at: number; seq: number; kind: 'deliver'; to: SimNode; from: string; msg: WireMessage }
   | { at: number; seq: number; kind: 'persist'; node: SimNode; generation: number; out: Extract<EngineOutput, { kind: 'commit' }> }
   | { at: number; seq: number; kind: 'fault'; index: number }
-  | { at: number; seq: number; kind: 'admin'; wave: number | null };
+  | { at: number; seq: number; kind: 'admin'; wave: number | null }
+  | { at: number; seq: number; kind: 'probe'; node: string };
 
 class Heap {
   private a: Event[] = [];
@@ -95,13 +97,21 @@ export interface SeedResult {
   /** Relay sessions and storage audits credited to honest nodes; the cheater's attempts by kind. */
   readonly credited: { readonly relay: number; readonly storage: number };
   readonly cheats: Readonly<Record<string, number>> | null;
+  /** Idle seeds: the quiet tail's blocks and the probes' finality (ms). */
+  readonly idle: IdleFigures | null;
 }
 
 /** Chain parameters of the simulated chain: slots of 1 s, epochs of 10 slots, credit deadlines of a few slots. */
-export function simParams(slotMs: number) {
+export function simParams(slotMs: number, emptyBlockIntervalMs: number | null = null) {
   return {
     epochMs: 10 * slotMs, windowMs: 70 * slotMs, maxJoinPower: SIM_MAX_JOIN_POWER,
-    challengePeriodMs: 5 * slotMs, answerMs: 2 * slotMs, verifyMs: 3 * slotMs, uptimeMaxGapMs: 3 * slotMs,
+    // With idle heights the gap cap covers a heartbeat (credits/README: set it at least to it),
+    // and the answer and verdict deadlines get a slot more: a height starts at a node once the
+    // work reaches it, so under the sim's delays (up to 400 ms) block times drift by a network
+    // delay per height, which 2–3-slot deadlines do not absorb (seed 572: an answer missed its
+    // deadline by 137 ms). Production deadlines are 30 and 60 slots.
+    challengePeriodMs: 5 * slotMs, answerMs: (emptyBlockIntervalMs === null ? 2 : 3) * slotMs, verifyMs: (emptyBlockIntervalMs === null ? 3 : 4) * slotMs,
+    uptimeMaxGapMs: Math.max(3 * slotMs, (emptyBlockIntervalMs ?? 0) + slotMs),
   };
 }
 
@@ -117,7 +127,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     chainId: 'sim',
     genesisTime: 1_000_000,
     validators: s.validators.map((v) => ({ publicKey: signers.get(v.name)!.publicKey.toString('hex'), power: v.power })),
-    params: simParams(s.slotMs),
+    params: simParams(s.slotMs, s.emptyBlockIntervalMs),
   });
   const adm = s.admission ? new AdmissionDriver(s.admission, s.seed, [...signers.values()].map((x) => x.publicKey), new Rng(s.seed ^ 0xad)) : null;
   if (adm?.joiner) signers.set('j', adm.joiner);
@@ -195,6 +205,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
       recentAnchors,
       config: {
         slotMs: s.slotMs, gossipMs: s.slotMs / 5, injectLockBug: s.lockBug && node.honest,
+        ...(s.emptyBlockIntervalMs !== null ? { emptyBlockIntervalMs: s.emptyBlockIntervalMs } : {}),
         ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
         ...(!node.honest && adm ? { tamperBlock: adm.tamper(() => node.engine?.state) } : {}),
       },
@@ -210,6 +221,12 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
   s.events.forEach((e, index) => queue.push({ at: e.at + 1_000_000, seq: seq++, kind: 'fault', index }));
   s.admission?.waves.forEach((w, wave) => queue.push({ at: w.at + 1_000_000, seq: seq++, kind: 'admin', wave }));
   if (s.admission) queue.push({ at: s.admission.approveFrom + 1_000_000, seq: seq++, kind: 'admin', wave: null });
+  for (const p of s.idleProbes) queue.push({ at: p.at + 1_000_000, seq: seq++, kind: 'probe', node: p.node });
+  /** Probe anchors (manifest hash): when submitted; when first durable on an honest node. */
+  const probes = new Map<string, { submitted: number; final: number | null }>();
+  /** Every block of the reference chain once decided: its time and whether it carried transactions. */
+  const blocks = new Map<number, { time: number; txs: number }>();
+  inv.onApplied.push((a) => blocks.set(a.block.header.height, { time: a.block.header.time, txs: a.block.txs.length }));
   for (const n of nodes) boot(n);
   const end = s.endAt + 1_000_000;
   const healAt = s.healAt + 1_000_000;
@@ -264,9 +281,21 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
         node.disk.anchorIndex.set(a.manifestHash, `${a.height}:${a.txIndex}`);
       }
       if (node.honest) inv.onPersisted(node.name, out.anchors);
+      if (node.honest) for (const a of out.anchors) { const p = probes.get(a.manifestHash); if (p && p.final === null) p.final = now; }
       if (adm?.joiner && !firstWithJoiner.has(node.name) && out.state.validators.some((v) => v.publicKey === adm.joiner!.publicKey.toString('hex'))) firstWithJoiner.set(node.name, out.height);
       node.worker!.onState(out.state);
       if (node.engine) handle(node, node.engine.onPersisted(out.height, now));
+    } else if (ev!.kind === 'probe') {
+      // A session completed while the chain is idle: its anchor must be final within 2 slots.
+      const pn = ev!.node;
+      const node = nodes.find((n) => n.name === pn);
+      if (!node?.engine) continue;
+      const session = makeSession(creditRng, `${s.seed}:probe:${anchorCounter++}`);
+      node.store.add(session);
+      real.push({ node: node.key, session });
+      probes.set(session.manifestHash.toString('hex'), { submitted: now, final: null });
+      trace?.(`t=${now} probe anchor at ${node.name} (idle: height ${node.engine.height}, step ${node.engine.step})`);
+      node.engine.submitTx(signTx('sim', { type: 'anchor', sessionId: uuidFrom(`${s.seed}:probe:${anchorCounter}`), manifestHash: session.manifestHash, merkleRoot: session.root, node: node.signer.publicKey, chunkCount: session.chunkCount, chunkSize: session.chunkSize, totalBytes: session.totalBytes }, node.signer.sign), now);
     } else if (ev!.kind === 'admin') {
       if (ev!.wave === null) {
         adm!.tick(nodes, now);
@@ -336,7 +365,9 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     }
   }
 
-  if (s.liveness !== 'none') inv.checkLiveness(healAt, s.slotMs);
+  let idle: IdleFigures | null = null;
+  if (s.liveness !== 'none') inv.checkLiveness(healAt, s.slotMs, s.emptyBlockIntervalMs);
+  if (s.emptyBlockIntervalMs !== null) idle = checkIdle(inv, s, probes, blocks, end, 1_000_000);
   const joinedAt = adm?.joiner ? inv.joinedAt(adm.joiner.publicKey.toString('hex')) : null;
   if (adm?.joiner) {
     if (joinedAt === null) inv.fail(`admission: the approved joiner never joined (height ${inv.maxHeight})`);
@@ -367,6 +398,6 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     anchorsFinal: inv.finalAnchors.size, twins: s.twins.length, crashes,
     firstBlockAt: inv.firstBlockAt === null ? null : inv.firstBlockAt - 1_000_000, joinedAt, sybilMessages: adm?.sybilMessages ?? 0,
     credited: { relay: honestTotals.reduce((a, t) => a + t.relaySessions, 0), storage: honestTotals.reduce((a, t) => a + t.storage, 0) },
-    cheats: s.cheater ? cheats : null,
+    cheats: s.cheater ? cheats : null, idle,
   };
 }

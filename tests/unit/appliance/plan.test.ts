@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { plan, allSettled, type ChildState, type PlanInput, type Step } from '../../../appliance/supervisor/plan.js';
+import { plan, allSettled, readyDeadlineMs, type ChildState, type PlanInput, type Step } from '../../../appliance/supervisor/plan.js';
 import { backoffDelay, DEFAULT_TUNING, isCrashLoop, retryDelay } from '../../../appliance/supervisor/restart-policy.js';
 import { startOrder, validateTable, type ChildSpec } from '../../../appliance/supervisor/children.js';
 
@@ -121,6 +121,18 @@ describe('plan (run)', () => {
     expect(kinds(plan(input([wedged])))).toEqual(['signal:a:SIGKILL']);
     const slow = state(spec('a'), { phase: 'starting', startedAt: 100_000 - 30_001, lastSeenAt: 99_999 });
     expect(plan(input([slow]))).toEqual([{ kind: 'signal', name: 'a', signal: 'SIGKILL', reason: 'ready-timeout' }]);
+  });
+
+  it('doubles the ready deadline after every start in a row that ran out of it, up to 8× (a slow board is not killed forever)', () => {
+    const starting = (age: number, readyTimeouts: number) =>
+      state(spec('a'), { phase: 'starting', startedAt: 100_000 - age, lastSeenAt: 99_999, readyTimeouts });
+    // 30 s, then 60, 120, 240, and 240 s again: a start that takes 40 s succeeds on the second try.
+    for (const [n, limit] of [[0, 30_000], [1, 60_000], [2, 120_000], [3, 240_000], [9, 240_000]] as const) {
+      expect(kinds(plan(input([starting(limit, n)], { now: 100_000 })))).toEqual([]);
+      expect(plan(input([starting(limit + 1, n)], { now: 100_000 }))).toEqual([{ kind: 'signal', name: 'a', signal: 'SIGKILL', reason: 'ready-timeout' }]);
+    }
+    expect(readyDeadlineMs(starting(0, 2))).toBe(120_000);
+    expect(readyDeadlineMs(state(spec('a')))).toBe(30_000); // absent: none yet
   });
 
   it('follows restart policies: never → failed on error, stopped on a clean exit; on-failure restarts errors only', () => {

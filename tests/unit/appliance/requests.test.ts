@@ -13,6 +13,10 @@ function target(buttonSimulated: boolean): RequestTarget & { presses: ButtonActi
     setFlag: () => {},
     markDirty: () => {},
     pressButton: (a) => { presses.push(a); return a === 'factory-reset' ? 'armed' : null; },
+    updateHolder: null,
+    prepareUpdate: async () => ({ ok: true }),
+    cancelUpdate: () => {},
+    switchSlots: () => {},
   };
 }
 

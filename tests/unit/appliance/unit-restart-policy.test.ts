@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../../helpers/appliance.js';
 import { SETTINGS } from '../../../appliance/config/index.js';
+import { childTable } from '../../../appliance/supervisor/children.js';
+import { readyDeadlineMs, type ChildState } from '../../../appliance/supervisor/plan.js';
 
 const UNIT = readFileSync(join(ROOT, 'image/pi/lucid-appliance.service'), 'utf8');
 const value = (key: string): string => {
@@ -43,5 +45,17 @@ describe('systemd restart policy of the unit', () => {
     expect(burst * span(value('RestartSec'))).toBeGreaterThanOrEqual(2 * 60_000);
     // The failed limit leaves the supervisor's own slow retries several chances first.
     expect(defaultOf('LUCID_FAILED_LIMIT_MS')).toBeGreaterThanOrEqual(4 * defaultOf('LUCID_FAILED_RETRY_MS'));
+  });
+
+  it('TimeoutStartSec lets a slow core start finish its third try (30, 60, 120 s deadlines), and a tree never ready still reboots', () => {
+    const core = childTable({ entriesDir: '/app/dist/entries', heartbeatMs: 1000, extra: [] })[0]!;
+    const tries = [0, 1, 2].map((readyTimeouts) => readyDeadlineMs({ spec: core, readyTimeouts } as ChildState));
+    expect(tries).toEqual([30_000, 60_000, 120_000]);
+    // The tries, their backoff (1 + 2 s) and a minute for the slot step and the supervisor's own load.
+    expect(span(value('TimeoutStartSec'))).toBeGreaterThanOrEqual(tries.reduce((a, b) => a + b) + 3_000 + 60_000);
+    // A tree that never gets ready: each start ends at TimeoutStartSec, then RestartSec; the
+    // start after the burst must still fall inside the interval, so the board reboots.
+    const burst = Number(value('StartLimitBurst'));
+    expect(burst * (span(value('TimeoutStartSec')) + span(value('RestartSec')))).toBeLessThan(span(value('StartLimitIntervalSec')));
   });
 });

@@ -145,3 +145,28 @@ describe('validator admission', () => {
     expect(Object.keys(c.state.approvals?.[hex(j!)] ?? {})).toHaveLength(3);
   });
 });
+
+describe('leaving: never below a set that can decide', () => {
+  const leave = (c: TestChain, k: Key, nonce = 1): Buffer => sign(c, k, { type: 'leave', node: k.publicKey, nonce });
+
+  it('the last validator cannot leave: refused at the door and by the chain', () => {
+    const { c, vals } = chain(1, 0);
+    expect(membershipPrecheck(c.state, decodeTx(leave(c, vals[0]!)))?.fault).toBe('last-validator');
+    refused(c, [leave(c, vals[0]!)], /last validator/);
+  });
+
+  it('a leave is refused when the other validators\' leaves are already waiting; accepted when someone stays', () => {
+    const { c, vals } = chain(3, 0, [1, 3, 2]);
+    const [a, b, d] = vals.map(hex) as [string, string, string];
+    const tx = decodeTx(leave(c, vals[2]!));
+    expect(membershipPrecheck(c.state, tx)).toBeNull();
+    expect(membershipPrecheck(c.state, tx, new Set([a]))).toBeNull();
+    expect(membershipPrecheck(c.state, tx, new Set([a, d]))).toBeNull(); // its own pending leave changes nothing
+    const r = membershipPrecheck(c.state, tx, new Set([a, b]));
+    expect(r?.fault).toBe('last-validator');
+    expect(r?.details).toEqual({ validators: 3, leaving: 3 });
+    // Two leaves in one block that would empty a two-validator set: the chain takes only the first.
+    const two = chain(2, 0);
+    refused(two.c, [leave(two.c, two.vals[0]!), leave(two.c, two.vals[1]!)], /last validator/);
+  });
+});

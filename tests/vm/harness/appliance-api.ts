@@ -47,10 +47,25 @@ export async function getJson<T = any>(to: Endpoint, path: string, token?: strin
   return { status: res.status, body: (await res.json()) as T };
 }
 
-/** A tests/helpers/upload.ts Target (api, putData, hashDownload) over the guest's pinned HTTPS. */
+/** fetch() of a path on `to` (the guest's pinned HTTPS, or a plain URL as it is). */
+export function fetchOn(to: Endpoint): (path: string, init?: RequestInit) => Promise<Response> {
+  if (typeof to === 'string') return (path, init) => fetch(`${to}${path}`, init);
+  return (path, init) => to.fetch(path, init as Parameters<PinnedHttps['fetch']>[1]) as unknown as Promise<Response>;
+}
+
+/** A tests/helpers/upload.ts Target (api, putData, hashDownload) on `to`; the pin is read before the token is used. */
+export function targetOn(to: Endpoint, token: () => Promise<string>): Target {
+  if (typeof to === 'string') return { url: to, token };
+  return {
+    url: to.url, fetch: to.fetch as NonNullable<Target['fetch']>, get agent() { return to.agent; },
+    token: async () => { await to.certificate(); return token(); },
+  };
+}
+
+/** targetOn() for the guest's pinned HTTPS, the certificate read already. */
 export async function guestTarget(https: PinnedHttps, token: () => Promise<string>): Promise<Target> {
   await https.certificate();
-  return { url: https.url, token, fetch: https.fetch as NonNullable<Target['fetch']>, get agent() { return https.agent; } };
+  return targetOn(https, token);
 }
 
 export { post as postJson };

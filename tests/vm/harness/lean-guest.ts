@@ -96,6 +96,8 @@ export interface LeanGuestOptions {
   readonly autostart?: boolean;
   readonly name?: string;
   readonly memoryMiB?: number;
+  /** More qemu arguments (e.g. a QMP socket, harness/qmp.ts). */
+  readonly extraArgs?: readonly string[];
 }
 
 export interface LeanGuest {
@@ -125,6 +127,7 @@ export async function bootLeanGuest(o: LeanGuestOptions): Promise<LeanGuest> {
     append: `console=ttyS0 quiet panic=-1 lucid.env=${Buffer.from(`${env}\n`).toString('base64')}${o.autostart === false ? ' lucid.autostart=0' : ''}`,
     drives: [{ file: o.dataDisk, format: 'raw' }],
     forwards: [{ host: port, guest: 8080 }, { host: httpsPort, guest: 8443 }],
+    ...(o.extraArgs ? { extraArgs: o.extraArgs } : {}),
   });
   const bootId = await vm.agent.ready(120_000);
   const url = `http://127.0.0.1:${port}`;

@@ -1,4 +1,7 @@
 // systemctl in a guest: unit properties and waiting for a unit to be active.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { VM_CACHE } from './cache.js';
 import type { FullGuest } from './full-guest.js';
 
 /** `systemctl show -p …` as a record. */
@@ -26,6 +29,49 @@ export async function waitUnitActive(g: FullGuest, unit: string, timeoutMs: numb
     if (state === 'active') return;
     await new Promise((r) => setTimeout(r, 1000));
   }
-  const journal = await g.exec(`journalctl -u ${unit} --no-pager -n 40 -o cat`);
-  throw new Error(`${unit} is ${state}, not active, after ${timeoutMs} ms\n${journal.stdout}`);
+  throw new Error(`${unit} is ${state}, not active, after ${timeoutMs} ms\n${await unitDiagnosis(g, unit, 60)}`);
 }
+
+/**
+ * What to know when a unit was slow or failed: its restart count and state, and its journal's
+ * tail (`journalctl -u <unit> -n 200`). Never throws: it is called from error paths.
+ */
+export async function unitDiagnosis(g: FullGuest, unit: string, lines = 200): Promise<string> {
+  const r = await g.exec(`systemctl show ${unit} -p NRestarts,ActiveState,SubState,Result,StatusText,ExecMainStartTimestamp; ` +
+    `echo "--- journalctl -u ${unit} -n ${lines}"; journalctl -u ${unit} -n ${lines} --no-pager -o short-monotonic`, 60_000)
+    .catch((e: unknown) => ({ code: -1, stdout: '', stderr: String(e) }));
+  return `${r.stdout}${r.stderr}`;
+}
+
+/**
+ * The guest's whole journal of this boot into `.cache/vm/logs/<name>-journal-<label>.log` (the
+ * journal is volatile: save it before a reboot). Returns the file; never throws.
+ */
+export async function saveJournal(g: FullGuest, name: string, label: string): Promise<string> {
+  const file = join(VM_CACHE, 'logs', `${name}-journal-${label}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  const r = await g.exec('journalctl -b --no-pager -o short-monotonic', 120_000).catch((e: unknown) => ({ stdout: '', stderr: String(e) }));
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${r.stdout}${r.stderr}`);
+  return file;
+}
+
+/**
+ * Runs one phase of a test and returns its seconds. If it fails or takes longer than `slowS`,
+ * prints the unit's diagnosis (so a slow run says why), then rethrows a failure with it attached.
+ */
+export async function timedPhase(g: FullGuest, unit: string, label: string, slowS: number, fn: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  try {
+    await fn();
+  } catch (err) {
+    const why = await unitDiagnosis(g, unit);
+    console.log(`[vm] ${label} FAILED after ${seconds(started)} s\n${why}`);
+    if (err instanceof Error) err.message += `\n--- ${label}: ${unit}\n${why.slice(-6000)}`;
+    throw err;
+  }
+  const s = seconds(started);
+  if (s > slowS) console.log(`[vm] ${label} slow: ${s} s (> ${slowS} s)\n${await unitDiagnosis(g, unit)}`);
+  return s;
+}
+
+const seconds = (since: number): number => Math.round((performance.now() - since) / 100) / 10;

@@ -11,16 +11,23 @@ import { usersPage } from './users.js';
 import { auditPage } from './audit.js';
 import { emergencyPage } from './emergency.js';
 import { approvalsPage } from './approvals.js';
+import { updatesPage } from './updates.js';
+import { lazyPage } from '../lazy.js';
 
 export const pages: readonly Page[] = [
   statusPage,
   sessionsPage,
   sessionDetailPage,
   chainPage,
+  // Loaded on demand from dist/web/payouts.js (pages/payouts-entry.ts).
+  lazyPage({ path: '/payouts', title: 'Payouts', role: 'admin' }, 'payouts.js', 'payoutsPage'),
+  lazyPage({ path: '/earnings', title: 'Earnings', role: 'node_operator' }, 'payouts.js', 'earningsPage'),
   usersPage,
   auditPage,
   emergencyPage,
   approvalsPage,
+  updatesPage,
   loginPage,
   anchorPage,
+  lazyPage({ path: '/earnings/:operator', title: 'Earnings', nav: false, role: 'node_operator' }, 'payouts.js', 'operatorEarningsPage'),
 ];

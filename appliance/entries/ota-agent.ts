@@ -1,0 +1,65 @@
+// Composition root of the OTA agent (the supervisor's `ota-agent` child, not critical): checks
+// for releases, fetches and stages them into the inactive slot, hands the switch to the host
+// step, and runs the health gate of a version on trial (ota/README.md). Core reaches it on
+// `<data>/ota/agent.sock`.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRootLogger, type Logger } from '../../services/common/log.js';
+import { SupervisorLink } from '../../services/common/supervisor-link.js';
+import { LifecycleStack } from '../../services/common/lifecycle.js';
+import { buildInfo } from '../../services/common/build-info.js';
+import { Agent, type AgentConfig } from '../../ota/client/agent.js';
+import { startControlServer } from '../../ota/client/control-server.js';
+import { agentSocketPath } from '../../ota/shared/agent-socket.js';
+import { ociArch } from '../../ota/shared/release/release-doc.js';
+import { installProcessHandlers } from './shared/process-handlers.js';
+import { loadAgentSettings } from './shared/ota-agent-env.js';
+
+const config = await loadAgentSettings();
+const log: Logger = createRootLogger({ name: 'ota-agent', level: config.logLevel as Parameters<typeof createRootLogger>[0]['level'] });
+const link = new SupervisorLink({ log, heartbeatMs: config.heartbeatMs, onDisconnect: () => void shutdown('supervisor gone', 0) });
+const stack = new LifecycleStack((part, err) => log.error({ part, err }, 'stop failed'));
+const shutdown = installProcessHandlers({ log, stack, link, deadlineMs: Math.min(config.stopTimeoutMs, 8000) });
+
+async function main(): Promise<void> {
+  link.start();
+  const otaDir = join(config.dataDir, 'ota');
+  // tuf-js stages downloads under os.tmpdir(); the image has no /tmp, the data volume is ours.
+  process.env['TMPDIR'] = join(otaDir, 'tmp');
+  await mkdir(process.env['TMPDIR'], { recursive: true, mode: 0o700 });
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const built = Date.parse(buildInfo.builtAt);
+  const agentConfig: AgentConfig = {
+    dataDir: config.dataDir,
+    otaDir,
+    hostDir: config.otaHostDir,
+    url: config.otaUrl,
+    channel: config.otaChannel,
+    intervalMs: config.otaIntervalS === null ? null : config.otaIntervalS * 1000,
+    soakMs: config.otaSoakS * 1000,
+    healthTimeoutMs: config.otaHealthTimeoutS * 1000,
+    autoInstall: config.otaAutoInstall === 'on',
+    bundleDir: config.otaBundleDir,
+    trustRootFile: config.otaTrustRoot ?? join(here, '..', 'ota', 'root.json'),
+    buildTime: Number.isFinite(built) ? Math.floor(built / 1000) : 0,
+    version: buildInfo.version,
+    arch: ociArch(),
+    reserveBytes: 64 * 1024 * 1024,
+    selftestEntry: join(here, 'selftest.mjs'),
+    // The self-test reads the configuration from LUCID_* variables: under a supervisor they are
+    // all set already; alone, the data directory is the one that matters.
+    selftestEnv: { ...process.env, LUCID_DATA_DIR: config.dataDir },
+  };
+  const agent = new Agent({ log, config: agentConfig, supervisor: link.attached ? link : null });
+  await stack.start('agent', { start: () => agent.start(), stop: () => agent.stop() });
+  const server = await startControlServer(agent, agentSocketPath(config.dataDir), log);
+  await stack.start('control', { start: async () => {}, stop: () => new Promise<void>((r) => server.close(() => r())) });
+  link.ready();
+  log.info({ version: buildInfo.version, url: config.otaUrl, hostDir: config.otaHostDir, intervalS: config.otaIntervalS }, 'ota agent ready');
+}
+
+main().catch((err: unknown) => {
+  log.fatal({ err }, 'ota agent failed to start');
+  void shutdown('start failed', 1);
+});

@@ -1,0 +1,34 @@
+// The agent's control socket: what core's /api/v1/ota routes call (ota/shared/agent-socket.ts).
+// Small JSON requests only (a bundle comes as a path core already stored on the data volume);
+// answers are the status document or a coded error in the API's error shape.
+import type { Server } from 'node:net';
+import { LucidError, isLucidError } from '../../services/common/errors.js';
+import type { Logger } from '../../services/common/log.js';
+import { serveAgentSocket, type AgentReply, type AgentRequest } from '../shared/agent-socket.js';
+import type { Agent } from './agent.js';
+
+async function route(agent: Agent, req: AgentRequest): Promise<AgentReply> {
+  switch (`${req.method} ${req.path}`) {
+    case 'GET /status': return { status: 200, body: await agent.status() };
+    case 'POST /check': return { status: 200, body: await agent.checkNow() };
+    case 'POST /install': return { status: 202, body: await agent.install() };
+    case 'POST /rollback': return { status: 202, body: await agent.rollback() };
+    case 'POST /bundle': {
+      const b = (req.body ?? {}) as { path?: unknown; install?: unknown };
+      if (typeof b.path !== 'string' || b.path.length === 0 || b.path.length > 4096) throw new LucidError('API_ERR_BAD_REQUEST', 'path is required');
+      return { status: 202, body: await agent.bundle(b.path, b.install === true) };
+    }
+    default:
+      return { status: 404, body: { statusCode: 404, code: 'API_ERR_NOT_FOUND', message: `no route ${req.method} ${req.path}` } };
+  }
+}
+
+export function startControlServer(agent: Agent, socketPath: string, log: Logger): Promise<Server> {
+  return serveAgentSocket(socketPath, (req) => route(agent, req).catch((err: unknown) => {
+    if (isLucidError(err)) {
+      return { status: err.statusCode, body: { statusCode: err.statusCode, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
+    }
+    log.error({ err }, 'ota control request failed');
+    return { status: 500, body: { statusCode: 500, code: 'API_ERR_INTERNAL', message: 'internal error' } };
+  }));
+}
