@@ -176,8 +176,9 @@ describe.sequential('lucid-appliance .deb on Debian 12 with systemd and udev (VM
   }, 300_000);
 
   it('restart into slot b with DeviceAllow= lacking char-usb_device: b is mounted, the device cgroup refuses the Ledger', async () => {
-    // A second slot (a copy of a), made active; and a drop-in with the old device list.
-    await g.run('cp -al /var/lib/lucid/slots/a /var/lib/lucid/slots/b && /usr/libexec/lucid-appliance/lucid-slot activate b', 300_000);
+    // A second slot (a copy of a), made active; and a drop-in with the old device list. The .deb
+    // already made an empty slots/b for the OTA agent (65532's), so a's contents go into it.
+    await g.run('cp -al /var/lib/lucid/slots/a/. /var/lib/lucid/slots/b && /usr/libexec/lucid-appliance/lucid-slot activate b', 300_000);
     await g.run(`mkdir -p /run/systemd/system/${UNIT}.d && printf '[Service]\\nDeviceAllow=\\nDeviceAllow=char-gpiochip rw\\nDeviceAllow=char-watchdog rw\\n' > /run/systemd/system/${UNIT}.d/no-usb.conf && systemctl daemon-reload`);
     times['restartSlotBS'] = await restart('restart into slot b → healthy');
     expect(await g.run('/usr/libexec/lucid-appliance/lucid-slot status')).toMatch(/^active: b\nmounted: b\n/);
