@@ -33,7 +33,13 @@ export function createRootLogger(options: RootLoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
-  return options.destination ? pino(config, options.destination) : pino(config);
+  // stdout is written synchronously. pino's default (asynchronous) stream flushes what is still
+  // buffered with flushSync() when the process exits, and sonic-boom's flushSync retries an
+  // EPIPE every 100 ms for ever: a child whose supervisor was SIGKILLed (its stdout's reader
+  // gone) logged "stopping", called process.exit and never ended. A synchronous write meets the
+  // EPIPE at once, and pino then drops every later line. It also means a line logged just
+  // before a crash is not lost in a buffer.
+  return pino(config, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
 /** A logger that drops everything, for tests that do not look at logs. */

@@ -126,7 +126,7 @@ async function startCluster(n: number, slotMs: number) {
     node.proc = spawn(process.execPath, [...prof, CORE], {
       env: {
         ...process.env, LUCID_PROFILE: 'dev', LUCID_HAL: 'sim', LUCID_HOST: '127.0.0.1', LUCID_PORT: String(node.api), LUCID_HTTPS_PORT: String(httpsPorts[i]), LUCID_DATA_DIR: node.dir,
-        LUCID_LOG_LEVEL: 'warn', LUCID_GENESIS: genesisPath, LUCID_P2P_PORT: String(node.p2p), LUCID_SLOT_MS: String(slotMs), LUCID_MDNS: 'off',
+        LUCID_LOG_LEVEL: 'warn', LUCID_GENESIS: genesisPath, LUCID_P2P_PORT: String(node.p2p), LUCID_SLOT_MS: String(slotMs), LUCID_EMPTY_BLOCK_INTERVAL_S: '0', LUCID_MDNS: 'off',
         LUCID_PEERS: nodes.filter((x) => x !== node).map((x) => `127.0.0.1:${x.proxy!.port}`).join(','),
       },
       stdio: ['ignore', 'ignore', 'inherit'],

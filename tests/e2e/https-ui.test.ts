@@ -9,7 +9,7 @@ import { X509Certificate, createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { ROOT, TEST_ADMIN, startAppliance, treePids, type RunningAppliance } from '../helpers/appliance.js';
+import { ROOT, TEST_ADMIN, startAppliance, childPidOf, type RunningAppliance } from '../helpers/appliance.js';
 import { launchBrowser, loginVia, openPage } from '../helpers/browser.js';
 import { applianceCertificate } from '../helpers/tls.js';
 
@@ -85,7 +85,7 @@ describe('the web UI over HTTPS', () => {
     const keyFile = join(app.dataDir, 'keys/node-ed25519.pem');
     const goodKey = readFileSync(keyFile);
     writeFileSync(keyFile, 'not a key\n');
-    process.kill(treePids(app.pid).find((p) => p !== app.pid)!, 'SIGKILL');
+    process.kill(childPidOf(app.pid, 'core')!, 'SIGKILL');
     await app.waitFor('the failing start logged', async () => app.output().includes('ID_ERR_KEY_INVALID'), 15_000);
     await page.goto(`${app.httpsUrl}/`);
     await page.locator('[data-testid="recovery-title"]').waitFor({ timeout: 10_000 });

@@ -211,6 +211,13 @@ export function isRunning(pid: number): boolean {
 }
 
 /** The pid and every descendant's, found through /proc (children of children included). */
+/** The pid of the supervised child started from `dist/entries/<entry>.mjs` (e.g. 'core'), if running. */
+export function childPidOf(root: number, entry: string): number | undefined {
+  return treePids(root).find((p) => {
+    try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`entries/${entry}.mjs`); } catch { return false; }
+  });
+}
+
 export function treePids(root: number): number[] {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {

@@ -44,8 +44,9 @@ const WINDOW_S = int('LUCID_POWER_WINDOW_S', Math.max(60, 6 * Math.ceil(CUTS / K
 const SMALL_MIB = 2;
 const CHECKERS = Math.max(1, int('LUCID_POWER_CHECKERS', 1)); // host checks at a time
 const BACKLOG = CHECKERS + 1; // crash images waiting for their check (each holds a disk's worth of data)
-const GUEST_ENV = { LUCID_HEARTBEAT_MS: '5000', LUCID_SLOT_MS: '2000' }; // emulation: Node ~8× slower
-const HOST_ENV = { LUCID_SLOT_MS: '1000' }; // native: the chain passes the cut's heights quickly
+// Heights every slot (no idle heartbeat): the cuts must fall while the chain votes.
+const GUEST_ENV = { LUCID_HEARTBEAT_MS: '5000', LUCID_SLOT_MS: '2000', LUCID_EMPTY_BLOCK_INTERVAL_S: '0' }; // emulation: Node ~8× slower
+const HOST_ENV = { LUCID_SLOT_MS: '1000', LUCID_EMPTY_BLOCK_INTERVAL_S: '0' }; // native: the chain passes the cut's heights quickly
 
 let image: LeanImage;
 let dir: string;

@@ -22,8 +22,8 @@ const STAGES = [
   { percent: 100, soakS: 0, maxFailures: 1 },
 ];
 
-async function fleetWith(store: string): Promise<TestFleet> {
-  return startFleet(store === 'postgres' ? { databaseUrl: await pg.createDatabase(`rollouts_${++dbs}`) } : {});
+async function fleetWith(store: string, config: NonNullable<Parameters<typeof startFleet>[0]>['config'] = {}): Promise<TestFleet> {
+  return startFleet(store === 'postgres' ? { databaseUrl: await pg.createDatabase(`rollouts_${++dbs}`), config } : { config });
 }
 
 async function enrollAll(f: TestFleet, n: number, opts: ConstructorParameters<typeof SimDevice>[1] = {}, tags = ['lab']): Promise<SimDevice[]> {
@@ -121,6 +121,12 @@ describe.each(['leveldb', 'postgres'])('fleet rollouts on %s', (store) => {
   });
 
   it('abort mid-stage: no device starts after it; an offline device catches up on a later rollout; pause, retry, advance', async () => {
+    // Its own fleet, where a device unseen for 3 s counts as offline: which of the two devices
+    // goes offline is the one in the last stage or not, by the rollout's random order, and one in
+    // the last stage holds the rollout until it counts as offline (30 s in the shared fleet).
+    const shared = f;
+    f = await fleetWith(store, { offlineAfterS: 3 });
+    try {
     const devices = await enrollAll(f, 4, { version: '4.0.0' }, ['lab']);
     const { releaseId, groupId } = await channelAndGroup(f, '5.0.0');
     await f.call('PUT', `/api/v1/groups/${groupId}`, { name: `v5-${Date.now()}`, kind: 'static', members: devices.map((d) => d.id) });
@@ -149,7 +155,11 @@ describe.each(['leveldb', 'postgres'])('fleet rollouts on %s', (store) => {
     const healthy = async (): Promise<number> => (await rollout(f, id2)).stages.reduce((s: number, x: { states: Record<string, number> }) => s + (x.states['healthy'] ?? 0), 0);
     await until('both healthy (the late one after its next check-in)', async () => { await cycleAll(rest); return (await healthy()) === 2; }, 30_000, 100);
     expect(rest.every((d) => d.assignments.length === 1)).toBe(true);
-  });
+    } finally {
+      await f.stop();
+      f = shared;
+    }
+  }, 120_000);
 
   it('a production group waits for a second, independent admin', async () => {
     const devices = await enrollAll(f, 2, { version: '5.0.0' }, ['lab']);

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request as httpRequest, Agent } from 'node:http';
 import { SETTINGS } from '../../../appliance/config/index.js';
-import { ROOT, startAppliance, treePids, isRunning, type RunningAppliance } from '../../helpers/appliance.js';
+import { ROOT, startAppliance, childPidOf, isRunning, type RunningAppliance } from '../../helpers/appliance.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { descriptorsOf, listeningInode } from '../../helpers/sockets.js';
 import { applianceCertificate, pinnedFetch } from '../../helpers/tls.js';
@@ -22,7 +22,8 @@ afterEach(async () => {
   ns = undefined;
 });
 
-const coreOf = (a: RunningAppliance): number => treePids(a.pid).find((p) => p !== a.pid)!;
+// Core by its entry (the tree also holds the ota-agent, whose pid may come first once core restarted).
+const coreOf = (a: RunningAppliance): number => childPidOf(a.pid, 'core')!;
 
 function get(host: string, port: number, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {

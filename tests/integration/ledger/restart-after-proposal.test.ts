@@ -6,16 +6,25 @@
 // waited for ever. Here the same state is made by hand on a real appliance: killed, a proposal
 // for the next height recorded in its guard with bytes it will never build again, restarted.
 // The chain must carry on (a later round) without signing any step two ways.
+// A chain without LUCID_GENESIS keeps its sign records in memory (services/ledger/README.md: its
+// messages never leave the process before their block is durable), so this runs a one-validator
+// chain from a genesis file, whose guard is on disk as on any chain with peers, deciding a
+// height every slot (LUCID_EMPTY_BLOCK_INTERVAL_S=0).
 import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { startAppliance, treePids, type RunningAppliance } from '../../helpers/appliance.js';
+import { startAppliance, treePids, ROOT, type RunningAppliance } from '../../helpers/appliance.js';
+import { loadOrCreateNodeIdentity } from '../../../services/identity/index.js';
+import { silentLogger } from '../../../services/common/log.js';
 import { FileGuardStorage } from '../../../services/ledger/consensus/guard-file.js';
 import { SignGuard, SIGN_STEP } from '../../../services/ledger/consensus/sign-guard.js';
 import { findDoubleSigns, guardRecords, storedSignatures } from './guard-checks.js';
 
 const SLOT = 1000;
-const env = { LUCID_SLOT_MS: String(SLOT), LUCID_LOG_LEVEL: 'warn' };
+let env: Record<string, string> = {};
 let app: RunningAppliance | undefined;
 let dataDir: string | undefined;
 
@@ -32,13 +41,26 @@ const status = async (a: RunningAppliance): Promise<{ height: number; chainId: s
 afterEach(async () => {
   if (app) await kill(app);
   app = undefined;
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  if (dataDir) await rm(join(dataDir, '..'), { recursive: true, force: true });
 });
 
-describe('a standalone chain after a crash between its proposal and the commit', () => {
+async function oneValidatorChain(): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'lucid-restart-proposal-'));
+  const dir = join(root, 'data');
+  await loadOrCreateNodeIdentity(dir, silentLogger());
+  const genesis = join(root, 'genesis.json');
+  execFileSync(process.execPath, [join(ROOT, 'dist/entries/genesis.mjs'), '--chain-id', 'it-restart', '--data-dir', dir, '--out', genesis]);
+  env = {
+    LUCID_SLOT_MS: String(SLOT), LUCID_LOG_LEVEL: 'warn', LUCID_GENESIS: genesis, LUCID_P2P_PORT: '0',
+    LUCID_MDNS: 'off', LUCID_EMPTY_BLOCK_INTERVAL_S: '0',
+  };
+  return dir;
+}
+
+describe('a lone validator after a crash between its proposal and the commit', () => {
   it('carries on in a later round instead of waiting for ever on the proposal it cannot re-send', async () => {
-    app = await startAppliance({ env });
-    dataDir = app.dataDir;
+    dataDir = await oneValidatorChain();
+    app = await startAppliance({ env, dataDir });
     await app.waitHealthy(60_000);
     const first = await app.waitFor('height 2', async () => { const s = await status(app!); return s.height >= 2 ? s : undefined; }, 30_000);
     const nodeKey = ((await (await app.raw('/api/v1/node')).json()) as { publicKey: string }).publicKey;

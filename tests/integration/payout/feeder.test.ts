@@ -23,7 +23,7 @@ beforeAll(async () => {
   self = identity.publicKeyHex;
   const genesisPath = join(dataDir, 'genesis.json');
   writeFileSync(genesisPath, JSON.stringify(makeGenesis({ chainId: 'lucid-feed', params: { epochMs: 2000, windowMs: 8000 }, validators: [{ publicKey: self, power: 1 }] })));
-  app = await startAppliance({ dataDir, env: { LUCID_TRON_URL: node.url, LUCID_GENESIS: genesisPath, LUCID_SLOT_MS: '250', LUCID_PAYOUT_POOL_USDT: '100', LUCID_PAYOUT_POLL_MS: '100', LUCID_MDNS: 'off', LUCID_P2P_PORT: '0' } });
+  app = await startAppliance({ dataDir, env: { LUCID_TRON_URL: node.url, LUCID_GENESIS: genesisPath, LUCID_SLOT_MS: '250', LUCID_EMPTY_BLOCK_INTERVAL_S: '0', LUCID_PAYOUT_POOL_USDT: '100', LUCID_PAYOUT_POLL_MS: '100', LUCID_MDNS: 'off', LUCID_P2P_PORT: '0' } });
   await app.waitHealthy(30_000);
 }, 60_000);
 afterAll(async () => {
