@@ -50,7 +50,7 @@ export class OtaDevice {
   private out = '';
   private tokenValue: string | null = null;
 
-  private constructor(readonly root: string, readonly port: number, private readonly options: DeviceOptions) {
+  private constructor(readonly root: string, readonly port: number, readonly httpsPort: number, private readonly options: DeviceOptions) {
     this.host = new HostFiles(root, this.dataDir);
     this.slots = new SlotStore(root);
   }
@@ -63,7 +63,8 @@ export class OtaDevice {
   /** A device with `initial` installed in slot a (as the .deb's installer would), not started. */
   static async create(initial: TestRelease, options: DeviceOptions = {}): Promise<OtaDevice> {
     const root = await mkdtemp(join(tmpdir(), 'lucid-device-'));
-    const device = new OtaDevice(root, await freePort(), options);
+    // Both ports free ones: a fixed default (8443) made parallel devices crash-loop on EADDRINUSE.
+    const device = new OtaDevice(root, await freePort(), await freePort(), options);
     await mkdir(device.dataDir, { recursive: true });
     device.hostStep('init', 'a');
     await device.install(initial, 'a');
@@ -131,7 +132,7 @@ export class OtaDevice {
         cwd: join(rootfs, 'app'),
         env: {
           PATH: '/usr/local/bin:/usr/bin:/bin', NODE_ENV: 'production', LUCID_PROFILE: 'dev', LUCID_DATA_DIR: this.dataDir, LUCID_HAL: 'sim',
-          LUCID_HOST: '127.0.0.1', LUCID_PORT: String(this.port), LUCID_MDNS: 'off', LUCID_OTA_HOST_DIR: this.root, LUCID_LOG_LEVEL: 'info',
+          LUCID_HOST: '127.0.0.1', LUCID_PORT: String(this.port), LUCID_HTTPS_PORT: String(this.httpsPort), LUCID_MDNS: 'off', LUCID_OTA_HOST_DIR: this.root, LUCID_LOG_LEVEL: 'info',
           LUCID_OTA_SOAK_S: '2', LUCID_OTA_HEALTH_TIMEOUT_S: '60', LUCID_STOP_TIMEOUT_MS: '5000',
           ...(process.env['TMPDIR'] ? { TMPDIR: process.env['TMPDIR'] } : {}), ...this.options.env,
         },
