@@ -14,6 +14,7 @@ import { powerOf, totalPower, type ChainState } from '../chain/state.js';
 import type { Mempool } from '../mempool.js';
 import { HeightMachine, type MachineOutput, type Step, type Timeouts } from './height-machine.js';
 import { SIGN_STEP } from './sign-guard.js';
+import { signProposal, signVote, type SignAt } from './signing.js';
 import { EquivocationLog } from './equivocation.js';
 import { timeoutsFor } from './timeouts.js';
 import { gossipOutputs } from './gossip.js';
@@ -348,28 +349,19 @@ export class Engine {
   }
 
   private signProposal(round: number, value: Value, validRound: number): WireMessage | null {
-    const h = this.machineHeight;
-    const signBytes = proposalSignBytes(this.state.chainId, { height: h, round, validRound, blockHash: value.hash });
-    const r = this.deps.guard.sign({ height: h, round, step: SIGN_STEP.proposal, signBytes, lockedRound: this.machine!.lockedRound, lockedId: this.machine!.lockedId });
-    if (r.kind !== 'signed' && r.kind !== 'repeat') return null;
-    return { t: 'proposal', height: h, round, validRound, proposer: this.deps.signer.publicKey, signature: r.signature, block: value.bytes };
+    return signProposal(this.signAt(), round, value, validRound, { round: this.machine!.lockedRound, valueId: this.machine!.lockedId });
   }
 
   private signVote(type: VoteType, round: number, valueId: string | null, lock: { round: number; valueId: string | null }):
     { msg: WireMessage; type: VoteType; round: number; valueId: string | null; signature: Buffer } | null {
-    const h = this.machineHeight;
-    const value = valueId ? Buffer.from(valueId, 'hex') : null;
-    const signBytes = voteSignBytes(this.state.chainId, { type, height: h, round, value });
     const lockedBlock = type === 'precommit' && valueId !== null && lock.valueId === valueId ? this.values.get(valueId)?.bytes ?? null : null;
-    const r = this.deps.guard.sign({ height: h, round, step: type === 'prevote' ? SIGN_STEP.prevote : SIGN_STEP.precommit, signBytes, lockedRound: lock.round, lockedId: lock.valueId, lockedBlock });
-    let msg: VoteMessage;
-    if (r.kind === 'signed' || r.kind === 'repeat') msg = { t: 'vote', type, height: h, round, value, validator: this.deps.signer.publicKey, signature: r.signature };
-    // Signed differently before a restart: the stored vote is the only one this node may send.
-    else if (r.kind === 'conflict') msg = voteFromRecord(r.record, this.deps.signer.publicKey);
-    else return null;
+    const msg = signVote(this.signAt(), type, round, valueId, lock, lockedBlock);
+    if (!msg) return null;
     this.ownVotes.set(`${msg.round}:${msg.type}`, msg);
     return { msg, type: msg.type, round: msg.round, valueId: msg.value ? msg.value.toString('hex') : null, signature: msg.signature };
   }
+
+  private signAt(): SignAt { return { deps: this.deps, chainId: this.state.chainId, height: this.machineHeight }; }
 
   // ---- commits and sync ----------------------------------------------------------------------
 
