@@ -2,6 +2,7 @@
 // for releases, fetches and stages them into the inactive slot, hands the switch to the host
 // step, and runs the health gate of a version on trial (ota/README.md). Core reaches it on
 // `<data>/ota/agent.sock`.
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +11,7 @@ import { SupervisorLink } from '../../services/common/supervisor-link.js';
 import { LifecycleStack } from '../../services/common/lifecycle.js';
 import { buildInfo } from '../../services/common/build-info.js';
 import { Agent, type AgentConfig } from '../../ota/client/agent.js';
-import { startControlServer } from '../../ota/client/control-server.js';
+import { startControlServer, type FleetPort } from '../../ota/client/control-server.js';
 import { agentSocketPath } from '../../ota/shared/agent-socket.js';
 import { ociArch } from '../../ota/shared/release/release-doc.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
@@ -53,7 +54,16 @@ async function main(): Promise<void> {
   };
   const agent = new Agent({ log, config: agentConfig, supervisor: link.attached ? link : null });
   await stack.start('agent', { start: () => agent.start(), stop: () => agent.stop() });
-  const server = await startControlServer(agent, agentSocketPath(config.dataDir), log);
+  // Fleet mode: its code is loaded only when a fleet is configured or was entered (idle RSS).
+  let fleet: Promise<FleetPort> | null = null;
+  const ensureFleet = (): Promise<FleetPort> => (fleet ??= import('../../ota/client/fleet/fleet-client.js').then(async ({ FleetClient }) => {
+    const client = new FleetClient({ log: log.child({ part: 'fleet' }), agent, dataDir: config.dataDir, otaDir, version: buildInfo.version, arch: agentConfig.arch, url: config.fleetUrl, token: config.fleetToken });
+    await client.start();
+    agent.fleet = client;
+    return client;
+  }));
+  if (config.fleetUrl || existsSync(join(otaDir, 'fleet.json'))) await ensureFleet();
+  const server = await startControlServer(agent, agentSocketPath(config.dataDir), log, ensureFleet);
   await stack.start('control', { start: async () => {}, stop: () => new Promise<void>((r) => server.close(() => r())) });
   link.ready();
   log.info({ version: buildInfo.version, url: config.otaUrl, hostDir: config.otaHostDir, intervalS: config.otaIntervalS }, 'ota agent ready');

@@ -14,7 +14,7 @@ import type { OtaStatus } from '../shared/status.js';
 import { HealthTracker, runSelftest, type SelftestResult } from './health.js';
 import { plan, startInstall, startRollback, type Facts, type Step } from './planner.js';
 import { HostFiles, HOST_ID } from './slots/host-state.js';
-import { StateStore, type AgentState } from './state.js';
+import { StateStore, type AgentState, type Available } from './state.js';
 import { statusOf } from './status-view.js';
 import { AgentSteps, type AgentConfig, type SupervisorPort } from './steps.js';
 
@@ -45,6 +45,9 @@ export class Agent {
   private selftest: Facts['selftest'] = { state: 'idle', reason: null };
   private loop: Promise<void> | null = null;
   private busy: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<(s: AgentState) => void>();
+  /** Fleet mode (ota/client/fleet), loaded with import() only when configured. */
+  fleet: { status(): unknown; stop(): Promise<void> } | null = null;
 
   constructor(private readonly deps: AgentDeps) {
     this.now = deps.now ?? Date.now;
@@ -75,6 +78,7 @@ export class Agent {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    await this.fleet?.stop().catch(() => {});
     this.poke();
     await Promise.race([Promise.all([this.loop?.catch(() => {}), this.busy.catch(() => {})]), new Promise((r) => setTimeout(r, 1000).unref())]);
   }
@@ -147,6 +151,7 @@ export class Agent {
   private async persist(next: AgentState): Promise<void> {
     const before = this.state?.phase;
     this.state = await this.store.write(next);
+    for (const l of this.listeners) l(this.state);
     if (before !== next.phase) {
       this.deps.log.info({ from: before, to: next.phase, job: next.job?.id, version: next.job?.version }, 'ota state');
       await this.steps.showUpdating(next.phase);
@@ -212,7 +217,41 @@ export class Agent {
 
   async status(): Promise<OtaStatus> {
     const f = await this.facts();
-    return statusOf(this.state!, f, this.deps.config, await this.steps.trustView(), this.steps.progress);
+    const s = statusOf(this.state!, f, this.deps.config, await this.steps.trustView(), this.steps.progress);
+    return this.fleet ? { ...s, fleet: this.fleet.status() as OtaStatus['fleet'] } : s;
+  }
+
+  // ── Fleet mode's hooks (ota/client/fleet/fleet-client.ts) ─────────────────────────────────
+
+  get current(): AgentState { return this.state!; }
+  get stepsForFleet(): AgentSteps { return this.steps; }
+  onState(listener: (s: AgentState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  healthNow(): Facts['health'] { return this.health.current; }
+
+  /**
+   * Installs what the fleet assigned through the same path as any update: `verify` runs the TUF
+   * check (the fleet's mirror, the device's own root) and returns the signed release, which then
+   * goes through startInstall exactly like a release found by a check. Returns the job id.
+   */
+  async installVerified(verify: () => Promise<Available>): Promise<string> {
+    return this.serial(async () => {
+      if (this.state!.phase !== 'idle') throw new LucidError('OTA_ERR_BUSY', `an update is in progress (${this.state!.phase})`);
+      const available = await verify();
+      const next = startInstall({ ...this.state!, available }, await this.facts(), this.newId(available.release.version));
+      if (next instanceof LucidError) throw next;
+      await this.persist(next);
+      this.poke();
+      return next.job!.id;
+    });
+  }
+
+  /** "Roll back to previous" on the fleet's word; returns the job id. */
+  async rollbackJob(): Promise<string> {
+    await this.rollback();
+    return this.state!.job!.id;
   }
 
   /** Runs a check now (waits for it) and returns the status. */

@@ -7,8 +7,17 @@ import type { Logger } from '../../services/common/log.js';
 import { serveAgentSocket, type AgentReply, type AgentRequest } from '../shared/agent-socket.js';
 import type { Agent } from './agent.js';
 
-async function route(agent: Agent, req: AgentRequest): Promise<AgentReply> {
+/** Fleet mode, started on first use (an enrollment entered on the Updates page). */
+export interface FleetPort { enroll(url: string, token: string): Promise<unknown> }
+
+async function route(agent: Agent, req: AgentRequest, fleet: () => Promise<FleetPort>): Promise<AgentReply> {
   switch (`${req.method} ${req.path}`) {
+    case 'POST /fleet/enroll': {
+      const b = (req.body ?? {}) as { url?: unknown; token?: unknown };
+      if (typeof b.url !== 'string' || typeof b.token !== 'string') throw new LucidError('API_ERR_BAD_REQUEST', 'url and token are required');
+      await (await fleet()).enroll(b.url, b.token);
+      return { status: 200, body: await agent.status() };
+    }
     case 'GET /status': return { status: 200, body: await agent.status() };
     case 'POST /check': return { status: 200, body: await agent.checkNow() };
     case 'POST /install': return { status: 202, body: await agent.install() };
@@ -23,8 +32,8 @@ async function route(agent: Agent, req: AgentRequest): Promise<AgentReply> {
   }
 }
 
-export function startControlServer(agent: Agent, socketPath: string, log: Logger): Promise<Server> {
-  return serveAgentSocket(socketPath, (req) => route(agent, req).catch((err: unknown) => {
+export function startControlServer(agent: Agent, socketPath: string, log: Logger, fleet: () => Promise<FleetPort>): Promise<Server> {
+  return serveAgentSocket(socketPath, (req) => route(agent, req, fleet).catch((err: unknown) => {
     if (isLucidError(err)) {
       return { status: err.statusCode, body: { statusCode: err.statusCode, code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) } };
     }

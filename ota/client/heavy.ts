@@ -6,3 +6,5 @@ export { fetchImage, missingBytes } from './fetch/fetch-image.js';
 export { bundleImageSource, registrySource } from './fetch/sources.js';
 export { BundleReader } from '../shared/release/bundle-format.js';
 export { stageNeeds, stageSlot } from './slots/stage.js';
+export { fleetTufSource } from './fleet/tuf-fetcher.js';
+export { checkRelease } from './trust/tuf-check.js';

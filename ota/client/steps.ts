@@ -1,6 +1,7 @@
 // The agent's steps at the edge: checking, fetching, staging, switching, committing, failing a
 // trial. Each takes the current state and returns the next one for the agent to persist; none
 // decides what comes next (planner.ts does).
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../services/common/log.js';
 import { LucidError, errnoCode } from '../../services/common/errors.js';
@@ -16,7 +17,9 @@ import type { ImageSource } from './fetch/sources.js';
 import { installable, type Facts, type Step } from './planner.js';
 import type { HostFiles } from './slots/host-state.js';
 import { otherSlot, SlotStore, type SlotName } from './slots/slot-store.js';
-import { withHistory, type AgentState, type Job } from './state.js';
+import { withHistory, type AgentState, type Available, type Job } from './state.js';
+import type { Assignment } from '../shared/fleet-protocol.js';
+import type { FleetHttp } from './fleet/fleet-http.js';
 import { TimeFloor } from './trust/time-floor.js';
 
 export interface AgentConfig {
@@ -114,6 +117,25 @@ export class AgentSteps {
     const why = installable(candidate, { version: this.deps.config.version, arch: this.deps.config.arch } as Facts);
     if (why) throw why;
     return { ...state, available: candidate, lastCheck: { at: this.deps.now(), source: 'bundle', error: null } };
+  }
+
+  /**
+   * The release a fleet assigned, verified like any check: tuf-js against the device's own trusted
+   * root, through the fleet's mirror on its pinned connection. The fleet only points: a version
+   * or document the channel's metadata does not sign is refused before any layer is fetched.
+   */
+  async fleetRelease(http: FleetHttp, a: Assignment): Promise<Available> {
+    const { checkRelease, fleetTufSource } = await heavy();
+    const t = await checkRelease({ dir: this.checker.tufDir, shippedRoot: await this.checker.shippedRoot(), floor: this.checker.floor, channel: a.channel, source: fleetTufSource(http, a.tufPath), clock: this.deps.now });
+    this.trust = { clock: this.deps.now(), floor: t.floor };
+    const sha = createHash('sha256').update(t.bytes).digest('hex');
+    if (t.doc.version !== a.version || sha !== a.releaseSha256) {
+      throw new LucidError('OTA_ERR_FLEET_RELEASE', `the fleet assigned ${a.version} (${a.releaseSha256.slice(0, 12)}…) but channel ${a.channel}'s signed release is ${t.doc.version} (${sha.slice(0, 12)}…)`, { assigned: a.version, signed: t.doc.version });
+    }
+    const candidate: Available = { release: t.doc, source: { kind: 'online' }, foundAt: this.deps.now(), missingBytes: null };
+    const why = installable(candidate, { version: this.deps.config.version, arch: this.deps.config.arch } as Facts);
+    if (why) throw why;
+    return { ...candidate, missingBytes: (await (await heavy()).missingBytes(this.blobs, platformFor(t.doc, this.deps.config.arch))).missing };
   }
 
   private async source(job: Job): Promise<ImageSource> {

@@ -71,4 +71,23 @@ export interface OtaStatus {
   readonly previous: { readonly slot: 'a' | 'b'; readonly version: string } | null;
   readonly history: readonly OtaHistoryEntry[];
   readonly trustTime: { readonly clock: number; readonly floor: number } | null;
+  /** Fleet mode (LUCID_FLEET_URL, or an enrollment from the Updates page); absent when not used. */
+  readonly fleet?: OtaFleetStatus;
+}
+
+export interface OtaFleetStatus {
+  readonly url: string;
+  readonly enrolled: boolean;
+  readonly fleetId: string | null;
+  readonly deviceId: string | null;
+  /** The pinned certificate key (base64url SHA-256 of its SPKI) and where it came from. */
+  readonly pin: string | null;
+  readonly pinSource: 'token' | 'first-use' | 'none' | null;
+  readonly lastCheckinAt: number | null;
+  readonly nextCheckinAt: number | null;
+  /** E.g. OTA_ERR_FLEET_PIN "fleet certificate changed": the device keeps working on its own. */
+  readonly error: OtaError | null;
+  readonly warning: string | null;
+  readonly assignment: { readonly id: string; readonly kind: string; readonly version: string; readonly phase: string; readonly reason: string | null } | null;
+  readonly waiting: string | null;
 }

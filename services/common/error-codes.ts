@@ -107,6 +107,12 @@ export const ERROR_CATALOGUE = {
   OTA_ERR_AGENT_UNAVAILABLE: { status: 503, message: 'the update agent is not running' },
   OTA_ERR_HEALTH_GATE: { status: 503, message: 'the new version failed its health gate' },
   OTA_ERR_SLOT_BUSY: { status: 409, message: 'the inactive slot is not writable until the appliance restarts' },
+  OTA_ERR_FLEET_URL: { status: 400, message: 'the fleet URL must be https:// (http:// only on a loopback address)' },
+  OTA_ERR_FLEET_TOKEN: { status: 400, message: 'not a fleet enrollment token (lft_<secret> or lft_<secret>.<pin>)' },
+  OTA_ERR_FLEET_PIN: { status: 422, message: 'the fleet server\'s certificate does not match the pinned public key' },
+  OTA_ERR_FLEET_REFUSED: { status: 409, message: 'the fleet server refused the request' },
+  OTA_ERR_FLEET_ENROLLED: { status: 409, message: 'this appliance is already enrolled in a fleet' },
+  OTA_ERR_FLEET_RELEASE: { status: 422, message: 'the fleet assigned a release its TUF metadata does not sign' },
 
   // Fleet server (ota/server)
   FLEET_ERR_TOKEN_INVALID: { status: 401, message: 'the enrollment token is unknown, used or expired' },

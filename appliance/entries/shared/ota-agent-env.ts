@@ -18,6 +18,8 @@ export interface OtaAgentSettings {
   readonly otaHostDir: string | null;
   readonly otaBundleDir: string | null;
   readonly otaTrustRoot: string | null;
+  readonly fleetUrl: string | null;
+  readonly fleetToken: string | null;
 }
 
 class EnvError extends Error {}
@@ -53,6 +55,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): OtaAgentSettings {
     otaHostDir: orNone('LUCID_OTA_HOST_DIR'),
     otaBundleDir: orNone('LUCID_OTA_BUNDLE_DIR'),
     otaTrustRoot: orNone('LUCID_OTA_TRUST_ROOT'),
+    fleetUrl: orNone('LUCID_FLEET_URL'),
+    fleetToken: orNone('LUCID_FLEET_TOKEN'),
   };
 }
 

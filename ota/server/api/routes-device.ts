@@ -16,6 +16,12 @@ export const deviceRoutes = (p: FleetParts, checkinSeconds: { series(l?: Record<
   const ok = checkinSeconds.series({ outcome: 'ok' });
   const refused = checkinSeconds.series({ outcome: 'refused' });
 
+  // What an appliance needs before it enrolls: the fleet id its enrollment proof binds in.
+  app.get('/api/v1/device/fleet', {
+    config: device,
+    schema: { tags, summary: 'The fleet id (an enrollment proof signs it)', response: { 200: S.FleetHello } },
+  }, async () => ({ fleetId: p.fleetId }));
+
   app.post('/api/v1/device/enroll', {
     config: device,
     schema: { tags, summary: 'Enroll with a single-use token, proving the node key', body: S.EnrollBody, response: { 200: S.EnrollReply, ...S.errors } },

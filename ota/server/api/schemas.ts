@@ -40,6 +40,7 @@ export const EnrollBody = T.Object({
   name: T.Optional(T.String({ maxLength: 64 })),
   proof: T.String({ pattern: '^[A-Za-z0-9_-]{86}$' }),
 }, closed);
+export const FleetHello = T.Object({ fleetId: T.String() });
 export const EnrollReply = T.Object({ deviceId: T.String(), fleetId: T.String(), checkinIntervalS: T.Integer(), tags: T.Array(T.String()) });
 export const Assignment = T.Object({
   id: T.String(), rolloutId: T.String(), kind: T.String(), channel: T.String(), version: T.String(), releaseSha256: T.String(), tufPath: T.String(), stage: T.Integer(),

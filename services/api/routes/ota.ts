@@ -12,7 +12,7 @@ import * as Type from '../../common/schema.js';
 import { ERROR_CATALOGUE, LucidError, type ErrorCode } from '../../common/errors.js';
 import type { ApiDeps, OtaPort } from '../deps.js';
 import { ErrorSchema } from '../errors.js';
-import { BundleQuery, OtaStatusSchema } from '../schemas/ota.js';
+import { BundleQuery, FleetEnrollBody, OtaStatusSchema } from '../schemas/ota.js';
 
 const OCTETS = 'application/octet-stream';
 const errors = { 400: ErrorSchema, 409: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 422: ErrorSchema, 502: ErrorSchema, 503: ErrorSchema, 507: ErrorSchema };
@@ -55,6 +55,14 @@ export const otaRoutes = (deps: ApiDeps): FastifyPluginAsync => async (app) => {
       schema: { tags: ['ota'], summary, response: { [code]: OtaStatusSchema, ...errors } },
     }, async (_request, reply) => reply.code(code).send((await relay(ota, `/${path}`)).body));
   }
+
+  app.post('/api/v1/ota/fleet/enroll', {
+    config: { permission: 'admin' },
+    schema: {
+      tags: ['ota'], summary: 'Enroll this appliance in a fleet (URL and single-use token from the fleet; the token\'s pin must match the fleet\'s certificate)',
+      body: FleetEnrollBody, response: { 200: OtaStatusSchema, ...errors },
+    },
+  }, async (request) => (await relay(ota, '/fleet/enroll', request.body)).body);
 
   app.addContentTypeParser(OCTETS, (_request, payload, done) => done(null, payload));
   app.put('/api/v1/ota/bundle', {

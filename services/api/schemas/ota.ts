@@ -43,7 +43,20 @@ export const OtaStatusSchema = Type.Object({
     outcome: Type.String({ description: 'committed | rolled-back | failed' }), reason: Type.String(), at: Type.Number(), source: Source,
   })),
   trustTime: Type.Union([Type.Object({ clock: Type.Number(), floor: Type.Number({ description: 'seconds: the trust-time floor from signed metadata' }) }), Type.Null()]),
+  fleet: Type.Optional(Type.Object({
+    url: Type.String(), enrolled: Type.Boolean(), fleetId: S, deviceId: S,
+    pin: Type.Union([Type.String({ description: 'base64url SHA-256 of the fleet certificate\'s SPKI' }), Type.Null()]),
+    pinSource: S, lastCheckinAt: N(Type.Number()), nextCheckinAt: N(Type.Number()),
+    error: Type.Union([OtaErrorSchema, Type.Null()], { description: 'e.g. OTA_ERR_FLEET_PIN: fleet certificate changed' }), warning: S,
+    assignment: Type.Union([Type.Object({ id: Type.String(), kind: Type.String(), version: Type.String(), phase: Type.String(), reason: S }), Type.Null()]),
+    waiting: S,
+  }, { description: 'fleet mode: the enrollment, its pin and the current assignment' })),
 });
+
+export const FleetEnrollBody = Type.Object({
+  url: Type.String({ minLength: 8, maxLength: 500, description: 'https://… of the fleet server (http:// only on loopback)' }),
+  token: Type.String({ minLength: 8, maxLength: 400, description: 'lft_<secret>.<pin> from the fleet' }),
+}, { additionalProperties: false });
 
 export const BundleQuery = Type.Object({
   install: Type.Optional(Type.Boolean({ description: 'install the bundle\'s release once verified (default false: only offer it)' })),
