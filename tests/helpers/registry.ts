@@ -16,13 +16,14 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(): Promise<TestRegistry> {
+/** `accessLog`: the registry logs every request (output()), e.g. to prove who fetched which blob. */
+export async function startRegistry(options: { accessLog?: boolean } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'lucid-registry-'));
   const port = await freePort();
   const config = join(dir, 'config.yml');
   writeFileSync(config, [
     'version: 0.1',
-    'log: { level: warn, accesslog: { disabled: true } }',
+    `log: { level: warn, accesslog: { disabled: ${options.accessLog ? 'false' : 'true'} } }`,
     `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
     `http: { addr: 127.0.0.1:${port} }`,
     '',

@@ -187,6 +187,15 @@ export class FleetClient {
   }
 
   private async cycle(): Promise<void> {
+    if (!this.key) {
+      try {
+        this.key = await loadNodeKey(this.o.dataDir);
+      } catch (err) {
+        // Core makes the node key at its first start, maybe just after us: ask again shortly.
+        this.nextAt = this.now() + 2000;
+        throw err;
+      }
+    }
     if (!this.enrollment) {
       if (!this.o.url || !this.o.token) { this.nextAt = this.now() + 3_600_000; return; }
       try {
@@ -196,7 +205,6 @@ export class FleetClient {
         throw err;
       }
     }
-    this.key ??= await loadNodeKey(this.o.dataDir);
     if (this.key.id !== this.enrollment!.deviceId) throw new LucidError('OTA_ERR_NOT_CONFIGURED', 'the node key changed since the enrollment');
     await this.reportProgress();
     if (this.now() < this.nextAt) return;

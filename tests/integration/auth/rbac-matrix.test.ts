@@ -39,7 +39,7 @@ const MATRIX: Readonly<Record<string, Permission>> = {
   'POST /api/v1/ledger/validators/join': 'admin', 'POST /api/v1/ledger/validators/leave': 'admin',
   'GET /api/v1/tls': 'public', 'GET /api/v1/tls/certificate': 'public',
   'GET /api/v1/ota': 'user', 'POST /api/v1/ota/check': 'admin', 'POST /api/v1/ota/install': 'admin', 'POST /api/v1/ota/rollback': 'admin',
-  'PUT /api/v1/ota/bundle': 'admin',
+  'PUT /api/v1/ota/bundle': 'admin', 'POST /api/v1/ota/fleet/enroll': 'admin',
   // Payouts (services/payout/routes.ts): registered with or without payouts (PAYOUT_ERR_DISABLED).
   'GET /api/v1/payouts/status': 'admin', 'GET /api/v1/payouts/statements': 'admin', 'GET /api/v1/payouts': 'admin',
   'POST /api/v1/payouts/statements': 'admin', 'POST /api/v1/payouts/requests': 'admin', 'GET /api/v1/payouts/:id/approval': 'admin',

@@ -1,6 +1,7 @@
 // Updates: the installed version and slot, the last check, an available release, progress
 // (bytes of total), the trial's health gate, the history with outcomes and reasons, and for
-// admins Check now / Install / Roll back to previous and an offline bundle upload.
+// admins Check now / Install / Roll back to previous and an offline bundle upload; the fleet
+// enrollment (status, pin, assignment) and, for admins, the form that enrolls.
 import { h, setText } from '../dom.js';
 import type { Page } from '../page.js';
 import { poll } from '../poller.js';
@@ -48,6 +49,9 @@ export const updatesPage: Page = {
     const bar = h('progress', { 'data-testid': 'ota-progress', max: 1, value: 0 });
     const state = h('div', { 'data-testid': 'ota-state' });
     const history = h('div', { 'data-testid': 'ota-history' });
+    const fleet = h('div', { 'data-testid': 'ota-fleet' });
+    const fleetUrl = h('input', { type: 'url', placeholder: 'https://fleet.example.net:8090', 'data-testid': 'ota-fleet-url', 'aria-label': 'Fleet URL' });
+    const fleetToken = h('input', { type: 'text', placeholder: 'lft_…', autocomplete: 'off', 'data-testid': 'ota-fleet-token', 'aria-label': 'Enrollment token' });
     let poller: { refresh(): void } | null = null;
     const act = async (what: string, path: string): Promise<void> => {
       out.busy(`${what}…`);
@@ -79,11 +83,32 @@ export const updatesPage: Page = {
         s.trial ? h('div', { class: 'facts-row', 'data-testid': 'ota-trial' }, h('strong', null, 'Trial: '),
           `${s.trial.version}, boot ${s.trial.boots} of ${s.trial.maxBoots}, healthy for ${s.trial.healthySinceS === null ? 'not yet' : duration(s.trial.healthySinceS)} of ${duration(s.trial.soakS)}, self-test ${s.trial.selftest}`) : '',
       );
+      const f = s.fleet;
+      fleet.replaceChildren(!f || !f.enrolled
+        ? h('p', { class: 'small muted', 'data-testid': 'ota-fleet-state' }, f?.error ? `Not enrolled — ${f.error.message} [${f.error.code}]` : 'Not enrolled in a fleet: this appliance updates on its own.')
+        : h('div', { 'data-testid': 'ota-fleet-state' },
+          h('div', { class: 'facts-row' }, h('strong', null, 'Fleet: '), `${f.url} (device ${f.deviceId?.slice(0, 12) ?? '?'}…)`),
+          h('div', { class: 'facts-row small muted' }, f.pin ? `Certificate pinned (${f.pinSource === 'token' ? 'from the token' : 'first use'}): SHA-256 of its key ${f.pin}` : (f.warning ?? 'not pinned')),
+          h('div', { class: 'facts-row' }, h('strong', null, 'Last check-in: '), f.lastCheckinAt ? when(f.lastCheckinAt) : 'not yet',
+            f.error ? h('span', { class: 'error', 'data-testid': 'ota-fleet-error' }, ` — ${f.error.code === 'OTA_ERR_FLEET_PIN' ? 'fleet certificate changed; working on its own' : f.error.message} [${f.error.code}]`) : ''),
+          f.assignment ? h('div', { class: 'facts-row', 'data-testid': 'ota-fleet-assignment' }, h('strong', null, 'Assignment: '), `${f.assignment.kind} ${f.assignment.version}: ${f.assignment.phase}${f.assignment.reason ? ` (${f.assignment.reason})` : ''}`) : '',
+          f.waiting ? h('div', { class: 'facts-row small muted' }, `Waiting: ${f.waiting}`) : ''));
+      enrollForm.hidden = !admin || Boolean(f?.enrolled);
       history.replaceChildren(s.history.length === 0 ? h('p', { class: 'muted small' }, 'No updates yet.') : table('ota-history-table', ['When', 'Version', 'From', 'Outcome', 'Reason'], s.history.map((e) =>
         h('tr', { 'data-outcome': e.outcome }, td('When', when(e.at)), td('Version', e.version), td('From', e.fromVersion), td('Outcome', e.outcome), td('Reason', e.reason)))));
     };
 
     const admin = atLeast('admin');
+    const enroll = button('Enroll', 'ota-fleet-enroll', async () => {
+      out.busy('Enrolling…');
+      try {
+        await api.post('/api/v1/ota/fleet/enroll', { url: fleetUrl.value.trim(), token: fleetToken.value.trim() }, { signal, timeoutMs: 60_000 });
+        fleetToken.value = '';
+        out.ok('Enrolled in the fleet');
+      } catch (err) { out.fail(err); }
+      poller?.refresh();
+    }, signal);
+    const enrollForm = h('div', { 'data-testid': 'ota-fleet-form' }, h('p', { class: 'small muted' }, 'URL and single-use token from the fleet\'s web UI; a token with a pin (lft_….pin) only talks to the fleet that has that certificate.'), fleetUrl, fleetToken, h('div', { class: 'btn-row' }, enroll));
     const file = h('input', { type: 'file', accept: '.lucid-bundle', 'data-testid': 'ota-bundle-file' });
     const upload = button('Upload bundle and install', 'ota-bundle-upload', async () => {
       const f = file.files?.[0];
@@ -102,6 +127,7 @@ export const updatesPage: Page = {
           button('Install', 'ota-install', () => act('Install', '/api/v1/ota/install'), signal),
           button('Roll back to previous', 'ota-rollback', () => act('Roll back', '/api/v1/ota/rollback'), signal, true)) : ''),
       admin ? h('section', { class: 'section card' }, h('h2', null, 'Offline bundle'), h('p', { class: 'small muted' }, 'A bundle made with ./build.sh release bundle; it is verified exactly like a download.'), file, h('div', { class: 'btn-row' }, upload)) : '',
+      h('section', { class: 'section card' }, h('h2', null, 'Fleet'), fleet, enrollForm),
       h('section', { class: 'section' }, h('h2', null, 'History'), history)));
 
     poller = poll(async (s) => {
