@@ -7,7 +7,7 @@
 // socket would add no separation (the agent could read the file anyway) but a dependency: a
 // device whose core is down must still check in and roll back. A separate agent key would not be
 // "the appliance's node identity" the fleet lists. The key is only read, never made here.
-import { createHash, createPublicKey, sign } from 'node:crypto';
+import { createPublicKey, sign } from 'node:crypto';
 import { readFile, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LucidError } from '../../../services/common/errors.js';
@@ -20,7 +20,6 @@ import {
 import type { OtaError, OtaFleetStatus } from '../../shared/status.js';
 import type { Agent } from '../agent.js';
 import { toOtaError } from '../steps.js';
-import type { AgentState } from '../state.js';
 import { EnrollmentStore, type FleetAssignmentRecord, type FleetEnrollment } from './enrollment.js';
 import { FleetHttp } from './fleet-http.js';
 import { checkFleetUrl, parseToken } from './pin.js';
@@ -221,7 +220,7 @@ export class FleetClient {
     const free = await statfs(this.o.dataDir).then((s) => s.bavail * s.bsize, () => null);
     const host = await this.o.agent.facts().then((f) => f.host, () => null);
     const msg: Omit<CheckinMessage, 'seq'> = {
-      ts: this.now(), version: this.o.version, arch: this.o.arch, slot: host?.committed ?? null,
+      ts: this.now(), version: this.o.version, arch: this.o.arch, slot: host ? (host.trial ?? host.committed) : null,
       health: health.failed ? 'failed' : health.criticalReady ? 'ok' : 'degraded', reasons: health.reasons.slice(0, 5),
       lastUpdate: h ? { version: h.version, outcome: h.outcome, reason: h.reason, at: h.at } : null,
       freeDiskBytes: free, assignment: c ? { id: c.id, phase: c.phase, ...(c.reason ? { reason: c.reason } : {}) } : null,
@@ -282,7 +281,7 @@ export class FleetClient {
     if (rec.phase !== c.phase) this.enrollment = await this.store.write({ ...e, current: rec });
     if (rec.reported === rec.phase) return;
     const res = await this.send('report', '/api/v1/device/report', {
-      ts: this.now(), rolloutId: rec.rolloutId, assignmentId: rec.id, phase: rec.phase, version: this.versionFor(rec, this.o.agent.current),
+      ts: this.now(), rolloutId: rec.rolloutId, assignmentId: rec.id, phase: rec.phase, version: this.o.version,
       ...(rec.reason ? { reason: rec.reason.slice(0, 300) } : {}),
     });
     // A report the server no longer wants (rollout aborted, a transition it refuses) is not retried.
@@ -291,13 +290,9 @@ export class FleetClient {
     this.enrollment = await this.store.write({ ...this.enrollment!, current: rec });
     this.o.log.info({ assignment: rec.id, phase: rec.phase, reason: rec.reason }, 'fleet report');
   }
-
-  private versionFor(_rec: FleetAssignmentRecord, _st: AgentState): string { return this.o.version; }
 }
 
 function refused(res: { status: number; body: any }): LucidError {
   const code = typeof res.body?.code === 'string' ? res.body.code : `HTTP_${res.status}`;
   return new LucidError('OTA_ERR_FLEET_REFUSED', `the fleet refused: ${code}${res.body?.message ? ` (${String(res.body.message).slice(0, 200)})` : ''}`, { status: res.status, code });
 }
-
-export const tokenHash = (t: string): string => createHash('sha256').update(t).digest('hex');

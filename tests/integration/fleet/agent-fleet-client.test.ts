@@ -7,8 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
-import { createServer as createHttps, type Server as HttpsServer } from 'node:https';
-import { createServer as createHttp, request as httpRequest, type Server as HttpServer } from 'node:http';
+import { createServer as createHttps, request as httpsRequest, type Server as HttpsServer } from 'node:https';
+import { createServer as createHttp, request as httpRequest, type IncomingMessage, type ServerResponse, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueSelfSigned } from '../../../appliance/tls/index.js';
@@ -27,25 +27,30 @@ function makeTls(): Tls {
   return { key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, cert, pin: createHash('sha256').update(spki).digest('base64url') };
 }
 
-/** HTTPS in front of a plain-HTTP server; counts the requests that got through the handshake. */
-class TlsFront {
+/** HTTPS (or, with no certificate, plain HTTP) in front of the fleet; counts the requests that got through. */
+class Front {
   requests = 0;
-  server: HttpsServer | null = null;
+  server: HttpsServer | HttpServer | null = null;
   port = 0;
   constructor(readonly backend: string) {}
-  async listen(tls: Tls): Promise<void> {
+  async listen(tls: Tls | null): Promise<void> {
     const b = new URL(this.backend);
-    this.server = createHttps({ key: tls.key, cert: tls.cert }, (req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.requests++;
-      const up = httpRequest({ host: b.hostname, port: b.port, path: req.url, method: req.method, headers: req.headers }, (r) => { res.writeHead(r.statusCode!, r.headers); r.pipe(res); });
+      const forward = b.protocol === 'https:' ? httpsRequest : httpRequest;
+      // The fleet behind is reached as it is (its own certificate is not what this test is about).
+      const up = forward({ host: b.hostname, port: b.port, path: req.url, method: req.method, headers: req.headers, rejectUnauthorized: false }, (r) => { res.writeHead(r.statusCode!, r.headers); r.pipe(res); });
       req.pipe(up);
-    });
+    };
+    this.server = tls ? createHttps({ key: tls.key, cert: tls.cert }, handler) : createHttp(handler);
     await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', () => r()));
     this.port = (this.server!.address() as { port: number }).port;
+    this.tls = tls !== null;
   }
+  private tls = true;
   async swap(tls: Tls): Promise<void> { await this.close(); await this.listen(tls); }
   async close(): Promise<void> { this.server?.closeAllConnections(); await new Promise((r) => this.server?.close(r)); }
-  get url(): string { return `https://127.0.0.1:${this.port}`; }
+  get url(): string { return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`; }
 }
 
 interface Device { dir: string; agent: Agent; client: FleetClient; id: string }
@@ -74,21 +79,27 @@ async function device(url: string | null, token: string | null, rootJson?: strin
 }
 
 let fleet: TestFleet;
-let front: TlsFront;
+let front: Front;
+let plain: Front;
 let tlsA: Tls;
 beforeAll(async () => {
   fleet = await startFleet({ config: { checkinIntervalS: 1 } });
   tlsA = makeTls();
-  front = new TlsFront(fleet.url);
+  front = new Front(fleet.url);
   await front.listen(tlsA);
+  plain = new Front(fleet.url);
+  await plain.listen(null);
 }, 60_000);
 afterAll(async () => {
   for (const d of devices) { await d.agent.stop(); await rm(d.dir, { recursive: true, force: true }); }
   await front?.close();
+  await plain?.close();
   await fleet?.stop();
 });
 
-const newToken = async (): Promise<string> => (await fleet.call('POST', '/api/v1/enrollment-tokens', { tags: ['lab'] })).body.token as string;
+// The secret only: the tests append the pin of the certificate they put in front (a fleet that
+// speaks HTTPS itself appends its own pin after the dot).
+const newToken = async (): Promise<string> => ((await fleet.call('POST', '/api/v1/enrollment-tokens', { tags: ['lab'] })).body.token as string).split('.')[0]!;
 const seen = async (id: string): Promise<number | null> => ((await fleet.call('GET', `/api/v1/devices/${id}`)).body?.lastSeenAt as number | undefined) ?? null;
 
 describe('fleet client: URL and token rules (pin-spec.md)', () => {
@@ -147,8 +158,19 @@ describe('fleet client over HTTPS with a pinned certificate', () => {
     await until('check-ins resume', async () => (await seen(d.id))! > lastSeen! && d.client.status().error === null, 20_000, 100);
   }, 60_000);
 
+  it('parallel enrollments on one device: one succeeds, the rest are told it is enrolled; one token serves one device', async () => {
+    const token = `${await newToken()}.${tlsA.pin}`;
+    const d = await device(null, null);
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => d.client.enroll(front.url, token)));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results.filter((x): x is PromiseRejectedResult => x.status === 'rejected')) expect(r.reason.code).toBe('OTA_ERR_FLEET_ENROLLED');
+    // A second device with the spent token: the fleet refuses it (coded, with the fleet's own code).
+    const other = await device(null, null);
+    await expect(other.client.enroll(front.url, token)).rejects.toMatchObject({ code: 'OTA_ERR_FLEET_REFUSED', details: { code: 'FLEET_ERR_TOKEN_INVALID' } });
+  }, 60_000);
+
   it('plain http is accepted on loopback only (nothing pinned, a warning shown)', async () => {
-    const d = await device(fleet.url, await newToken());
+    const d = await device(plain.url, await newToken());
     await until('enrolled', async () => d.client.status().lastCheckinAt !== null, 20_000, 100);
     expect(d.client.status()).toMatchObject({ pin: null, pinSource: 'none', warning: expect.stringMatching(/loopback/) });
     const far = await device(null, null);
@@ -159,7 +181,7 @@ describe('fleet client over HTTPS with a pinned certificate', () => {
 describe('a fleet cannot make the device install what TUF does not sign', () => {
   let repo: TestChannelRepo;
   let fake: HttpServer;
-  const reports: Array<{ phase: string; reason?: string }> = [];
+  const reports: Array<{ device: string; phase: string; reason?: string }> = [];
   let tufRequests: string[] = [];
   let assignment: Record<string, unknown>;
   beforeAll(async () => {
@@ -175,7 +197,7 @@ describe('a fleet cannot make the device install what TUF does not sign', () => 
         if (req.url === '/api/v1/device/fleet') return send(200, { fleetId: 'f1' });
         if (req.url === '/api/v1/device/enroll') return send(200, { deviceId: JSON.parse(body).nodeId, fleetId: 'f1', checkinIntervalS: 1, tags: [] });
         if (req.url === '/api/v1/device/checkin') return send(200, { fleetId: 'f1', serverTime: Date.now(), nextCheckinS: 1, assignment, waiting: null });
-        if (req.url === '/api/v1/device/report') { const m = JSON.parse(JSON.parse(body).payload); reports.push({ phase: m.phase, reason: m.reason }); return send(200, { ok: true }); }
+        if (req.url === '/api/v1/device/report') { const e = JSON.parse(body); const m = JSON.parse(e.payload); reports.push({ device: e.device, phase: m.phase, reason: m.reason }); return send(200, { ok: true }); }
         if (req.url?.startsWith('/tuf/stable/')) {
           tufRequests.push(req.url);
           const upstream = `${repo.url}/${req.url.slice('/tuf/stable/'.length)}`;
@@ -198,12 +220,14 @@ describe('a fleet cannot make the device install what TUF does not sign', () => 
     assignment = { id: `as-${lie.version}-${Math.random()}`, rolloutId: 'r1', kind: 'update', channel: 'stable', tufPath: '/tuf/stable', stage: 0, ...lie };
     const url = `http://127.0.0.1:${(fake.address() as { port: number }).port}`;
     const d = await device(url, 'lft_abcdefghijklmnop', repo.rootJson);
-    const r = await until('a failed report', async () => reports.find((x) => x.phase === 'failed'), 30_000, 100);
+    const mine = (): typeof reports => reports.filter((x) => x.device === d.id);
+    const r = await until('a failed report', async () => mine().find((x) => x.phase === 'failed'), 30_000, 100);
     expect(r.reason).toMatch(/^OTA_ERR_FLEET_RELEASE: /);
     // It did verify through the fleet's mirror (real TUF), and no install started.
     expect(tufRequests.some((u) => u.includes('timestamp.json'))).toBe(true);
-    expect(reports.map((x) => x.phase)).toEqual(['failed']);
+    expect(mine().map((x) => x.phase)).toEqual(['failed']);
     expect(d.agent.current.phase).toBe('idle');
     expect(d.agent.current.job).toBeNull();
+    await d.agent.stop();
   }, 60_000);
 });
