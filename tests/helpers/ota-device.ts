@@ -165,17 +165,23 @@ export class OtaDevice {
     if (pid) try { process.kill(pid, signal); } catch { /* gone */ }
   }
 
-  /** SIGKILL of one named child of the supervisor (ota-agent, core). Returns its pid. */
-  killChild(name: 'ota-agent' | 'core'): number | null {
+  /** The pid of one named child of the supervisor (ota-agent, core), or null. */
+  childPid(name: 'ota-agent' | 'core'): number | null {
     const pid = this.supervisorPid;
     if (!pid) return null;
     for (const p of treePids(pid).slice(1)) {
       try {
-        const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        if (cmd.includes(`/entries/${name}.mjs`)) { process.kill(p, 'SIGKILL'); return p; }
+        if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`/entries/${name}.mjs`)) return p;
       } catch { /* gone */ }
     }
     return null;
+  }
+
+  /** SIGKILL of one named child of the supervisor (ota-agent, core). Returns its pid. */
+  killChild(name: 'ota-agent' | 'core'): number | null {
+    const p = this.childPid(name);
+    if (p !== null) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+    return p;
   }
 
   /** Every process of the unit at once (what a power cut does to them; the disk keeps its page cache). */

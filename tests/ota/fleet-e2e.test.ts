@@ -85,6 +85,9 @@ beforeAll(async () => {
   expect((await first.api('POST', '/api/v1/ota/fleet/enroll', { url: fleetProc.url, token: tokens[1] }))!.body.code).toBe('OTA_ERR_FLEET_ENROLLED');
   await Promise.all(devices.map((d) => d.waitFor('enrolled and checked in', async () => (await d.ota())?.fleet?.lastCheckinAt, 60_000, 250)));
   log(`${N} appliances up and enrolled`);
+  // What fleet mode costs the agent (its code is loaded only in fleet mode): RSS of each agent.
+  const rss = devices.map((d) => { const p = d.childPid('ota-agent'); return p ? Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) / 1024 : 0; });
+  log(`fleet-mode agent RSS after enrollment (MB): ${rss.map((r) => r.toFixed(1)).join(', ')}`);
 }, 20 * 60_000);
 
 afterAll(async () => {
