@@ -6,9 +6,9 @@
 // offline, which catches up when it is back; v3, whose self-test fails, halts the rollout on its
 // canary, the canary rolls back by itself, and no other device ever downloads v3's layers
 // (registry access log and the devices' own blob stores); a rollout aborted mid-stage starts no
-// device after the abort.
+// device after the abort; a halt with rollbackOnHalt makes a device that committed roll back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createReleaseEnv, type ReleaseEnv, type TestRelease } from '../helpers/ota-releases.js';
 import { OtaDevice } from '../helpers/ota-device.js';
@@ -28,6 +28,8 @@ let v1: TestRelease;
 let v2: TestRelease;
 let v3: TestRelease;
 let v4: TestRelease;
+/** The two devices the aborted v4 rollout updated (the rollback test uses one). */
+let inStage: OtaDevice[] = [];
 const t0 = Date.now();
 const log = (m: string): void => { process.stderr.write(`[fleet-e2e +${((Date.now() - t0) / 1000).toFixed(0)} s] ${m}\n`); };
 
@@ -185,7 +187,7 @@ describe(`fleet end to end: fleet server process, registry, ${N} appliances`, ()
       releaseId: 'stable@4.0.0', groupId: gid, stages: [{ count: 2, soakS: 600, maxFailures: 0 }, { percent: 100, soakS: 0, maxFailures: 0 }],
     });
     const id = created.body.rollout.id as string;
-    const inStage = await until('two devices working on v4', async () => {
+    inStage = await until('two devices working on v4', async () => {
       const ds = devices.filter((d) => fleetFile(d)!.current?.version === '4.0.0');
       return ds.length === 2 ? ds : null;
     }, 120_000, 200);
@@ -202,4 +204,30 @@ describe(`fleet end to end: fleet server process, registry, ${N} appliances`, ()
     }
     expect((await rollout(id)).rollout.state).toBe('aborted');
   }, 10 * 60_000);
+
+  it('a halt with rollbackOnHalt: the device that committed is told to roll back and returns to its previous version', async () => {
+    const updated = inStage[0]!;
+    const failing = devices.find((d) => !inStage.includes(d))!;
+    // The failing device's trust time is years ahead (a clock far off): the signed metadata has
+    // expired for it, so it refuses the release — a real failure on the device, reported as such.
+    await failing.stop();
+    writeFileSync(join(failing.dataDir, 'ota', 'time-floor.json'), `${JSON.stringify({ floor: Math.floor(Date.now() / 1000) + 10 * 365 * 86400, timestampKeys: [] })}\n`);
+    const gid = await group('halt', [updated, failing]);
+    // One stage with a long soak: it cannot finish before the failing device is back.
+    const created = await fleet.call('POST', '/api/v1/rollouts', { releaseId: 'stable@4.0.0', groupId: gid, stages: [{ percent: 100, soakS: 600, maxFailures: 0 }], rollbackOnHalt: true });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.rollout.id as string;
+    // The one already on 4.0.0 reports committed at once; then the other comes back and fails.
+    await until('the updated device committed in this rollout', async () => { const c = fleetFile(updated)!.current; return c?.id.startsWith(id) && c.phase === 'committed'; }, 60_000, 250);
+    failing.start();
+    const halted = await until('halted', async () => { const r = await rollout(id); return r.rollout.state === 'halted' ? r : null; }, 5 * 60_000, 500);
+    expect(halted.failures).toEqual(expect.arrayContaining([expect.objectContaining({ state: 'failed', reason: expect.stringMatching(/OTA_ERR_METADATA_EXPIRED/) })]));
+    // The fleet's "roll back" goes through the agent's own rollback: previous slot, trial, commit.
+    const back = await updated.waitCommitted('2.0.0', 5 * 60_000);
+    expect(back.history[0]).toMatchObject({ kind: 'rollback', version: '2.0.0', fromVersion: '4.0.0', outcome: 'committed' });
+    await until('reported reverted', async () => fleetFile(updated)!.current?.phase === 'reverted', 60_000, 250);
+    await until('the fleet has it reverted', async () => (await rollout(id)).failures.some((f: { state: string }) => f.state === 'reverted'), 60_000, 500);
+    expect((await failing.ota())!.version).toBe('2.0.0');
+    log('halt with rollbackOnHalt: the committed device rolled back on the fleet\'s word');
+  }, 12 * 60_000);
 });
