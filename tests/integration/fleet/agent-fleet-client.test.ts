@@ -169,6 +169,23 @@ describe('fleet client over HTTPS with a pinned certificate', () => {
     await expect(other.client.enroll(front.url, token)).rejects.toMatchObject({ code: 'OTA_ERR_FLEET_REFUSED', details: { code: 'FLEET_ERR_TOKEN_INVALID' } });
   }, 60_000);
 
+  it('a device that loses the fleet keeps working on its own, shows why, and checks in again when it is back', async () => {
+    const own = new Front(fleet.url);
+    await own.listen(tlsA);
+    const d = await device(own.url, `${await newToken()}.${tlsA.pin}`);
+    await until('checked in', async () => d.client.status().lastCheckinAt !== null, 20_000, 100);
+    const port = own.port;
+    await own.close();
+    const s = await until('unreachable shown', async () => { const st = (await d.agent.status()).fleet; return st?.error?.code === 'OTA_ERR_UNREACHABLE' ? st : null; }, 20_000, 100);
+    expect(s.enrolled).toBe(true);
+    expect((await d.agent.status()).phase).toBe('idle');
+    const lastSeen = await seen(d.id);
+    own.port = port;
+    await own.listen(tlsA);
+    await until('check-ins resume', async () => (await seen(d.id))! > lastSeen! && d.client.status().error === null, 20_000, 100);
+    await own.close();
+  }, 60_000);
+
   it('plain http is accepted on loopback only (nothing pinned, a warning shown)', async () => {
     const d = await device(plain.url, await newToken());
     await until('enrolled', async () => d.client.status().lastCheckinAt !== null, 20_000, 100);
