@@ -116,8 +116,15 @@ export function coreNodeArgs(v8Version: string = process.versions.v8): readonly 
 export const CORE_NODE_ARGS: readonly string[] = coreNodeArgs();
 
 /**
- * The agent idles most of its life: a small young generation keeps its heap (and RSS) low; it
- * only allocates in bursts while it checks or unpacks (`./build.sh bench ota` measures it).
+ * The agent idles most of its life. `--max-semi-space-size=1`: a 1 MB young generation while it
+ * allocates in bursts (a check, an unpack); idle it changes nothing measurable (bare Node 24:
+ * 41.4 MB RSS with and without). What brings the idle agent under its 45 MB is not a flag: it
+ * drops the node binary's start-up pages once quiet (hal/system/resident-pages.ts, 56 → ~28 MB).
+ * Measured on the agent in a real tree, none of these pays for itself (ota/README.md "Memory of
+ * the idle agent"): `--jitless` −2 MB after the trim but interprets the tar reader and TUF's
+ * JSON work; `--v8-pool-size=1`, `--max-old-space-size=32`, `--single-threaded`,
+ * `--stack-size`, `--no-expose-wasm`, `--lite-mode`, `--scavenger-max-new-space-capacity-mb`
+ * ±0.5 MB (noise).
  */
 export const OTA_AGENT_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1'];
 export interface PayoutChildOptions {
