@@ -120,11 +120,11 @@ export const CORE_NODE_ARGS: readonly string[] = coreNodeArgs();
  * allocates in bursts (a check, an unpack); idle it changes nothing measurable (bare Node 24:
  * 41.4 MB RSS with and without). What brings the idle agent under its 45 MB is not a flag: it
  * drops the node binary's start-up pages once quiet (hal/system/resident-pages.ts, 56 → ~28 MB).
- * Measured on the agent in a real tree, none of these pays for itself (ota/README.md "Memory of
- * the idle agent"): `--jitless` −2 MB after the trim but interprets the tar reader and TUF's
- * JSON work; `--v8-pool-size=1`, `--max-old-space-size=32`, `--single-threaded`,
- * `--stack-size`, `--no-expose-wasm`, `--lite-mode`, `--scavenger-max-new-space-capacity-mb`
- * ±0.5 MB (noise).
+ * None of these pays for itself (ota/README.md "Memory of the idle agent"): on the agent in a
+ * real tree `--jitless` −2 MB after the trim (but it interprets the tar reader and TUF's JSON
+ * work), `--v8-pool-size=1` and `--max-old-space-size=32` ±0.6 MB; on a bare Node 24
+ * `--single-threaded`, `--stack-size=256`, `--no-expose-wasm`, `--lite-mode`, `--no-opt`,
+ * `--scavenger-max-new-space-capacity-mb=1` ±0.4 MB (noise), `--no-node-snapshot` +5 MB.
  */
 export const OTA_AGENT_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1'];
 export interface PayoutChildOptions {
