@@ -11,17 +11,22 @@ import { readFileSync } from 'node:fs';
 export interface ResidentPagesAddon {
   /** Bytes of RSS whose page-table entries were dropped. */
   dropFilePages(): number;
+  /** malloc_trim(0): glibc's free arena pages back to the kernel; true if any were. */
+  trimMalloc(): boolean;
 }
 
 /** The addon, or null when it is not built (or an old build without dropFilePages). */
 export function loadResidentPages(): ResidentPagesAddon | null {
   const require = createRequire(import.meta.url);
-  for (const id of ['lucid-sd-notify', './sd-notify/native/index.js']) {
+  // Literal names (the architecture test checks what hal/ loads): the installed package, else the
+  // in-tree build of a development checkout.
+  const loaders = [(): unknown => require('lucid-sd-notify'), (): unknown => require('./sd-notify/native/index.js')];
+  for (const load of loaders) {
     try {
-      const addon = require(id) as Partial<ResidentPagesAddon>;
-      if (typeof addon.dropFilePages === 'function') return addon as ResidentPagesAddon;
+      const addon = load() as Partial<ResidentPagesAddon>;
+      if (typeof addon.dropFilePages === 'function' && typeof addon.trimMalloc === 'function') return addon as ResidentPagesAddon;
     } catch {
-      // Not installed under this name: try the in-tree build.
+      // Not installed under this name: try the next.
     }
   }
   return null;
@@ -56,8 +61,14 @@ export interface IdleTrimOptions {
   readonly intervalMs: number;
   /** A tick counts as idle when the process spent at most this much CPU since the last one. */
   readonly quietCpuMs: number;
-  /** Trim again once file-backed RSS grew this much above the working set after the last trim. */
+  /** Trim again once RSS grew this much above the working set after the last trim. */
   readonly growthBytes: number;
+  /**
+   * A full garbage collection before the trim (the agent runs with --expose-gc): after a check
+   * or an install the old generation holds the burst's garbage, and an idle process allocates
+   * nothing that would make V8 collect it.
+   */
+  readonly collectGarbage?: () => void;
   readonly readRollup?: () => MemoryRollup;
   readonly cpuMicros?: () => number;
   readonly onTrim?: (info: { droppedBytes: number; before: MemoryRollup }) => void;
@@ -71,10 +82,11 @@ export interface IdleTrim {
 }
 
 /**
- * Trims when the process is idle and its file-backed RSS has grown: the first quiet tick trims
- * (start-up's pages), the tick after a trim records the working set that came back (the event
- * loop, IPC, timers), and only growth above that (a check or an install touched crypto, zlib,
- * https) is trimmed again — an idle process is not trimmed over and over.
+ * Trims when the process is idle and its RSS has grown: the first quiet tick trims (start-up's
+ * pages), the next quiet tick records the working set that came back (the event loop, IPC,
+ * timers), and only growth above that (a check or an install touched crypto, zlib, https and
+ * left garbage) is trimmed again — an idle process is not trimmed over and over. A trim: full
+ * GC (if given), malloc_trim, then the file pages.
  */
 export function startIdleTrim(options: IdleTrimOptions): IdleTrim {
   const rollup = options.readRollup ?? (() => readRollup());
@@ -90,10 +102,12 @@ export function startIdleTrim(options: IdleTrimOptions): IdleTrim {
       const mem = rollup();
       lastCpu = now;
       if (workingSet === null) {
-        if (quiet) workingSet = mem.fileBytes; // a busy tick would record a bloated working set
+        if (quiet) workingSet = mem.rssBytes; // a busy tick would record a bloated working set
         return false;
       }
-      if (!quiet || mem.fileBytes - workingSet < options.growthBytes) return false;
+      if (!quiet || mem.rssBytes - workingSet < options.growthBytes) return false;
+      options.collectGarbage?.();
+      options.addon.trimMalloc();
       const droppedBytes = options.addon.dropFilePages();
       workingSet = null;
       lastCpu = cpu(); // the trim's own CPU does not make the next tick look busy

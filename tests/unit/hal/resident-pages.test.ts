@@ -77,19 +77,21 @@ describe('parseRollup', () => {
 });
 
 describe('startIdleTrim', () => {
+  // RSS per tick = the file MB given + 10 MB of anonymous memory.
   function rig(files: number[], cpuMs: number[]) {
     let i = 0;
     let c = 0;
     const drops: number[] = [];
-    const addon: ResidentPagesAddon = { dropFilePages: () => { drops.push(i); return 30 * MB; } };
+    const calls: string[] = [];
+    const addon: ResidentPagesAddon = { dropFilePages: () => { drops.push(i); calls.push('drop'); return 30 * MB; }, trimMalloc: () => { calls.push('malloc'); return true; } };
     const trim = startIdleTrim({
-      addon, intervalMs: 3_600_000, quietCpuMs: 100, growthBytes: 4 * MB,
+      addon, intervalMs: 3_600_000, quietCpuMs: 100, growthBytes: 4 * MB, collectGarbage: () => calls.push('gc'),
       readRollup: (): MemoryRollup => { const f = files[Math.min(i, files.length - 1)]! * MB; return { rssBytes: f + 10 * MB, anonBytes: 10 * MB, fileBytes: f }; },
       // Cumulative CPU: each tick adds that tick's milliseconds.
       cpuMicros: () => c * 1000,
     });
     const step = (): boolean => { c += cpuMs[Math.min(i, cpuMs.length - 1)]!; const t = trim.tick(); i++; return t; };
-    return { step, drops, stop: () => trim.stop() };
+    return { step, drops, calls, stop: () => trim.stop() };
   }
 
   it('trims on the first quiet tick, measures the working set after, and trims again only on growth', () => {
@@ -99,6 +101,8 @@ describe('startIdleTrim', () => {
     const trimmed = Array.from({ length: 7 }, () => r.step());
     r.stop();
     expect(trimmed).toEqual([true, false, false, false, true, false, false]);
+    // Each trim: the garbage first, then glibc's free pages, then the file pages.
+    expect(r.calls).toEqual(['gc', 'malloc', 'drop', 'gc', 'malloc', 'drop']);
   });
 
   it('leaves a busy process alone and does not record a busy tick as the working set', () => {
@@ -114,7 +118,7 @@ describe('startIdleTrim', () => {
     const errors: unknown[] = [];
     let calls = 0;
     const trim = startIdleTrim({
-      addon: { dropFilePages: () => { calls++; throw new Error('EIO'); } },
+      addon: { dropFilePages: () => { calls++; throw new Error('EIO'); }, trimMalloc: () => true },
       intervalMs: 3_600_000, quietCpuMs: 100, growthBytes: MB,
       readRollup: () => ({ rssBytes: 50 * MB, anonBytes: 10 * MB, fileBytes: 40 * MB }),
       cpuMicros: () => 0,

@@ -18,6 +18,7 @@
 #include <node_api.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,5 +83,17 @@ napi_value drop_file_pages(napi_env env, napi_callback_info info) {
   fclose(f);
   napi_value out;
   if (napi_create_double(env, dropped_kb * 1024.0, &out) != napi_ok) return NULL;
+  return out;
+}
+
+/*
+ * trimMalloc(): malloc_trim(0) — glibc keeps what a burst freed (undici's and zlib's buffers of a
+ * check or an install) in its arenas; this returns the free pages to the kernel. Returns whether
+ * any memory was released.
+ */
+napi_value trim_malloc(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  if (napi_get_boolean(env, malloc_trim(0) != 0, &out) != napi_ok) return NULL;
   return out;
 }

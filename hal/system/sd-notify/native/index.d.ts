@@ -5,3 +5,5 @@ export declare function send(path: string, message: string): void;
  * (madvise MADV_DONTNEED; drop_pages.c). Returns the bytes of RSS they held.
  */
 export declare function dropFilePages(): number;
+/** malloc_trim(0): returns the free pages of glibc's arenas to the kernel; true if any were. */
+export declare function trimMalloc(): boolean;

@@ -138,5 +138,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
    * cross-compilation, same image checks as a second addon would need, for one function. */
   if (napi_create_function(env, "dropFilePages", NAPI_AUTO_LENGTH, drop_file_pages, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "dropFilePages", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "trimMalloc", NAPI_AUTO_LENGTH, trim_malloc, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "trimMalloc", fn) != napi_ok) return NULL;
   return exports;
 }
