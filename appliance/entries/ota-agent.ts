@@ -65,7 +65,8 @@ async function main(): Promise<void> {
 /**
  * The agent idles most of its life: once it is quiet, the node binary's start-up pages are
  * dropped from its page tables (hal/system/resident-pages.ts), 56 → ~28 MB RSS; again, after a
- * full GC and malloc_trim, when a check or an install grew it. Measured in ota/README.md "Memory of the idle agent".
+ * full GC and malloc_trim, when a check or an install grew it. Measured in ota/README.md
+ * "Memory of the idle agent".
  */
 function trimWhenIdle(): void {
   const addon = loadResidentPages();
