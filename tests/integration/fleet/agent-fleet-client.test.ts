@@ -39,7 +39,7 @@ class Front {
       this.requests++;
       const forward = b.protocol === 'https:' ? httpsRequest : httpRequest;
       // The fleet behind is reached as it is (its own certificate is not what this test is about).
-      const up = forward({ host: b.hostname, port: b.port, path: req.url, method: req.method, headers: req.headers, rejectUnauthorized: false }, (r) => { res.writeHead(r.statusCode!, r.headers); r.pipe(res); });
+      const up = forward({ host: b.hostname, port: b.port, path: req.url, method: req.method, headers: { ...req.headers, connection: 'close' }, agent: false, rejectUnauthorized: false }, (r) => { res.writeHead(r.statusCode!, r.headers); r.pipe(res); });
       req.pipe(up);
     };
     this.server = tls ? createHttps({ key: tls.key, cert: tls.cert }, handler) : createHttp(handler);
@@ -91,7 +91,7 @@ beforeAll(async () => {
   await plain.listen(null);
 }, 60_000);
 afterAll(async () => {
-  for (const d of devices) { await d.agent.stop(); await rm(d.dir, { recursive: true, force: true }); }
+  await Promise.all(devices.map(async (d) => { await d.agent.stop(); await rm(d.dir, { recursive: true, force: true }); }));
   await front?.close();
   await plain?.close();
   await fleet?.stop();
