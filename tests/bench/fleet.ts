@@ -13,12 +13,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { signEnvelope } from '../../ota/shared/fleet-protocol.js';
 import { LevelFleetStore } from '../../ota/server/store/level-store.js';
 import { PgFleetStore } from '../../ota/server/store/pg-store.js';
 import type { FleetStore } from '../../ota/server/store/types.js';
 import { ADMIN, fleetApi, startChannelRepo, startFleetProcess } from '../helpers/fleet.js';
+import { pinnedPool } from '../helpers/fleet-sim.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { cpuOf, loadavg, machineTicks, makeDevices, percentile, postgresPids, records, runLoad, sendCheckin, shuffle, type CheckinHook, type LoadDevice } from './_fleet-load.js';
 
@@ -99,7 +100,7 @@ export async function run(): Promise<void> {
     for (const [store, instances] of [['leveldb', 1], ['postgres', 1], ['postgres', 2]] as const) {
       if (only && !only.includes(`${store}:${instances}`)) continue;
       const d = await deploy(store, instances, devices, store === 'postgres' ? pg : null, ++db);
-      const pools = d.urls.map((u) => new Pool(u, { connections: 64, keepAliveTimeout: 60_000 }));
+      const pools = d.urls.map((u) => pinnedPool(u, { connections: 64 })); // keep-alive HTTPS, pinned as devices pin
       try {
         await runLoad({ devices, pools, fleetId: d.fleetId, ratePerS: rate, durationMs: 5000 }); // warm-up
         const m = await measure(d, pools, devices, rate, WINDOW_S, store === 'postgres' ? pg : null);

@@ -1,9 +1,11 @@
-// The fleet web UI in real Chromium against a real fleet server (LevelDB), a real TUF release
+// The fleet web UI in real Chromium over HTTPS (the fleet's certificate pinned by its SPKI hash,
+// nothing else ignored; another pin is refused) against a real fleet server (LevelDB), a real TUF release
 // repository and signed simulated devices checking in on their own: log in, devices with their
 // version, health and offline state, a group, a channel synced from TUF, a rollout started from
 // the UI that completes, then v3 failing its health gate on the canary HALTS (screenshot:
 // artifacts/screenshots/fleet-rollout-halted.png, not committed), retry, abort, and a
 // production rollout approved by a second admin from the approval queue.
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,7 +65,8 @@ beforeAll(async () => {
   expect(u.status).toBe(201);
   const bob = await f.login(BOB.username, 'granite-harbor-77-kite');
   expect((await f.call('POST', '/api/v1/auth/me/password', { currentPassword: 'granite-harbor-77-kite', newPassword: BOB.password }, bob)).status).toBe(200);
-  browser = await launchBrowser();
+  // HTTPS with the fleet's own certificate pinned by its public key, nothing else ignored.
+  browser = await launchBrowser([`--ignore-certificate-errors-spki-list=${f.server.tls.spkiSha256Base64}`]);
   ({ page, errors } = await openPage(browser));
   page.on('response', (res) => { if (res.status() >= 400) void res.text().then((t) => errors.push(`${res.request().method()} ${res.url()} ${res.status()} ${t}`)); });
 }, 120_000);
@@ -85,7 +88,36 @@ describe('fleet web UI', () => {
     expect(await page.locator(`tr[data-device="${lab[0]!.id}"]`).textContent()).toMatch(/1\.0\.0.*ok.*online/);
     await tid(page, 'device-state').selectOption('offline');
     await expect.poll(() => page.locator('[data-testid="devices-table"] tbody tr').count()).toBe(1);
+    // Served over HTTPS; the page shows the certificate's fingerprint to compare, and its pin.
+    expect(page.url()).toMatch(/^https:\/\/127\.0\.0\.1:\d+\//);
+    await expect.poll(() => tid(page, 'cert-sha256').textContent()).toBe(f.server.tls.certificateSha256);
+    expect(await tid(page, 'cert-pin').textContent()).toBe(f.server.tls.pin);
   }, 60_000);
+
+  it('the token dialog shows the whole token and explains it carries the certificate pin', async () => {
+    await go('#/groups');
+    await tid(page, 'enroll-tags').fill('spare');
+    await tid(page, 'enroll-make').click();
+    await expect.poll(() => tid(page, 'enroll-token-value').textContent()).toMatch(/^lft_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    const shown = (await tid(page, 'enroll-token-value').textContent())!;
+    expect(shown.split('.')[1]).toBe(f.server.tls.pin);
+    expect(await tid(page, 'enroll-token-pin').textContent()).toContain(f.server.tls.pin);
+    // The token as shown enrolls a device (and tags it as asked).
+    const d = new SimDevice(f.url, { name: 'spare-0' });
+    const r = await d.enroll(shown, f.fleetId);
+    expect([r.status, r.body.tags]).toEqual([200, ['spare']]);
+  }, 30_000);
+
+  it('a browser pinned to another key refuses the fleet', async () => {
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
+    const wrong = await launchBrowser([`--ignore-certificate-errors-spki-list=${createHash('sha256').update(other).digest('base64')}`]);
+    try {
+      const { page: p } = await openPage(wrong);
+      await expect(p.goto(`${f.url}/`)).rejects.toThrow(/ERR_CERT_(AUTHORITY_INVALID|COMMON_NAME_INVALID|INVALID)/);
+    } finally {
+      await wrong.close();
+    }
+  }, 30_000);
 
   it('creates a group, adds a channel synced from TUF, and a rollout of v2 completes every stage', async () => {
     await go('#/groups');
