@@ -1,6 +1,7 @@
 // `./build.sh fleet`: the fleet server on embedded defaults (LevelDB in ./fleet-data, web UI and
-// API over HTTPS on 127.0.0.1:8090, its certificate in tls.ts; LUCID_FLEET_* settings in config.ts). The log prints a setup code for
-// the first admin while there is none. SIGTERM/SIGINT stop it.
+// API over HTTPS on 127.0.0.1:8090, its certificate in tls.ts; LUCID_FLEET_* settings in
+// config.ts; a bad setting or TLS pair: one line, exit 78). The log prints a setup code for the
+// first admin while there is none. SIGTERM/SIGINT stop it.
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { createRootLogger } from '../../services/common/log.js';
