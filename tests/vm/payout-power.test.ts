@@ -88,12 +88,17 @@ async function approve(e: number): Promise<void> {
   await client.call('payout.approve', { id, signatures: [admins[0]!.sign(text)] });
 }
 
+/** The epoch's statement (which requests what is payable), and the request again (a duplicate after a cut). */
+async function stateAndRequest(e: number): Promise<void> {
+  await client.call('statement.submit', statement(e));
+  await client.call('payout.request', { epoch: e, operator: opOf(e) }).catch((err: unknown) => { if (!gone(err)) throw err; });
+}
+
 /** What the admins do, redone after every boot (idempotent): unlock, state, request, approve up to epoch `upTo`. */
 async function drive(upTo: number, approveUpTo = upTo): Promise<void> {
   await client.call('keystore.unlock', { passphrase: PASSPHRASE }, 120_000);
   for (let e = 1; e <= upTo; e++) {
-    await client.call('statement.submit', statement(e));
-    await client.call('payout.request', { epoch: e, operator: opOf(e) }).catch((err: unknown) => { if (!gone(err)) throw err; });
+    await stateAndRequest(e);
     if (e <= approveUpTo && (await find(e))?.state === 'requested') await approve(e);
   }
 }
@@ -131,15 +136,14 @@ async function cutAt(step: Step, e: number): Promise<CutInfo> {
   const info = (): CutInfo => ({ requestsAtCut: node.requests.length });
   switch (step) {
     case 'requested': {
-      await drive(e, e - 1); // its request answered = its record written (fsynced) — then the cut
+      await drive(e, e - 1); // the statement's answer = its request written (fsynced) — then the cut
       await cut(step);
       return info();
     }
     case 'approved': {
       // The build's first call: the approval is on disk, nothing built.
       await drive(e - 1);
-      await client.call('statement.submit', statement(e));
-      await client.call('payout.request', { epoch: e, operator: opOf(e) });
+      await stateAndRequest(e);
       const held = cutOnRequest(step, 'received', (path) => path === '/wallet/getnowblock');
       await approve(e).catch(() => undefined);
       await held;
@@ -149,8 +153,7 @@ async function cutAt(step: Step, e: number): Promise<CutInfo> {
       // A locked keystore stops it after `built` (signing needs the key): the record says so, then the cut.
       await drive(e - 1);
       await client.call('keystore.lock', {});
-      await client.call('statement.submit', statement(e));
-      await client.call('payout.request', { epoch: e, operator: opOf(e) });
+      await stateAndRequest(e);
       await approve(e);
       const r = await waitFor('built', async () => { const x = await find(e); return x?.state === 'built' && x; }, 120_000);
       await cut(step);
@@ -206,6 +209,7 @@ describe.sequential('a power cut during a payout, at every step (lean guest, TRO
   const t0 = performance.now();
 
   it('sets up payouts in the guest: keystore, two approvers, an address per operator, the wallet funded', async () => {
+    log(`steps ${steps.join(',')} — one: LUCID_PAYOUT_CUT_STEPS=<step> ./build.sh test tests/vm/payout-power.test.ts`);
     figures['firstBootS'] = await boot('payout-0', steps[0] === 'signed-expired' ? { LUCID_PAYOUT_TX_TTL_MS: String(EXPIRING_TTL_MS) } : {});
     payWallet = (await client.call('keystore.create', { passphrase: PASSPHRASE }, 120_000) as { address: string }).address;
     node.chain.setBalance(payWallet, FUNDS);

@@ -2,7 +2,8 @@
 // /wallet/getnowblock, /wallet/broadcasthex, /wallet/gettransactionbyid,
 // /wallet(solidity)/gettransactioninfobyid, /wallet/triggerconstantcontract (balanceOf),
 // /wallet/getaccount. Faults on demand: answer 5xx, delay, drop the connection (with or without
-// processing the request), and the chain's drop/fork fates. Blocks are mined every `blockMs`
+// processing the request), the chain's drop/fork fates, and a `gate` that holds a request while the
+// test acts (the VM power-cut test cuts the guest there). Blocks are mined every `blockMs`
 // (0: only when a test calls mine()).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
