@@ -41,6 +41,22 @@ export async function guestAdminToken(to: Endpoint, setupCode: SetupCodeReader, 
   return ((await res.json()) as { accessToken: string }).accessToken;
 }
 
+/**
+ * The admin's access token for a long run: a new login once the one held is `renewAfterMs` old
+ * (access tokens live 15 minutes; a 200-cut run keeps one boot's workload going for longer).
+ */
+export function adminTokenSource(to: Endpoint, setupCode: SetupCodeReader, renewAfterMs = 10 * 60_000): () => Promise<string> {
+  let held: { token: Promise<string>; at: number } | null = null;
+  return () => {
+    if (!held || Date.now() - held.at > renewAfterMs) {
+      const token = guestAdminToken(to, setupCode);
+      held = { token, at: Date.now() };
+      token.catch(() => { held = null; }); // a failed login is tried again by the next caller
+    }
+    return held.token;
+  };
+}
+
 /** GET `path` with a token; resolves with status and parsed JSON body. */
 export async function getJson<T = any>(to: Endpoint, path: string, token?: string): Promise<{ status: number; body: T }> {
   const res = await send(to, path, { headers: token ? { authorization: `Bearer ${token}` } : {} });

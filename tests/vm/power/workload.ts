@@ -72,7 +72,8 @@ const json = (to: Endpoint, method: string, path: string, body?: unknown, token?
 export interface WorkloadOptions {
   /** The guest's pinned HTTPS (plain HTTP from the LAN refuses every call with a token), or a loopback URL. */
   readonly to: Endpoint;
-  readonly adminToken: string;
+  /** The admin's token, renewed by the source before it expires (tests/vm/harness/appliance-api.ts adminTokenSource). */
+  readonly adminToken: () => Promise<string>;
   readonly seed: number;
   readonly bigMiB: number;
   readonly smallMiB: number;
@@ -94,7 +95,7 @@ export class Workload {
   /** `base`: what earlier boots had acknowledged (still owed after this boot's cuts). */
   constructor(private readonly o: WorkloadOptions, base?: Acks) {
     this.rnd = mulberry32(o.seed ^ 0x5eed);
-    this.target = targetOn(o.to, async () => o.adminToken);
+    this.target = targetOn(o.to, o.adminToken);
     if (base) this.acks = structuredClone(base);
   }
 
@@ -158,7 +159,7 @@ export class Workload {
     for (let n = 0; !this.halted; n++) {
       const began = Date.now();
       const username = `pc-${this.o.tag}-${n}`;
-      const created = await json(this.o.to, 'POST', '/api/v1/users', { username, password: PASSWORD, role: 'user' }, this.o.adminToken);
+      const created = await json(this.o.to, 'POST', '/api/v1/users', { username, password: PASSWORD, role: 'user' }, await this.o.adminToken());
       const body = (await created.json()) as { id: string };
       if (created.status !== 201) return this.note('create user', created.status, body);
       this.acks.users.push({ id: body.id, username });
