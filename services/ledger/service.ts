@@ -18,6 +18,8 @@ import { genesisHash, parseGenesis, standaloneGenesis, type Genesis } from './ch
 import { credits, epochOf, initialState, type ChainState, type Credits, type WorkCounts } from './chain/state.js';
 import { RecentAnchorIndex } from './chain/recent-anchors.js';
 import { membershipPrecheck } from './chain/admission.js';
+import { applyStatement, statementDue, statementOperators, payoutPool } from './chain/statements.js';
+import { signTx } from './codec/tx.js';
 import { Engine, type EngineOutput, type Evidence } from './consensus/engine.js';
 import { MemoryGuardStorage, SignGuard, type GuardStorage } from './consensus/sign-guard.js';
 import { FileGuardStorage } from './consensus/guard-file.js';
@@ -46,6 +48,8 @@ export interface LedgerConfig {
   /** LUCID_GENESIS: a multi-node chain's genesis file; null makes (or reuses) a standalone chain. */
   readonly genesisPath: string | null;
   readonly mdns: boolean;
+  /** The payout pool (micro-USDT per epoch) a standalone chain's genesis gets when first made (LUCID_PAYOUT_POOL_USDT). */
+  readonly payoutPool?: number;
 }
 
 export interface LedgerIdentity {
@@ -158,7 +162,11 @@ export class LedgerService implements Lifecycle {
     const guard = new SignGuard(this.guardStorage, signer.sign);
     const mempool = new Mempool({
       chainId: state.chainId, verifier: this.verifier, isAnchored: (m) => recentAnchors.get(m) !== undefined,
-      admissible: (tx) => membershipPrecheck(this.engine?.state ?? state, tx) === null,
+      admissible: (tx) => {
+        const at = this.engine?.state ?? state;
+        if (tx.type === 'statement') return typeof applyStatement(at, at.stated, tx, at.height + 1, 0) !== 'string';
+        return membershipPrecheck(at, tx) === null;
+      },
     });
     const engine = new Engine({
       signer, verifier: this.verifier, guard, mempool, recentAnchors,
@@ -188,6 +196,7 @@ export class LedgerService implements Lifecycle {
     await this.feeder?.start();
     this.handle(engine.start(this.now));
     this.credits.onState(state);
+    this.submitStatement(state);
     this.log.info({
       chainId: state.chainId, height: state.height, validators: state.validators.length, validator: engine.isValidator,
       slotMs: this.deps.config.slotMs, p2p: this.multiNode ? this.transport?.port : null,
@@ -230,7 +239,7 @@ export class LedgerService implements Lifecycle {
     // Standalone: the one-validator genesis made on first boot, kept next to the chain.
     const own = join(this.deps.dataDir, 'ledger', 'genesis.json');
     if (existsSync(own)) return parseGenesis(JSON.parse(readFileSync(own, 'utf8')));
-    const g = standaloneGenesis(this.deps.identity.publicKeyHex, this.deps.identity.nodeId, this.now);
+    const g = standaloneGenesis(this.deps.identity.publicKeyHex, this.deps.identity.nodeId, this.now, this.deps.config.payoutPool ?? 0);
     await writeFileAtomic(own, `${JSON.stringify(g, null, 2)}\n`, { mode: 0o600 });
     this.log.info({ chainId: g.chainId }, 'made a standalone one-validator genesis');
     return g;
@@ -339,6 +348,26 @@ export class LedgerService implements Lifecycle {
     return r;
   }
 
+  /**
+   * Every validator submits the statement of the next closed epoch as its own computation
+   * (chain/statements.ts): the first in chain order is final, the rest are invalid from then on.
+   * The bytes are deterministic (Ed25519), so submitting again after every block is a no-op.
+   */
+  private submitStatement(state: ChainState): void {
+    if (!this.engine?.isValidator) return;
+    let due;
+    try {
+      due = statementDue(state);
+    } catch (err) {
+      this.log.error({ err }, 'cannot compute the statement of a closed epoch');
+      return;
+    }
+    if (!due) return;
+    const tx = signTx(state.chainId, { type: 'statement', node: Buffer.from(this.deps.identity.publicKeyHex, 'hex'), epoch: due.epoch, hash: Buffer.from(due.hash, 'hex') }, (m) => this.deps.identity.sign(m));
+    const r = this.submit(tx);
+    if (r !== 'known') this.log.info({ epoch: due.epoch, hash: due.hash, result: r }, 'submitted the payout statement of a closed epoch');
+  }
+
   private onCredit(o: CreditOutput): void {
     if (this.stopped) return;
     if (o.kind === 'tx') this.submit(o.tx);
@@ -378,6 +407,7 @@ export class LedgerService implements Lifecycle {
       if (o.via === 'consensus') this.finality?.observe(stat.finalityMs / 1000);
       if (o.anchors.length > 0 || o.height % 100 === 0) this.log.info({ height: o.height, round: stat.round, txs: stat.txCount, anchors: o.anchors.length, finalityMs: stat.finalityMs, via: o.via }, 'block final');
       this.credits?.onState(o.state);
+      this.submitStatement(o.state);
       if (!this.stopped && this.engine) this.handle(this.engine.onPersisted(o.height, now));
     }).catch((err: unknown) => {
       this.log.fatal({ err }, 'cannot persist a committed block; the ledger stops (the block is fetched again after a restart)');
@@ -465,6 +495,33 @@ export class LedgerService implements Lifecycle {
       epoch: e, blocks: ep?.blocks ?? 0, chainMs: ep?.chainMs ?? 0, closedBy: ep?.closedBy ?? null,
       nodes: Object.entries(ep?.nodes ?? {}).map(([node, w]) => ({ node, ...credits(w, state.params), ...w })),
     };
+  }
+
+  /**
+   * The statement of a closed epoch as the payout process takes it: the credit set the chain
+   * stated it from (core sends it; the payout process recomputes the statement itself) and, once
+   * final on chain, the proof of its statement transaction (services/statement/anchor-proof.ts).
+   */
+  async statementOf(epoch: number): Promise<{
+    creditSet: { chainId: string; epoch: number; pool: string; operators: Array<{ operator: string; credits: number; uptime: number; window: number }> };
+    anchor: (AnchorProof & { validators: Array<{ publicKey: string; power: number }> }) | null;
+  } | null> {
+    const state = this.state();
+    const st = await this.store.statement(epoch);
+    const ep = state.epochs[String(epoch)] ?? (await this.store.epoch(epoch));
+    if (!ep || ep.blocks === 0 || ep.closedBy === null) return null;
+    const creditSet = { chainId: state.chainId, epoch, pool: String(payoutPool(state)), operators: statementOperators(ep, state) };
+    if (!st) return { creditSet, anchor: null };
+    const [block, commit] = await Promise.all([this.chain.block(st.height), this.chain.commit(st.height)]);
+    if (!block || !commit) return { creditSet, anchor: null };
+    return { creditSet, anchor: { ...anchorProof(block, commit, st.txIndex), validators: st.validators.map((v) => ({ publicKey: v.publicKey, power: v.power })) } };
+  }
+
+  /** Epochs the chain has stated, from `after` (exclusive) to the last, oldest first. */
+  async statedEpochs(after: number | null): Promise<number[]> {
+    const last = this.state().stated;
+    if (!last) return [];
+    return this.store.statedEpochs(after, last.epoch);
   }
 
   mempoolEntries() {
