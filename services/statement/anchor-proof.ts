@@ -22,11 +22,11 @@ export interface StatementAnchorProof {
   readonly txCount: number;
   /** base64 of the transaction bytes. */
   readonly tx: string;
-  readonly path: readonly string[];
+  readonly path: string[];
   readonly header: { readonly hash: string; readonly bytes: string };
-  readonly commit: { readonly height: number; readonly round: number; readonly blockHash: string; readonly signatures: ReadonlyArray<{ readonly validator: string; readonly signature: string }> };
+  readonly commit: { readonly height: number; readonly round: number; readonly blockHash: string; readonly signatures: Array<{ readonly validator: string; readonly signature: string }> };
   /** The validators of the block's height (their hash is in the header). */
-  readonly validators: ReadonlyArray<{ readonly publicKey: string; readonly power: number }>;
+  readonly validators: Array<{ readonly publicKey: string; readonly power: number }>;
 }
 
 export interface PinnedValidators {

@@ -12,6 +12,7 @@ import { launchBrowser, loginVia, openPage } from '../helpers/browser.js';
 import { startTronNodeDouble, type TronNodeDouble } from '../helpers/tron-node/index.js';
 import { operatorId, wallet, type Wallet } from '../helpers/payout.js';
 import { PayoutClient } from '../../services/payout/index.js';
+import { submitAnchored } from '../helpers/statement-anchor.js';
 
 const BOB = { username: 'bob-admin', password: 'amber-kettle-77-north' };
 const OPS = [operatorId(0x31), operatorId(0x32)];
@@ -120,7 +121,7 @@ describe('Payouts page', () => {
     await client.call('address.change', { operator: OPS[1]!, to: DEST[1]!.address, version: text.version, signatures: [wallet(1).sign(text.text), wallet(2).sign(text.text)] });
 
     // Epoch 3 stated (core's feeder does this once an epoch closes): 6,000 and 650 USDT.
-    await client.call('statement.submit', { chainId: 'lucid-e2e', epoch: 3, pool: '7000000000', operators: [
+    await submitAnchored(client, { chainId: 'lucid-e2e', epoch: 3, pool: '7000000000', operators: [
       { operator: OPS[0]!, credits: 6_000, uptime: 0, window: 1 }, { operator: OPS[1]!, credits: 1_000 - 263, uptime: 0, window: 1 }] });
     client.close();
     await tid(page, 'statement-epoch-3').waitFor({ timeout: 15_000 });

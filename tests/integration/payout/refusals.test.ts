@@ -7,6 +7,7 @@ import { startTronNodeDouble, type TronNodeDouble } from '../../helpers/tron-nod
 import {
   PASSPHRASE, approve, operatorId, payouts, registerAddress, setupWallet, startPayout, wallet, type PayoutProcess,
 } from '../../helpers/payout.js';
+import { submitAnchored } from '../../helpers/statement-anchor.js';
 
 let node: TronNodeDouble;
 let pay: PayoutProcess;
@@ -21,7 +22,7 @@ beforeAll(async () => {
   await registerAddress(pay, A, wallet(31).address);
   await registerAddress(pay, B, wallet(32).address);
   // C has credits but no registered address. Pool 12,632 USDT: A 6,000.2 (95 % of half) → needs two; B and C 3,000.1.
-  await pay.client.call('statement.submit', {
+  await submitAnchored(pay.client, {
     chainId: 'lucid-test', epoch: 9, pool: '12632000000',
     operators: [{ operator: A, credits: 2, uptime: 0, window: 1 }, { operator: B, credits: 1, uptime: 0, window: 1 }, { operator: C, credits: 1, uptime: 0, window: 1 }],
   });
