@@ -18,7 +18,7 @@ import { genesisHash, parseGenesis, standaloneGenesis, type Genesis } from './ch
 import { credits, epochOf, initialState, type ChainState, type Credits, type WorkCounts } from './chain/state.js';
 import { RecentAnchorIndex } from './chain/recent-anchors.js';
 import { membershipPrecheck } from './chain/admission.js';
-import { applyStatement, statementDue, statementOperators, payoutPool } from './chain/statements.js';
+import { statementPrecheck, statementDue, statementOperators, payoutPool } from './chain/statements.js';
 import { signTx } from './codec/tx.js';
 import { Engine, type EngineOutput, type Evidence } from './consensus/engine.js';
 import { MemoryGuardStorage, SignGuard, type GuardStorage } from './consensus/sign-guard.js';
@@ -164,7 +164,7 @@ export class LedgerService implements Lifecycle {
       chainId: state.chainId, verifier: this.verifier, isAnchored: (m) => recentAnchors.get(m) !== undefined,
       admissible: (tx) => {
         const at = this.engine?.state ?? state;
-        if (tx.type === 'statement') return typeof applyStatement(at, at.stated, tx, at.height + 1, 0) !== 'string';
+        if (tx.type === 'statement') return statementPrecheck(at, tx) === null;
         return membershipPrecheck(at, tx) === null;
       },
     });

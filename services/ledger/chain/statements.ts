@@ -80,6 +80,12 @@ export function applyStatement(state: ChainState, last: StatedEpoch | undefined,
   return { epoch: tx.epoch, hash, height, txIndex, carried };
 }
 
+/** The mempool's door check: null when the next block on `state` would take this statement. */
+export function statementPrecheck(state: ChainState, tx: StatementTx): string | null {
+  const r = applyStatement(state, state.stated, tx, state.height + 1, 0);
+  return typeof r === 'string' ? r : null;
+}
+
 /** The statements this node should submit on `state` (at most one: the next due). */
 export function statementDue(state: ChainState): { epoch: number; hash: string } | null {
   if (payoutPool(state) === 0n) return null;
