@@ -138,7 +138,6 @@ export const ERROR_CATALOGUE = {
   LEDGER_ERR_TX_REFUSED: { status: 409, message: 'the chain would refuse this transaction now' },
   LEDGER_ERR_STATEMENT_MISMATCH: { status: 409, message: 'the payout statement differs from what the chain\'s credits give' },
   LEDGER_ERR_STATEMENT_INVALID: { status: 409, message: 'the payout statement is not the next one the chain can state' },
-  LEDGER_ERR_STATEMENT_NOT_FOUND: { status: 404, message: 'no final payout statement for that epoch' },
   LEDGER_ERR_ANCHOR_NOT_FOUND: { status: 404, message: 'no final anchor for that manifest hash' },
   LEDGER_ERR_BLOCK_NOT_FOUND: { status: 404, message: 'no block at that height' },
   LEDGER_ERR_SIGN_GUARD: { status: 500, message: 'the double-sign guard file is unreadable' },

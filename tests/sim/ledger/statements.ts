@@ -38,19 +38,29 @@ export class StatementSim {
     return tx.type !== 'statement' || statementPrecheck(state, tx) === null;
   }
 
-  /** The liar's block: any statement replaced by its own false one (its credits × 10 + 7). */
-  liar(signer: Signer, state: () => ChainState | undefined): (bytes: Buffer) => Buffer | null {
+  /**
+   * The liar's block: any statement replaced by its own false one (its credits × 10 + 7) for the
+   * epoch due; when none is due, a third of its blocks restate the last stated epoch inflated
+   * (a second payout of an epoch). `chance` comes from the seed.
+   */
+  liar(signer: Signer, state: () => ChainState | undefined, chance: (p: number) => boolean): (bytes: Buffer) => Buffer | null {
     return (bytes) => {
       const st = state();
-      const due = st ? statementDue(st) : null;
-      if (!st || !due) return null;
+      let due = st ? statementDue(st) : null;
+      let base = st;
+      if (st && !due && st.stated && st.epochs[String(st.stated.epoch)] && chance(1 / 3)) {
+        // Restating: computed as if the last statement had not been made (an honest-looking hash).
+        base = { ...st, stated: undefined };
+        due = { epoch: st.stated.epoch, hash: st.stated.hash };
+      }
+      if (!st || !base || !due) return null;
       const me = signer.publicKey.toString('hex');
       const ep = st.epochs[String(due.epoch)]!;
-      const carried = new Map(Object.entries(st.stated?.carried ?? {}).map(([k, v]) => [k, BigInt(v)]));
+      const carried = new Map(Object.entries(base.stated?.carried ?? {}).map(([k, v]) => [k, BigInt(v)]));
       const operators = Object.entries(ep.nodes).map(([operator, w]) => ({ operator, credits: credits(w, st.params).total, uptime: w.uptimeMs, window: ep.chainMs }));
       if (!operators.some((o) => o.operator === me)) operators.push({ operator: me, credits: 0, uptime: 0, window: ep.chainMs });
       const inflated = operators.map((o) => (o.operator === me ? { ...o, credits: o.credits * 10 + 7 } : o));
-      const lie = epochStatement({ chainId: st.chainId, epoch: due.epoch, pool: BigInt(SIM_PAYOUT_POOL), operators: inflated, prev: st.stated ? { hash: st.stated.hash, carried } : null });
+      const lie = epochStatement({ chainId: st.chainId, epoch: due.epoch, pool: BigInt(SIM_PAYOUT_POOL), operators: inflated, prev: base.stated ? { hash: base.stated.hash, carried } : null });
       if (lie.hash === due.hash) return null;
       this.lies.add(lie.hash);
       this.attempts++;

@@ -215,7 +215,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
         ...(s.emptyBlockIntervalMs !== null ? { emptyBlockIntervalMs: s.emptyBlockIntervalMs } : {}),
         ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
         ...(!node.honest && adm ? { tamperBlock: adm.tamper(() => node.engine?.state) } : {}),
-        ...(stmts && node.name === s.statementLiar ? { tamperBlock: stmts.liar(node.signer, () => node.engine?.state) } : {}),
+        ...(stmts && node.name === s.statementLiar ? { tamperBlock: stmts.liar(node.signer, () => node.engine?.state, (p) => creditRng.chance(p)) } : {}),
       },
     }, { state: node.disk.state, headCommit: node.disk.headCommit, now });
     const base = { chainId: 'sim', signer: node.signer, anchors: recentAnchors, emit: (o: CreditOutput) => credit(node, o), now: () => now };
