@@ -9,4 +9,4 @@ export { createLedgerTronWallet } from './ledger-tron.js';
 export { createSimLedger, type SimLedger, type SimLedgerOptions } from './sim-ledger.js';
 export { createUsbLedgerDevice, LEDGER_VENDOR_ID, type UsbLedgerOptions, type UsbModuleLike } from './usb-ledger.js';
 export { createRecordingTransport, createReplayTransport } from './record-replay.js';
-export { tronAddressOf } from './tron-address.js';
+export { addressOfPublicKey as tronAddressOf } from './tron-address.js';

@@ -4,12 +4,11 @@
 // derived with HMAC-SHA256(seed, path); not BIP-32, which a simulation does not need).
 import { createHash, createHmac } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { keccak_256 } from '@noble/hashes/sha3.js';
 import { HalError } from '../errors.js';
 import { CLA, INS, SIGN_P1, SW, concat } from './apdu.js';
 import { Unframer, frame } from './hid-framing.js';
 import type { HidFrameDevice } from './types.js';
-import { tronAddressOf } from './tron-address.js';
+import { addressOfPublicKey, tip191Digest } from './tron-address.js';
 
 export interface SimLedgerOptions {
   readonly id?: string;
@@ -36,11 +35,6 @@ function pathKey(seed: Uint8Array, pathBytes: Uint8Array): Uint8Array {
     const k = createHmac('sha256', seed).update(pathBytes).update(Uint8Array.of(i)).digest();
     if (secp256k1.utils.isValidSecretKey(k)) return Uint8Array.from(k);
   }
-}
-
-function tip191(message: Uint8Array): Uint8Array {
-  const prefix = new TextEncoder().encode(`\x19TRON Signed Message:\n${message.length}`);
-  return keccak_256(concat(prefix, message));
 }
 
 export function createSimLedger(options: SimLedgerOptions): SimLedger {
@@ -73,7 +67,7 @@ export function createSimLedger(options: SimLedgerOptions): SimLedger {
         if (n < 1 || n > 10 || data.length !== 1 + n * 4) return sw(SW.BAD_DATA);
         if (p1 === 0x01 && consumeReject()) return sw(SW.REJECTED);
         const pub = secp256k1.getPublicKey(pathKey(options.seed, data), false);
-        const addr = new TextEncoder().encode(tronAddressOf(pub));
+        const addr = new TextEncoder().encode(addressOfPublicKey(pub));
         return sw(SW.OK, concat(Uint8Array.of(65), pub, Uint8Array.of(addr.length), addr));
       }
       case INS.SIGN_PERSONAL_MESSAGE: {
@@ -97,7 +91,7 @@ export function createSimLedger(options: SimLedgerOptions): SimLedger {
         pending = null;
         if (job.got !== job.length) return sw(SW.BAD_DATA);
         if (consumeReject()) return sw(SW.REJECTED);
-        const sig = secp256k1.sign(tip191(concat(...job.parts)), pathKey(options.seed, job.path), { prehash: false, format: 'recovered' });
+        const sig = secp256k1.sign(tip191Digest(concat(...job.parts)), pathKey(options.seed, job.path), { prehash: false, format: 'recovered' });
         // noble: [recovery, r, s]; the device: r ‖ s ‖ v with v = 0/1.
         return sw(SW.OK, concat(sig.subarray(1), sig.subarray(0, 1)));
       }

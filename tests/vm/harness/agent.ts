@@ -4,6 +4,7 @@
 // prints "@@agent-ready <boot id>@@" whenever the agent starts (each boot). The guest runs one
 // script at a time, as root; a script that must outlive its call starts it detached
 // (`setsid -f … >log 2>&1`). Both guests (full Debian, lean busybox) run the same loop.
+import { loadavg } from 'node:os';
 import { connect, type Socket } from 'node:net';
 
 export interface ExecResult {
@@ -81,7 +82,7 @@ export class GuestAgent {
       for (const m of this.buffer.matchAll(/@@agent-ready ([0-9a-f-]+)@@/g)) last = m[1];
       if (last !== undefined && last !== afterBootId) return last;
       if (this.closed || !this.alive()) throw new Error(`guest is gone while waiting for its agent\n${this.consoleTail()}`);
-      if (Date.now() > until) throw new Error(`the guest agent did not ${afterBootId ? 'come back after the reboot' : 'start'} within ${timeoutMs} ms\n${this.consoleTail()}`);
+      if (Date.now() > until) throw new Error(`the guest agent did not ${afterBootId ? 'come back after the reboot' : 'start'} within ${timeoutMs} ms (host load average ${loadavg().map((l) => l.toFixed(1)).join(' ')})\n${this.consoleTail() || '(nothing on the console: the kernel boots with quiet)'}`);
       await this.nextData(Math.min(250, until - Date.now()));
     }
   }

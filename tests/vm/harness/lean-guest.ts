@@ -129,7 +129,9 @@ export async function bootLeanGuest(o: LeanGuestOptions): Promise<LeanGuest> {
     forwards: [{ host: port, guest: 8080 }, { host: httpsPort, guest: 8443 }],
     ...(o.extraArgs ? { extraArgs: o.extraArgs } : {}),
   });
-  const bootId = await vm.agent.ready(120_000);
+  // ~6 s to init on an idle machine; under TCG a loaded 2-core machine (load 20–30 seen here)
+  // stretches the quiet kernel's boot past 120 s with nothing on the console. A hang still fails.
+  const bootId = await vm.agent.ready(300_000);
   const url = `http://127.0.0.1:${port}`;
   const https = new PinnedHttps(`https://127.0.0.1:${httpsPort}`, () => vm.agent.run('cat /data/keys/tls-cert.pem'));
   return {
