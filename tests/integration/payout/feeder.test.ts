@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startAppliance, type RunningAppliance } from '../../helpers/appliance.js';
 import { startTronNodeDouble, type TronNodeDouble } from '../../helpers/tron-node/index.js';
-import { approve, payouts, registerAddress, setupWallet, wallet, type PayoutProcess } from '../../helpers/payout.js';
+import { PASSPHRASE, approve, payouts, registerAddress, setupWallet, wallet, type PayoutProcess } from '../../helpers/payout.js';
 import { loadOrCreateNodeIdentity } from '../../../services/identity/index.js';
 import { makeGenesis } from '../../../services/ledger/index.js';
 import { PayoutClient } from '../../../services/payout/index.js';
@@ -102,12 +102,22 @@ describe('payout statements anchored on a chain of two appliances', () => {
       expect(r.amount).toBe(String(line(paid, self)!['payable']));
       expect(r.statementHash).toBe(paid.hash);
       await approve(pay, r.id, [wallet(1)]);
-      const done = await apps[0]!.waitFor('paid', async () => (await payouts(pay)).find((p) => p.id === r.id && p.state === 'paid'), 45_000);
+      // Under a heavy load the supervisor may restart the payout child (a missed heartbeat): a new
+      // process has a locked keystore, so the admin unlocks it again, as on a device.
+      const done = await apps[0]!.waitFor('paid', async () => {
+        const st = await client.call('status', {}) as { signer: { ready: boolean } };
+        if (!st.signer.ready) await client.call('keystore.unlock', { passphrase: PASSPHRASE });
+        return (await payouts(pay)).find((p) => p.id === r.id && p.state === 'paid');
+      }, 90_000);
       expect(node.chain.balanceOf(wallet(41).address)).toBe(BigInt(done.amount));
       // An epoch the chain has not stated (far in the future) is refused, nothing signed.
       await expect(client.call('payout.request', { epoch: paid.epoch + 100_000, operator: self })).rejects.toMatchObject({ code: 'PAYOUT_ERR_STATEMENT' });
+    } catch (err) {
+      // What the payout process and core said (the process is a supervisor child: its exits are logged).
+      const lines = apps[0]!.output().split('\n').filter((l) => /payout|statement|child/i.test(l)).slice(-40);
+      throw new Error(`${(err as Error).message}\n--- appliance 0 (payout lines) ---\n${lines.join('\n')}`);
     } finally {
       client.close();
     }
-  }, 150_000);
+  }, 200_000);
 });
