@@ -17,9 +17,7 @@ import type { WireMessage } from './codec/messages.js';
 import { genesisHash, parseGenesis, standaloneGenesis, type Genesis } from './chain/genesis.js';
 import { credits, epochOf, initialState, type ChainState, type Credits, type WorkCounts } from './chain/state.js';
 import { RecentAnchorIndex } from './chain/recent-anchors.js';
-import { membershipPrecheck } from './chain/admission.js';
-import { statementPrecheck, statementDue, statementOperators, payoutPool } from './chain/statements.js';
-import { signTx } from './codec/tx.js';
+import { dueStatementTx, StatementFeed, txAdmissible } from './statement-feed.js';
 import { Engine, type EngineOutput, type Evidence } from './consensus/engine.js';
 import { MemoryGuardStorage, SignGuard, type GuardStorage } from './consensus/sign-guard.js';
 import { FileGuardStorage } from './consensus/guard-file.js';
@@ -162,11 +160,7 @@ export class LedgerService implements Lifecycle {
     const guard = new SignGuard(this.guardStorage, signer.sign);
     const mempool = new Mempool({
       chainId: state.chainId, verifier: this.verifier, isAnchored: (m) => recentAnchors.get(m) !== undefined,
-      admissible: (tx) => {
-        const at = this.engine?.state ?? state;
-        if (tx.type === 'statement') return statementPrecheck(at, tx) === null;
-        return membershipPrecheck(at, tx) === null;
-      },
+      admissible: (tx) => txAdmissible(this.engine?.state ?? state, tx),
     });
     const engine = new Engine({
       signer, verifier: this.verifier, guard, mempool, recentAnchors,
@@ -348,24 +342,10 @@ export class LedgerService implements Lifecycle {
     return r;
   }
 
-  /**
-   * Every validator submits the statement of the next closed epoch as its own computation
-   * (chain/statements.ts): the first in chain order is final, the rest are invalid from then on.
-   * The bytes are deterministic (Ed25519), so submitting again after every block is a no-op.
-   */
+  /** Every validator submits the due statement after each durable block (statement-feed.ts). */
   private submitStatement(state: ChainState): void {
-    if (!this.engine?.isValidator) return;
-    let due;
-    try {
-      due = statementDue(state);
-    } catch (err) {
-      this.log.error({ err }, 'cannot compute the statement of a closed epoch');
-      return;
-    }
-    if (!due) return;
-    const tx = signTx(state.chainId, { type: 'statement', node: Buffer.from(this.deps.identity.publicKeyHex, 'hex'), epoch: due.epoch, hash: Buffer.from(due.hash, 'hex') }, (m) => this.deps.identity.sign(m));
-    const r = this.submit(tx);
-    if (r !== 'known') this.log.info({ epoch: due.epoch, hash: due.hash, result: r }, 'submitted the payout statement of a closed epoch');
+    const due = this.engine?.isValidator ? dueStatementTx(state, this.deps.identity, (err) => this.log.error({ err }, 'cannot compute a statement')) : null;
+    if (due && this.submit(due.tx) !== 'known') this.log.info({ epoch: due.epoch, hash: due.hash }, 'submitted the payout statement of a closed epoch');
   }
 
   private onCredit(o: CreditOutput): void {
@@ -497,31 +477,9 @@ export class LedgerService implements Lifecycle {
     };
   }
 
-  /**
-   * The statement of a closed epoch as the payout process takes it: the credit set the chain
-   * stated it from (core sends it; the payout process recomputes the statement itself) and, once
-   * final on chain, the proof of its statement transaction (services/statement/anchor-proof.ts).
-   */
-  async statementOf(epoch: number): Promise<{
-    creditSet: { chainId: string; epoch: number; pool: string; operators: Array<{ operator: string; credits: number; uptime: number; window: number }> };
-    anchor: (AnchorProof & { validators: Array<{ publicKey: string; power: number }> }) | null;
-  } | null> {
-    const state = this.state();
-    const st = await this.store.statement(epoch);
-    const ep = state.epochs[String(epoch)] ?? (await this.store.epoch(epoch));
-    if (!ep || ep.blocks === 0 || ep.closedBy === null) return null;
-    const creditSet = { chainId: state.chainId, epoch, pool: String(payoutPool(state)), operators: statementOperators(ep, state) };
-    if (!st) return { creditSet, anchor: null };
-    const [block, commit] = await Promise.all([this.chain.block(st.height), this.chain.commit(st.height)]);
-    if (!block || !commit) return { creditSet, anchor: null };
-    return { creditSet, anchor: { ...anchorProof(block, commit, st.txIndex), validators: st.validators.map((v) => ({ publicKey: v.publicKey, power: v.power })) } };
-  }
-
-  /** Epochs the chain has stated, from `after` (exclusive) to the last, oldest first. */
-  async statedEpochs(after: number | null): Promise<number[]> {
-    const last = this.state().stated;
-    if (!last) return [];
-    return this.store.statedEpochs(after, last.epoch);
+  /** Payout statements (statement-feed.ts): a stated epoch's credit set and proof, the stated epochs. */
+  get statements(): StatementFeed {
+    return new StatementFeed(() => this.state(), this.store);
   }
 
   mempoolEntries() {

@@ -40,7 +40,7 @@ export function corePayout(deps: CorePayoutDeps): CorePayout {
   // The epoch's credit set exactly as the chain stated it (pool from the genesis, capped credits,
   // uptime in time), with the proof of its statement transaction once that is final.
   const credits: CreditSetSource = async (epoch) => {
-    const st = await deps.ledger().statementOf(epoch);
+    const st = await deps.ledger().statements.of(epoch);
     if (!st || st.creditSet.pool === '0') return null;
     return st.anchor ? { ...st.creditSet, anchor: st.anchor } : st.creditSet;
   };
@@ -57,7 +57,7 @@ export function corePayout(deps: CorePayoutDeps): CorePayout {
     if (!ledger.ready) return;
     const stated = (await client.call('statement.list', {})) as Array<{ epoch: number; anchor?: unknown }>;
     const lastAnchored = stated.filter((s) => s.anchor).at(-1)?.epoch ?? null;
-    for (const e of await ledger.statedEpochs(lastAnchored)) {
+    for (const e of await ledger.statements.stated(lastAnchored)) {
       const set = await credits(e);
       if (set) await client.call('statement.submit', set);
     }
