@@ -75,9 +75,13 @@ ensure_npm() {
   fi
   # npm does not run the build of a linked file: dependency, so the sd_notify addon (which the
   # supervisor uses under systemd) is compiled here with npm's own node-gyp when it is missing.
-  if [[ ! -f hal/system/sd-notify/native/build/Release/sd_notify.node || ! -f $stamp.sd-notify || $(cat "$stamp.sd-notify") != "$want" ]]; then
+  # Its sources are part of the stamp: a checkout whose addon changed (dropFilePages joined
+  # send) rebuilds it instead of keeping an old binary.
+  local addon_want
+  addon_want="$want $(cat hal/system/sd-notify/native/{binding.gyp,*.c,*.h} | sha256sum | cut -d' ' -f1)"
+  if [[ ! -f hal/system/sd-notify/native/build/Release/sd_notify.node || ! -f $stamp.sd-notify || $(cat "$stamp.sd-notify") != "$addon_want" ]]; then
     log "compiling the sd_notify addon (node-gyp)"
-    if npm run --silent build:sd-notify >/dev/null 2>&1; then echo "$want" > "$stamp.sd-notify"
+    if npm run --silent build:sd-notify >/dev/null 2>&1; then echo "$addon_want" > "$stamp.sd-notify"
     else log "warning: sd_notify addon not built (systemd readiness unavailable)"; fi
   fi
 }

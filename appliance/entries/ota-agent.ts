@@ -15,6 +15,8 @@ import { agentSocketPath } from '../../ota/shared/agent-socket.js';
 import { ociArch } from '../../ota/shared/release/release-doc.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
 import { loadAgentSettings } from './shared/ota-agent-env.js';
+// Direct, not through hal/index.js: the idle agent loads nothing of hal/ but this file.
+import { loadResidentPages, startIdleTrim } from '../../hal/system/resident-pages.js';
 
 const config = await loadAgentSettings();
 const log: Logger = createRootLogger({ name: 'ota-agent', level: config.logLevel as Parameters<typeof createRootLogger>[0]['level'] });
@@ -56,7 +58,33 @@ async function main(): Promise<void> {
   const server = await startControlServer(agent, agentSocketPath(config.dataDir), log);
   await stack.start('control', { start: async () => {}, stop: () => new Promise<void>((r) => server.close(() => r())) });
   link.ready();
+  trimWhenIdle();
   log.info({ version: buildInfo.version, url: config.otaUrl, hostDir: config.otaHostDir, intervalS: config.otaIntervalS }, 'ota agent ready');
+}
+
+/**
+ * The agent idles most of its life: once it is quiet, the node binary's start-up pages are
+ * dropped from its page tables (hal/system/resident-pages.ts), 56 → ~28 MB RSS; again, after a
+ * full GC and malloc_trim, when a check or an install grew it. Measured in ota/README.md
+ * "Memory of the idle agent".
+ */
+function trimWhenIdle(): void {
+  const addon = loadResidentPages();
+  if (!addon) {
+    log.warn('the resident-pages addon (lucid-sd-notify) is not built: the idle agent keeps its start-up pages mapped');
+    return;
+  }
+  const trim = startIdleTrim({
+    addon,
+    intervalMs: 10_000,
+    quietCpuMs: 100,
+    growthBytes: 4 * 1024 * 1024,
+    // --expose-gc (the child table): the burst's garbage goes before the pages are counted.
+    collectGarbage: typeof globalThis.gc === 'function' ? () => globalThis.gc!() : undefined,
+    onTrim: ({ droppedBytes, before }) => log.debug({ droppedMB: +(droppedBytes / 1048576).toFixed(1), rssMB: +(before.rssBytes / 1048576).toFixed(1) }, 'idle: dropped file pages'),
+    onError: (err) => log.warn({ err }, 'idle page trimming failed; stopped'),
+  });
+  void stack.start('idle-trim', { start: async () => {}, stop: async () => trim.stop() });
 }
 
 main().catch((err: unknown) => {

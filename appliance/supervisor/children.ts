@@ -116,10 +116,19 @@ export function coreNodeArgs(v8Version: string = process.versions.v8): readonly 
 export const CORE_NODE_ARGS: readonly string[] = coreNodeArgs();
 
 /**
- * The agent idles most of its life: a small young generation keeps its heap (and RSS) low; it
- * only allocates in bursts while it checks or unpacks (`./build.sh bench ota` measures it).
+ * The agent idles most of its life. `--max-semi-space-size=1`: a 1 MB young generation while it
+ * allocates in bursts (a check, an unpack); idle it changes nothing measurable (bare Node 24:
+ * 41.4 MB RSS with and without). `--expose-gc`: the agent collects the garbage of a check or an
+ * install once it is quiet again (an idle process allocates nothing that would make V8 do it);
+ * it costs nothing until called. What brings the idle agent under its 45 MB is not a flag: it
+ * drops the node binary's start-up pages once quiet (hal/system/resident-pages.ts, 56 → ~28 MB).
+ * None of these pays for itself (ota/README.md "Memory of the idle agent"): on the agent in a
+ * real tree `--jitless` −2 MB after the trim (but it interprets the tar reader and TUF's JSON
+ * work), `--v8-pool-size=1` and `--max-old-space-size=32` ±0.6 MB; on a bare Node 24
+ * `--single-threaded`, `--stack-size=256`, `--no-expose-wasm`, `--lite-mode`, `--no-opt`,
+ * `--scavenger-max-new-space-capacity-mb=1` ±0.4 MB (noise), `--no-node-snapshot` +5 MB.
  */
-export const OTA_AGENT_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1'];
+export const OTA_AGENT_NODE_ARGS: readonly string[] = ['--max-semi-space-size=1', '--expose-gc'];
 export interface PayoutChildOptions {
   /** Its data directory and the directory of its socket: the only places it may write. */
   readonly dir: string;

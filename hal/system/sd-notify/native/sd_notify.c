@@ -21,6 +21,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "drop_pages.h"
+
 static const char *errno_name(int err) {
   switch (err) {
     case ENOENT: return "ENOENT";
@@ -132,5 +134,11 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value fn;
   if (napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_message, NULL, &fn) != napi_ok) return NULL;
   if (napi_set_named_property(env, exports, "send", fn) != napi_ok) return NULL;
+  /* The idle OTA agent's page trimming (drop_pages.c) rides in this addon: same build, same
+   * cross-compilation, same image checks as a second addon would need, for one function. */
+  if (napi_create_function(env, "dropFilePages", NAPI_AUTO_LENGTH, drop_file_pages, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "dropFilePages", fn) != napi_ok) return NULL;
+  if (napi_create_function(env, "trimMalloc", NAPI_AUTO_LENGTH, trim_malloc, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "trimMalloc", fn) != napi_ok) return NULL;
   return exports;
 }
