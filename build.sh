@@ -10,7 +10,7 @@
 #   ./build.sh image [opts]   the multi-arch OCI image into out/image/ (--verify: build twice, compare)
 #   ./build.sh deb [opts]     lucid-appliance_<version>_{amd64,arm64}.deb into out/deb/ (from the image)
 #   ./build.sh release <cmd>  release repository: init, sign, timestamp, rotate, publish, bundle (ota/README.md)
-#   ./build.sh fleet          the fleet server (http://127.0.0.1:8090, LevelDB in ./fleet-data; ota/server/README.md)
+#   ./build.sh fleet          the fleet server (https://127.0.0.1:8090, LevelDB in ./fleet-data; ota/server/README.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -189,7 +189,7 @@ case $cmd in
   fleet)
     ensure_npm
     bundle >/dev/null 2>&1 || bundle
-    log "starting the fleet server (Ctrl-C stops it); web UI on http://${LUCID_FLEET_HOST:-127.0.0.1}:${LUCID_FLEET_PORT:-8090}/"
+    log "starting the fleet server (Ctrl-C stops it); web UI on https://${LUCID_FLEET_HOST:-127.0.0.1}:${LUCID_FLEET_PORT:-8090}/ (its certificate pin and fingerprint are in the log)"
     exec node dist/fleet/server.mjs "$@" ;;
   typecheck)
     ensure_npm

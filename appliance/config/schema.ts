@@ -222,7 +222,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'payoutUnlockMs', env: 'LUCID_PAYOUT_UNLOCK_MS', kind: 'int', default: () => 900_000,
     doc: 'How long an unlocked keystore stays open (default 15 min).' },
   { key: 'payoutPoolUsdt', env: 'LUCID_PAYOUT_POOL_USDT', kind: 'int', default: () => 0,
-    doc: 'USDT shared among the operators per credit epoch (the statement\'s pool); `0`: no statements are made.' },
+    doc: 'USDT shared among the operators per credit epoch, for the genesis a standalone appliance makes on first boot (`params.payoutPool`); a LAN chain takes it from its genesis (`./build.sh genesis --payout-pool-usdt`). `0`: no statements are made.' },
 ];
 
 export const CONFIG_FILE_ENV = 'LUCID_CONFIG';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { makeGenesis, genesisHash, type GenesisValidator } from '../../services/ledger/index.js';
 import { NODE_KEY_FILE } from '../../services/identity/index.js';
 
-const USAGE = `usage: genesis --chain-id <id> (--validator <hex>[:power] | --data-dir <dir>[:power] | --node-url <url>[:power])... [--genesis-time <ms>] [--epoch-ms <ms>] [--window-ms <ms>] [--max-join-power <n>] [--out <file>]`;
+const USAGE = `usage: genesis --chain-id <id> (--validator <hex>[:power] | --data-dir <dir>[:power] | --node-url <url>[:power])... [--genesis-time <ms>] [--epoch-ms <ms>] [--window-ms <ms>] [--max-join-power <n>] [--payout-pool-usdt <n>] [--out <file>]`;
 
 function fail(message: string): never {
   process.stderr.write(`genesis: ${message}\n${USAGE}\n`);
@@ -70,6 +70,8 @@ async function main(argv: string[]): Promise<void> {
       case '--epoch-ms': params['epochMs'] = num(); break;
       case '--window-ms': params['windowMs'] = num(); break;
       case '--max-join-power': params['maxJoinPower'] = num(); break;
+      // The payout pool every validator states each epoch from (services/ledger README "Payout statements").
+      case '--payout-pool-usdt': params['payoutPool'] = num() * 1_000_000; break;
       case '--validator': { const [k, power] = splitPower(value()); validators.push({ publicKey: k.toLowerCase(), power }); break; }
       case '--data-dir': { const [d, power] = splitPower(value()); validators.push({ publicKey: keyFromDataDir(d), power, name: validatorName(d) }); break; }
       case '--node-url': {

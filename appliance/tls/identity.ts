@@ -10,17 +10,18 @@
 // The supervisor owns it (it serves HTTPS itself while core is down) and hands the material to
 // core over IPC; core alone (no supervisor) loads it the same way.
 import { X509Certificate, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSecureContext } from 'node:tls';
-import { errnoCode } from '../../services/common/errors.js';
 import { writeFileAtomic } from '../../services/common/fs-atomic.js';
 import { loadOrCreateKeyFile } from '../../services/common/key-file.js';
 import type { Logger } from '../../services/common/log.js';
-import { describeCertificate, tlsServerOptions, type TlsMaterial } from '../../services/common/tls.js';
-import { issueSelfSigned } from './certificate.js';
+import { describeCertificate, type TlsMaterial } from '../../services/common/tls.js';
+import { TlsPairError, pairHalfMissing, readUserPair } from '../../services/common/x509/pair.js';
+import { issueSelfSigned } from '../../services/common/x509/certificate.js';
 import { currentNames, sameNames } from './names.js';
+
+export { readUserPair };
 
 export const TLS_KEY_FILE = 'keys/tls-p256.pem';
 export const TLS_CERT_FILE = 'keys/tls-cert.pem';
@@ -34,44 +35,6 @@ export interface TlsSettings {
 }
 
 export type TlsLoadResult = { ok: true; identity: TlsIdentity } | { ok: false; key: string; message: string };
-
-class PairError extends Error {
-  constructor(readonly key: string, message: string) { super(message); }
-}
-
-/** Reads and checks a user's pair. Throws PairError naming the setting at fault. */
-export function readUserPair(certPath: string, keyPath: string): TlsMaterial {
-  const read = (path: string, key: string): string => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (err) {
-      throw new PairError(key, `cannot read ${path}: ${errnoCode(err) ?? (err as Error).message}`);
-    }
-  };
-  const certPem = read(certPath, 'LUCID_TLS_CERT');
-  const keyPem = read(keyPath, 'LUCID_TLS_KEY');
-  let x509: X509Certificate;
-  try {
-    x509 = new X509Certificate(certPem);
-  } catch {
-    throw new PairError('LUCID_TLS_CERT', `${certPath} holds no readable PEM certificate`);
-  }
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(keyPem);
-  } catch {
-    throw new PairError('LUCID_TLS_KEY', `${keyPath} holds no readable private key (PEM, unencrypted)`);
-  }
-  if (!x509.checkPrivateKey(key)) {
-    throw new PairError('LUCID_TLS_KEY', `${keyPath} is not the key of the certificate in LUCID_TLS_CERT (${certPath})`);
-  }
-  try {
-    createSecureContext(tlsServerOptions({ keyPem, certPem }));
-  } catch (err) {
-    throw new PairError('LUCID_TLS_CERT', `${certPath} cannot be served: ${(err as Error).message}`);
-  }
-  return { ...describeCertificate(certPem, 'user'), keyPem, certPem };
-}
 
 export class TlsIdentity {
   private current: TlsMaterial;
@@ -91,11 +54,8 @@ export class TlsIdentity {
   /** Loads (or makes) the material; a user pair that is bad comes back as `{ ok: false, key, message }`. */
   static async load(settings: TlsSettings, log: Logger, names: () => string[] = () => currentNames(settings.host)): Promise<TlsLoadResult> {
     const { tlsCert, tlsKey } = settings;
-    if ((tlsCert === null) !== (tlsKey === null)) {
-      const missing = tlsCert === null ? 'LUCID_TLS_CERT' : 'LUCID_TLS_KEY';
-      const given = tlsCert === null ? 'LUCID_TLS_KEY' : 'LUCID_TLS_CERT';
-      return { ok: false, key: given, message: `needs ${missing} too: a certificate and its key come as a pair` };
-    }
+    const half = pairHalfMissing(tlsCert, tlsKey);
+    if (half) return { ok: false, key: half.key, message: half.message };
     if (tlsCert !== null && tlsKey !== null) {
       try {
         const material = readUserPair(tlsCert, tlsKey);
@@ -103,7 +63,7 @@ export class TlsIdentity {
         identity.warnIfOutOfDate();
         return { ok: true, identity };
       } catch (err) {
-        if (err instanceof PairError) return { ok: false, key: err.key, message: err.message };
+        if (err instanceof TlsPairError) return { ok: false, key: err.key, message: err.message };
         throw err;
       }
     }
@@ -136,7 +96,7 @@ export class TlsIdentity {
       this.warnIfOutOfDate();
       return true;
     } catch (err) {
-      if (!(err instanceof PairError)) throw err;
+      if (!(err instanceof TlsPairError)) throw err;
       this.log.error({ setting: err.key }, `the changed TLS pair is not usable, still serving the previous one: ${err.key}: ${err.message}`);
       return false;
     }

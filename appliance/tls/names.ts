@@ -5,7 +5,7 @@
 // interface); an appliance on loopback (development) has no LAN address to follow.
 import { hostname as osHostname, networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { isIP } from 'node:net';
-import { ipBytes } from './certificate.js';
+import { ipBytes } from '../../services/common/x509/certificate.js';
 
 export interface NameSources {
   readonly hostname: string;

@@ -22,6 +22,9 @@ export interface FleetConfig {
   readonly syncS: number;
   /** LUCID_FLEET_EVALUATE_MS (default 1000): how often running rollouts are evaluated. */
   readonly evaluateMs: number;
+  /** LUCID_FLEET_TLS_CERT / LUCID_FLEET_TLS_KEY: a brought certificate and key (PEM files); absent: the fleet's own (tls.ts). */
+  readonly tlsCert: string | null;
+  readonly tlsKey: string | null;
   /** LUCID_FLEET_LOG_LEVEL (default info). */
   readonly logLevel: LogLevel;
 }
@@ -51,6 +54,8 @@ export function loadFleetConfig(env: NodeJS.ProcessEnv = process.env): ConfigRes
       checkinIntervalS: int('LUCID_FLEET_CHECKIN_S', 60, 1, 86_400),
       syncS: int('LUCID_FLEET_SYNC_S', 300, 0, 86_400),
       evaluateMs: int('LUCID_FLEET_EVALUATE_MS', 1000, 50, 600_000),
+      tlsCert: env['LUCID_FLEET_TLS_CERT'] ? resolve(env['LUCID_FLEET_TLS_CERT']) : null,
+      tlsKey: env['LUCID_FLEET_TLS_KEY'] ? resolve(env['LUCID_FLEET_TLS_KEY']) : null,
       logLevel: level,
     };
     return { ok: true, config: Object.freeze(config) };

@@ -1,9 +1,11 @@
 // `./build.sh fleet`: the fleet server on embedded defaults (LevelDB in ./fleet-data, web UI and
-// API on 127.0.0.1:8090; LUCID_FLEET_* settings in config.ts). The log prints a setup code for
-// the first admin while there is none. SIGTERM/SIGINT stop it.
+// API over HTTPS on 127.0.0.1:8090, its certificate in tls.ts; LUCID_FLEET_* settings in
+// config.ts; a bad setting or TLS pair: one line, exit 78). The log prints a setup code for the
+// first admin while there is none. SIGTERM/SIGINT stop it.
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { createRootLogger } from '../../services/common/log.js';
+import { TlsPairError } from '../../services/common/x509/pair.js';
 import { loadFleetConfig } from './config.js';
 import { FleetServer } from './server.js';
 
@@ -31,6 +33,10 @@ process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
 
 server.start().catch((err: unknown) => {
+  if (err instanceof TlsPairError) {
+    process.stderr.write(`fleet: bad setting ${err.key}: ${err.message}\n`);
+    process.exit(78);
+  }
   log.fatal({ err, code: (err as { code?: string }).code }, 'fleet server failed to start');
   process.exit(1);
 });

@@ -18,6 +18,7 @@ import { FleetAuth } from './domain/fleet-auth.js';
 import { FleetReleases } from './domain/releases.js';
 import { FleetRollouts } from './domain/rollouts.js';
 import { openStore } from './store/open.js';
+import { loadFleetTls, type FleetTls } from './tls.js';
 import type { FleetStore, RolloutRecord } from './store/types.js';
 
 export interface FleetParts {
@@ -32,6 +33,7 @@ export interface FleetParts {
   readonly approvals: FleetApprovals;
   readonly metrics: MetricsRegistry;
   readonly now: () => number;
+  readonly tls: FleetTls;
   audit(action: string, actor: string, target: string | null, outcome: 'success' | 'denied' | 'failure', details?: Record<string, unknown>): Promise<void>;
 }
 
@@ -42,9 +44,12 @@ export class FleetServer {
 
   constructor(private readonly config: FleetConfig, private readonly log: Logger, private readonly options: { now?: () => number; webRoot?: string | null; version?: string } = {}) {}
 
+  /** The certificate served (and its pin). */
+  tls!: FleetTls;
+
   get url(): string {
     const a = this.app.server.address();
-    return typeof a === 'object' && a ? `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : '';
+    return typeof a === 'object' && a ? `https://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}` : '';
   }
 
   async start(): Promise<void> {
@@ -53,6 +58,9 @@ export class FleetServer {
     const store = await openStore(config, log);
     await store.start();
     const fleetId = await store.metaOnce('fleet-id', () => randomBytes(12).toString('hex'));
+    // Before anything listens: a bad brought pair stops the start (main.ts: exit 78).
+    const tls = await loadFleetTls(config, store, log).catch(async (err: unknown) => { await store.stop(); throw err; });
+    this.tls = tls;
     const audit = async (action: string, actor: string, target: string | null, outcome: 'success' | 'denied' | 'failure', details: Record<string, unknown> = {}): Promise<void> => {
       await store.appendAudit({ at: now(), actor, action, target, outcome, details });
     };
@@ -69,14 +77,15 @@ export class FleetServer {
       onDecision: (_r, kind) => decisions.inc({ kind }),
     });
     approvals.register('rollout.start', { execute: async (req) => ({ state: (await rollouts.approveStart(String(req.params['rolloutId']))).state }) });
-    const devices = new FleetDevices({ store, fleetId, now, checkinIntervalS: config.checkinIntervalS, audit, onMemberChange: (id) => rollouts.poke(id) });
+    const devices = new FleetDevices({ store, fleetId, now, checkinIntervalS: config.checkinIntervalS, pin: tls.pin, audit, onMemberChange: (id) => rollouts.poke(id) });
     await auth.start();
-    this.parts = { config, log, store, fleetId, auth, devices, releases, rollouts, approvals, metrics, now, audit };
+    this.parts = { config, log, store, fleetId, auth, devices, releases, rollouts, approvals, metrics, now, tls, audit };
     this.app = await buildFleetApi({
       log, version: this.options.version ?? 'dev',
       auth: { identify: (h) => auth.identify(h), restrict: (p, perm) => auth.restrict(p, perm) },
       routes: [deviceRoutes(this.parts, checkinSeconds), adminRoutes(this.parts), inventoryRoutes(this.parts), rolloutRoutes(this.parts)],
       webRoot: this.options.webRoot ?? null,
+      tls,
     });
     await this.app.listen({ host: config.host, port: config.port });
     rollouts.start(config.evaluateMs);
@@ -84,7 +93,8 @@ export class FleetServer {
       this.syncTimer = setInterval(() => { void this.syncAll(); }, config.syncS * 1000);
       this.syncTimer.unref();
     }
-    log.info({ url: this.url, store: store.kind, fleetId }, 'fleet server ready');
+    log.info({ url: this.url, store: store.kind, fleetId, pin: tls.pin, publicKeySha256: tls.publicKeySha256, certificateSha256: tls.certificateSha256, source: tls.source },
+      `fleet server ready at ${this.url} — certificate pin (base64url SHA-256 of its public key) ${tls.pin}, certificate SHA-256 ${tls.certificateSha256}`);
   }
 
   async syncAll(): Promise<void> {

@@ -142,6 +142,8 @@ export const ERROR_CATALOGUE = {
   LEDGER_ERR_TOO_MANY_APPROVALS: { status: 409, message: 'this validator already holds the most open approvals it may' },
   LEDGER_ERR_LAST_VALIDATOR: { status: 409, message: 'leaving would leave the chain without a validator to decide its blocks' },
   LEDGER_ERR_TX_REFUSED: { status: 409, message: 'the chain would refuse this transaction now' },
+  LEDGER_ERR_STATEMENT_MISMATCH: { status: 409, message: 'the payout statement differs from what the chain\'s credits give' },
+  LEDGER_ERR_STATEMENT_INVALID: { status: 409, message: 'the payout statement is not the next one the chain can state' },
   LEDGER_ERR_ANCHOR_NOT_FOUND: { status: 404, message: 'no final anchor for that manifest hash' },
   LEDGER_ERR_BLOCK_NOT_FOUND: { status: 404, message: 'no block at that height' },
   LEDGER_ERR_SIGN_GUARD: { status: 500, message: 'the double-sign guard file is unreadable' },
@@ -196,6 +198,8 @@ export const ERROR_CATALOGUE = {
   PAYOUT_ERR_SIGNER_MISMATCH: { status: 409, message: 'the signer is not the payout wallet' },
   PAYOUT_ERR_NODE: { status: 502, message: 'the TRON node failed' },
   PAYOUT_ERR_STATEMENT: { status: 409, message: 'the statement does not verify' },
+  PAYOUT_ERR_STATEMENT_NOT_ANCHORED: { status: 409, message: 'the statement is not final on the chain (yet)' },
+  PAYOUT_ERR_STATEMENT_MISMATCH: { status: 409, message: 'the chain made another statement final than this process computed' },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

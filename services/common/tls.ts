@@ -95,3 +95,14 @@ export function cpuHasAes(cpuinfo: string | null): boolean {
   if (lines.length === 0) return true;
   return lines.every((l) => /\saes(\s|$)/.test(l.replace(/^[^:]*:/, ' ')));
 }
+
+/**
+ * The pin of a certificate: base64url (no padding, 43 characters) of SHA-256 over its public key
+ * (SPKI DER) — what a fleet enrollment token carries after its dot and what a device checks on
+ * every connection to its fleet. The same hash in standard base64 is `spkiSha256Base64`
+ * (Chromium's `--ignore-certificate-errors-spki-list`).
+ */
+export function spkiPin(certificate: string | X509Certificate): string {
+  const x509 = typeof certificate === 'string' ? new X509Certificate(certificate) : certificate;
+  return createHash('sha256').update(x509.publicKey.export({ format: 'der', type: 'spki' })).digest('base64url');
+}

@@ -17,7 +17,7 @@ import type { WireMessage } from './codec/messages.js';
 import { genesisHash, parseGenesis, standaloneGenesis, type Genesis } from './chain/genesis.js';
 import { credits, epochOf, initialState, type ChainState, type Credits, type WorkCounts } from './chain/state.js';
 import { RecentAnchorIndex } from './chain/recent-anchors.js';
-import { membershipPrecheck } from './chain/admission.js';
+import { dueStatementTx, StatementFeed, txAdmissible } from './statement-feed.js';
 import { Engine, type EngineOutput, type Evidence } from './consensus/engine.js';
 import { MemoryGuardStorage, SignGuard, type GuardStorage } from './consensus/sign-guard.js';
 import { FileGuardStorage } from './consensus/guard-file.js';
@@ -46,6 +46,8 @@ export interface LedgerConfig {
   /** LUCID_GENESIS: a multi-node chain's genesis file; null makes (or reuses) a standalone chain. */
   readonly genesisPath: string | null;
   readonly mdns: boolean;
+  /** The payout pool (micro-USDT per epoch) a standalone chain's genesis gets when first made (LUCID_PAYOUT_POOL_USDT). */
+  readonly payoutPool?: number;
 }
 
 export interface LedgerIdentity {
@@ -158,7 +160,7 @@ export class LedgerService implements Lifecycle {
     const guard = new SignGuard(this.guardStorage, signer.sign);
     const mempool = new Mempool({
       chainId: state.chainId, verifier: this.verifier, isAnchored: (m) => recentAnchors.get(m) !== undefined,
-      admissible: (tx) => membershipPrecheck(this.engine?.state ?? state, tx) === null,
+      admissible: (tx) => txAdmissible(this.engine?.state ?? state, tx),
     });
     const engine = new Engine({
       signer, verifier: this.verifier, guard, mempool, recentAnchors,
@@ -188,6 +190,7 @@ export class LedgerService implements Lifecycle {
     await this.feeder?.start();
     this.handle(engine.start(this.now));
     this.credits.onState(state);
+    this.submitStatement(state);
     this.log.info({
       chainId: state.chainId, height: state.height, validators: state.validators.length, validator: engine.isValidator,
       slotMs: this.deps.config.slotMs, p2p: this.multiNode ? this.transport?.port : null,
@@ -230,7 +233,7 @@ export class LedgerService implements Lifecycle {
     // Standalone: the one-validator genesis made on first boot, kept next to the chain.
     const own = join(this.deps.dataDir, 'ledger', 'genesis.json');
     if (existsSync(own)) return parseGenesis(JSON.parse(readFileSync(own, 'utf8')));
-    const g = standaloneGenesis(this.deps.identity.publicKeyHex, this.deps.identity.nodeId, this.now);
+    const g = standaloneGenesis(this.deps.identity.publicKeyHex, this.deps.identity.nodeId, this.now, this.deps.config.payoutPool ?? 0);
     await writeFileAtomic(own, `${JSON.stringify(g, null, 2)}\n`, { mode: 0o600 });
     this.log.info({ chainId: g.chainId }, 'made a standalone one-validator genesis');
     return g;
@@ -339,6 +342,12 @@ export class LedgerService implements Lifecycle {
     return r;
   }
 
+  /** Every validator submits the due statement after each durable block (statement-feed.ts). */
+  private submitStatement(state: ChainState): void {
+    const due = this.engine?.isValidator ? dueStatementTx(state, this.deps.identity, (err) => this.log.error({ err }, 'cannot compute a statement')) : null;
+    if (due && this.submit(due.tx) !== 'known') this.log.info({ epoch: due.epoch, hash: due.hash }, 'submitted the payout statement of a closed epoch');
+  }
+
   private onCredit(o: CreditOutput): void {
     if (this.stopped) return;
     if (o.kind === 'tx') this.submit(o.tx);
@@ -378,6 +387,7 @@ export class LedgerService implements Lifecycle {
       if (o.via === 'consensus') this.finality?.observe(stat.finalityMs / 1000);
       if (o.anchors.length > 0 || o.height % 100 === 0) this.log.info({ height: o.height, round: stat.round, txs: stat.txCount, anchors: o.anchors.length, finalityMs: stat.finalityMs, via: o.via }, 'block final');
       this.credits?.onState(o.state);
+      this.submitStatement(o.state);
       if (!this.stopped && this.engine) this.handle(this.engine.onPersisted(o.height, now));
     }).catch((err: unknown) => {
       this.log.fatal({ err }, 'cannot persist a committed block; the ledger stops (the block is fetched again after a restart)');
@@ -465,6 +475,11 @@ export class LedgerService implements Lifecycle {
       epoch: e, blocks: ep?.blocks ?? 0, chainMs: ep?.chainMs ?? 0, closedBy: ep?.closedBy ?? null,
       nodes: Object.entries(ep?.nodes ?? {}).map(([node, w]) => ({ node, ...credits(w, state.params), ...w })),
     };
+  }
+
+  /** Payout statements (statement-feed.ts): a stated epoch's credit set and proof, the stated epochs. */
+  get statements(): StatementFeed {
+    return new StatementFeed(() => this.state(), this.store);
   }
 
   mempoolEntries() {

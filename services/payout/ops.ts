@@ -52,11 +52,13 @@ export function opHandlers(s: PayoutService): Handlers {
     },
     async 'statement.submit'(a) {
       return s.serial(async () => {
-        const stmt = await s.book.accept({ chainId: a.chainId, epoch: a.epoch, pool: BigInt(a.pool), operators: a.operators, ...(a.proof !== undefined ? { proof: a.proof } : {}) });
+        let stmt = await s.book.accept({ chainId: a.chainId, epoch: a.epoch, pool: BigInt(a.pool), operators: a.operators, ...(a.proof !== undefined ? { proof: a.proof } : {}) });
         s.deps.crashPoint?.('stated');
+        // Paid only from what the chain made final: without (or before) the anchor, nothing is requested.
+        if (a.anchor) stmt = await s.book.anchor(a.epoch, a.anchor);
         const requested: string[] = [];
         const skipped: Array<{ operator: string; code: string }> = [];
-        for (const l of stmt.document.lines) {
+        for (const l of stmt.anchor ? stmt.document.lines : []) {
           if (l['payable'] === '0') continue;
           const operator = String(l['operator']);
           if (s.store.get(`${a.epoch}:${operator}`)) continue;
@@ -66,7 +68,7 @@ export function opHandlers(s: PayoutService): Handlers {
             skipped.push({ operator, code: (err as { code?: string }).code ?? 'error' });
           }
         }
-        return { epoch: stmt.epoch, hash: stmt.hash, verifiedBy: stmt.verifiedBy, requested, skipped };
+        return { epoch: stmt.epoch, hash: stmt.hash, verifiedBy: stmt.verifiedBy, anchor: stmt.anchor ?? null, requested, skipped };
       });
     },
     async 'statement.list'() { return s.book.all(); },

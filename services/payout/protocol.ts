@@ -29,6 +29,21 @@ const Epoch = T.Integer({ minimum: 0, maximum: 2 ** 31 });
 const Passphrase = T.String({ minLength: 1, maxLength: 1024 });
 const Empty = T.Object({}, { additionalProperties: false });
 const strict = <P extends Record<string, TSchema>>(p: P) => T.Object(p, { additionalProperties: false });
+const Hex = (n: number) => T.String({ pattern: `^[0-9a-f]{${n}}$` });
+const Height = T.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+const AnchorProof = strict({
+  height: Height,
+  txIndex: T.Integer({ minimum: 0 }),
+  txCount: T.Integer({ minimum: 1 }),
+  tx: T.String({ maxLength: 512, pattern: '^[A-Za-z0-9+/=]*$' }),
+  path: T.Array(Hex(64), { maxItems: 64 }),
+  header: T.Object({ hash: Hex(64), bytes: T.String({ maxLength: 1024, pattern: '^[0-9a-f]*$' }) }),
+  commit: T.Object({
+    height: Height, round: T.Integer({ minimum: 0 }), blockHash: Hex(64),
+    signatures: T.Array(strict({ validator: Hex(64), signature: Hex(128) }), { maxItems: 1000 }),
+  }),
+  validators: T.Array(strict({ publicKey: Hex(64), power: T.Integer({ minimum: 1 }) }), { minItems: 1, maxItems: 1000 }),
+});
 
 /** Arguments of every op. */
 export const OPS = {
@@ -39,6 +54,8 @@ export const OPS = {
     pool: Micro,
     operators: T.Array(strict({ operator: Hex64, credits: T.Integer({ minimum: 0 }), uptime: T.Integer({ minimum: 0 }), window: T.Integer({ minimum: 0 }) }), { maxItems: 10_000 }),
     proof: T.Optional(T.Unknown()),
+    /** Where the chain made this statement final (services/statement/anchor-proof.ts); without it nothing is paid. */
+    anchor: T.Optional(AnchorProof),
   }),
   'statement.list': Empty,
   'payout.list': Empty,

@@ -25,7 +25,11 @@ export interface PayoutAuditEntry {
 }
 
 /** One epoch's credits from this node's chain, for a statement (null when the epoch is unknown). */
-export type CreditSetSource = (epoch: number) => Promise<{ chainId: string; epoch: number; pool: string; operators: Array<{ operator: string; credits: number; uptime: number; window: number }> } | null>;
+export type CreditSetSource = (epoch: number) => Promise<{
+  chainId: string; epoch: number; pool: string; operators: Array<{ operator: string; credits: number; uptime: number; window: number }>;
+  /** The proof of the epoch's statement transaction, once final on chain (services/statement/anchor-proof.ts). */
+  anchor?: OpArgs<'statement.submit'>['anchor'];
+} | null>;
 
 export interface PayoutRoutesDeps {
   /** null: payouts are off here (every route answers PAYOUT_ERR_DISABLED). */
@@ -97,7 +101,7 @@ export function payoutRoutes(deps: PayoutRoutesDeps): FastifyPluginAsync {
     }, async (r) => {
       const { epoch } = r.body as { epoch: number };
       const set = await deps.credits(epoch);
-      if (!set) throw new LucidError('PAYOUT_ERR_STATEMENT', `no credits for epoch ${epoch} (not closed yet, or no pool configured)`);
+      if (!set) throw new LucidError('PAYOUT_ERR_STATEMENT', `no credits for epoch ${epoch} (not closed yet, or the chain has no payout pool)`);
       return audited(r, 'payout.statement', String(epoch), { epoch }, () => call('statement.submit', set));
     });
 

@@ -155,8 +155,9 @@ export class PayoutService {
 
   /** A payout request from a stated, payable line to the operator's registered address. */
   async request(epoch: number, operator: string): Promise<PayoutRecord> {
-    const stmt = this.book.get(epoch);
-    if (!stmt) throw new LucidError('PAYOUT_ERR_STATEMENT', `no statement for epoch ${epoch}`);
+    // Only a statement the chain made final (its hash anchored, > 2/3 of the validators): else
+    // PAYOUT_ERR_STATEMENT / PAYOUT_ERR_STATEMENT_NOT_ANCHORED, and nothing exists to sign.
+    const stmt = this.book.anchored(epoch);
     const line = this.book.line(epoch, operator);
     if (!line || line.payable === 0n) throw new LucidError('PAYOUT_ERR_BELOW_MINIMUM', `nothing payable to ${operator} for epoch ${epoch}`);
     checkAmount(line.payable, this.deps.engine.limits);

@@ -33,9 +33,11 @@ export async function adminTokens(url: string, root: string, count: number, tag:
     const username = `bench-${tag}-${i}`;
     const created = await fetch(`${url}/api/v1/users`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${root}` }, body: JSON.stringify({ username, password, role: BENCH_ROLE }) });
     if (created.status !== 201) throw new Error(`create ${username}: ${created.status} ${await created.text()}`);
-    // Each set of users logs in from its own 50 addresses (tag a: 127.0.0.10…, b: …60…, c: …110…, d: …160…).
-    const set = Math.max(0, 'abcd'.indexOf(tag));
-    const res = await postFrom(`127.0.0.${10 + 50 * set + Math.floor(tokens.length / 9)}`, `${url}/api/v1/auth/login`, { username, password });
+    // Each set of users logs in from its own 30 addresses (tag a: 127.0.0.10…, b: …40…, …, e: …130…;
+    // up to 270 users a set, 9 logins per address and minute).
+    const set = Math.max(0, 'abcdefg'.indexOf(tag));
+    if (tokens.length >= 270) throw new Error('at most 270 bench users per set (login limit per address)');
+    const res = await postFrom(`127.0.0.${10 + 30 * set + Math.floor(tokens.length / 9)}`, `${url}/api/v1/auth/login`, { username, password });
     if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${res.body}`);
     tokens.push((JSON.parse(res.body) as { accessToken: string }).accessToken);
   }

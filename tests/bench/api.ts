@@ -23,7 +23,8 @@ import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ROOT, freePort, startAppliance } from '../helpers/appliance.js';
+import { ROOT, childPidOf, freePort, startAppliance } from '../helpers/appliance.js';
+import { OPEN_CONNECTIONS, openLoopLadder, openRates, openUsers } from './_api-open.js';
 import { createNetns } from '../helpers/netns.js';
 import { applianceCertificate, pinnedFetch } from '../helpers/tls.js';
 import { DEFAULT_WRITE_BATCH } from '../../services/api/write-batch.js';
@@ -36,7 +37,8 @@ const DURATION_S = Number(process.env['BENCH_API_SECONDS'] ?? 3);
 // (each round's two runs are back to back and see the same load; the machine's speed drifts by
 // ±30 % within minutes), and the req/s and latency figures are medians.
 const ROUNDS = Number(process.env['BENCH_API_ROUNDS'] ?? 5);
-const CONNECTIONS = [100, 500];
+// BENCH_API_CONNECTIONS: the closed-loop connection counts (empty: none, only the open loop below).
+const CONNECTIONS = (process.env['BENCH_API_CONNECTIONS'] ?? '100,500').split(',').filter(Boolean).map(Number);
 const emit = (o: object): void => console.log(JSON.stringify({ bench: 'api', ...o }));
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -53,6 +55,8 @@ interface Measured {
   firstAnswerP99: number;
   /** autocannon's figures over the whole run, connect storm included. */
   whole: { reqPerSec: number; p99: number };
+  /** Cores autocannon (this process) used in the window: near 1, it is the bottleneck, not the server. */
+  generatorCpu: number;
 }
 
 // libuv (1.45 and later, in Node 20) accepts one connection per event-loop turn, and a saturated
@@ -77,6 +81,8 @@ function cannon(url: string, connections: number, tokens: string[] | null, durat
   let windowEnd = Infinity;
   let latencies = new Float64Array(1 << 16);
   let count = 0;
+  let cpu0: NodeJS.CpuUsage | null = null;
+  let generatorCpu = NaN;
   return new Promise((resolve, reject) => {
     const instance = autocannon({
       url, connections, duration: duration + (STORM_CAP_MS + SETTLE_MS) / 1000 + 1, headers: { 'user-agent': 'lucid-bench' },
@@ -84,18 +90,25 @@ function cannon(url: string, connections: number, tokens: string[] | null, durat
     }, (err: Error | null, result: Result) => {
       clearTimeout(cap);
       if (err) return reject(err);
+      if (cpu0 && Number.isNaN(generatorCpu)) windowCpu();
       const sorted = latencies.subarray(0, count).sort();
       const inWindow = Math.min(performance.now(), windowEnd) - windowStart;
       resolve({
         reqPerSec: count / (inWindow / 1000), p50: pct(sorted, 0.5), p99: pct(sorted, 0.99), p999: pct(sorted, 0.999), max: pct(sorted, 1),
         non2xx: result.non2xx, errors: result.errors + result.timeouts, allAnsweredMs: allAnsweredMs < 0 ? NaN : allAnsweredMs,
-        firstAnswerP99: pct(Float64Array.from(firsts).sort(), 0.99), whole: { reqPerSec: result.requests.average, p99: result.latency.p99 },
+        firstAnswerP99: pct(Float64Array.from(firsts).sort(), 0.99), whole: { reqPerSec: result.requests.average, p99: result.latency.p99 }, generatorCpu,
       });
     });
     const openWindow = (at: number): void => {
       windowStart = at;
       windowEnd = at + duration * 1000;
-      setTimeout(() => instance.stop(), Math.max(0, windowEnd - performance.now()));
+      setTimeout(() => { cpu0 = process.cpuUsage(); }, Math.max(0, at - performance.now()));
+      setTimeout(() => { windowCpu(); instance.stop(); }, Math.max(0, windowEnd - performance.now()));
+    };
+    const windowCpu = (): void => {
+      if (!cpu0) return;
+      const u = process.cpuUsage(cpu0);
+      generatorCpu = (u.user + u.system) / 1000 / (Math.min(performance.now(), windowEnd) - windowStart);
     };
     const cap = setTimeout(() => { if (windowStart === Infinity) openWindow(performance.now()); }, STORM_CAP_MS);
     instance.on('response', (client: unknown, status: number, _bytes: number, ms: number) => {
@@ -253,6 +266,7 @@ async function runPath(path: string): Promise<void> {
           // the first answers' p99, and autocannon's own figures over the whole run.
           connect: { allAnsweredMs: Math.round(med(rs.map((r) => r.allAnsweredMs))), firstAnswerP99ms: round(med(rs.map((r) => r.firstAnswerP99))) },
           wholeRun: { reqPerSec: Math.round(med(rs.map((r) => r.whole.reqPerSec))), p99ms: med(rs.map((r) => r.whole.p99)) },
+          generatorCpu: round(med(rs.map((r) => r.generatorCpu)), 2),
         });
         const base = fig(bases);
         const ours = fig(ourss);
@@ -271,6 +285,17 @@ async function runPath(path: string): Promise<void> {
           ...(alt ? { ab: { descriptors: Number(abDescriptors), ...fig(alts), ratio: round(med(alts.map((o, r) => o.reqPerSec / bases[r]!.reqPerSec)), 2) } } : {}),
           loadavg: loadavg().map((l) => round(l, 2)),
           acceptance: { ratioAtLeast: 0.5, p99AtMostMsAt500: 50 },
+        });
+      }
+      // Issue #19: the TLS read at 500 connections under fixed offered rates (_api-open.ts says why).
+      if (secure && process.env['BENCH_API_OPEN'] !== '0') {
+        const closed = summary.find((x) => x.path === path && x.transport === 'tls' && x.connections === OPEN_CONNECTIONS) ?? summary.find((x) => x.path === path && x.transport === 'tls');
+        const rates = openRates(closed?.reqPerSec ?? 1000);
+        const own = await (ns ? tokensInside(ns.exec, app, openUsers(rates, RATE_LIMITS[BENCH_ROLE]), ['e']) : benchTokens(app.url, app.dataDir, openUsers(rates, RATE_LIMITS[BENCH_ROLE]), ['e']));
+        await openLoopLadder({
+          path, rates, userAgent: BENCH_UA, emit,
+          hello: { url: hello.url, pid: hello.child.pid!, tokens: null },
+          ours: { url: ourUrl, pid: childPidOf(app.pid, 'core') ?? app.pid, tokens: own[0]! },
         });
       }
       hello.child.kill();

@@ -9,16 +9,17 @@
 // Settings: BENCH_FLEET_DEVICES (100000), BENCH_FLEET_SECONDS (60: one full check-in period),
 // BENCH_FLEET_CAPACITY=0 skips the capacity search, BENCH_FLEET_ROLLOUT=0 the rollout; BENCH_FLEET_PERIOD_S
 // (60) shortens the check-in period for a quick smoke run; BENCH_FLEET_ONLY=leveldb:1,postgres:1,postgres:2
-// picks deployments.
+// picks deployments; BENCH_FLEET_CPU_PROF=<dir> writes each server's CPU profile there.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { signEnvelope } from '../../ota/shared/fleet-protocol.js';
 import { LevelFleetStore } from '../../ota/server/store/level-store.js';
 import { PgFleetStore } from '../../ota/server/store/pg-store.js';
 import type { FleetStore } from '../../ota/server/store/types.js';
 import { ADMIN, fleetApi, startChannelRepo, startFleetProcess } from '../helpers/fleet.js';
+import { pinnedPool } from '../helpers/fleet-sim.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { cpuOf, loadavg, machineTicks, makeDevices, percentile, postgresPids, records, runLoad, sendCheckin, shuffle, type CheckinHook, type LoadDevice } from './_fleet-load.js';
 
@@ -43,7 +44,9 @@ async function seed(store: FleetStore, devices: readonly LoadDevice[]): Promise<
 }
 
 async function deploy(store: Store, instances: number, devices: readonly LoadDevice[], pg: TestPostgres | null, db: number): Promise<Deployment> {
-  const env: Record<string, string> = { LUCID_FLEET_LOG_LEVEL: 'warn', LUCID_FLEET_SYNC_S: '0', LUCID_FLEET_OFFLINE_S: '180', LUCID_FLEET_CHECKIN_S: String(PERIOD_S) };
+  const env: Record<string, string> = { LUCID_FLEET_LOG_LEVEL: 'info', LUCID_FLEET_SYNC_S: '0', LUCID_FLEET_OFFLINE_S: '180', LUCID_FLEET_CHECKIN_S: String(PERIOD_S) };
+  // BENCH_FLEET_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  if (process.env['BENCH_FLEET_CPU_PROF']) env['NODE_OPTIONS'] = `--cpu-prof --cpu-prof-dir=${process.env['BENCH_FLEET_CPU_PROF']}`;
   let dataDir: string | null = null;
   let fleetId: string;
   if (store === 'postgres') {
@@ -99,7 +102,7 @@ export async function run(): Promise<void> {
     for (const [store, instances] of [['leveldb', 1], ['postgres', 1], ['postgres', 2]] as const) {
       if (only && !only.includes(`${store}:${instances}`)) continue;
       const d = await deploy(store, instances, devices, store === 'postgres' ? pg : null, ++db);
-      const pools = d.urls.map((u) => new Pool(u, { connections: 64, keepAliveTimeout: 60_000 }));
+      const pools = d.urls.map((u) => pinnedPool(u, { connections: 64 })); // keep-alive HTTPS, pinned as devices pin
       try {
         await runLoad({ devices, pools, fleetId: d.fleetId, ratePerS: rate, durationMs: 5000 }); // warm-up
         const m = await measure(d, pools, devices, rate, WINDOW_S, store === 'postgres' ? pg : null);

@@ -17,6 +17,7 @@ import { approve, operatorId, payouts, registerAddress, setupWallet, startPayout
 import { ROOT } from '../helpers/appliance.js';
 import { payoutNodeArgs } from '../../appliance/supervisor/children.js';
 import { computeStatement, statementDocument, statementHash } from '../../services/payout/index.js';
+import { submitAnchored } from '../helpers/statement-anchor.js';
 
 const emit = (o: object): void => console.log(JSON.stringify({ bench: 'payout', ...o }));
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
@@ -49,7 +50,7 @@ export async function run(): Promise<void> {
     const N = 12;
     const ops = Array.from({ length: N }, (_, i) => operatorId(i + 1));
     for (const [i, op] of ops.entries()) await registerAddress(pay, op, wallet(100 + i).address);
-    await pay.client.call('statement.submit', { chainId: 'bench', epoch: 1, pool: String(1000 * 1_000_000 * N), operators: ops.map((operator) => ({ operator, credits: 1, uptime: 0, window: 1 })) });
+    await submitAnchored(pay.client, { chainId: 'bench', epoch: 1, pool: String(1000 * 1_000_000 * N), operators: ops.map((operator) => ({ operator, credits: 1, uptime: 0, window: 1 })) });
     const times: number[] = [];
     for (const p of await payouts(pay)) {
       const t = performance.now();
@@ -84,7 +85,7 @@ export async function run(): Promise<void> {
       computeRuns.push(t1 - t0);
     }
     const t2 = performance.now();
-    await pay.client.call('statement.submit', { chainId: 'bench', epoch: 2, pool: String(250_000n * 1_000_000n), operators: many });
+    await submitAnchored(pay.client, { chainId: 'bench', epoch: 2, pool: String(250_000n * 1_000_000n), operators: many });
     const submitMs = performance.now() - t2;
     emit({ metric: 'statement_1000', operators: 1000, computeMs: round(median(computeRuns), 2), documentMs: round(median(docRuns), 2), submitMs: round(submitMs) });
   } finally {

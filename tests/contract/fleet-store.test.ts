@@ -11,9 +11,13 @@ import { fleetStoreContract } from './fleet-store.js';
 
 fleetStoreContract('LevelDB', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-level-'));
-  const store = new LevelFleetStore(dir);
+  let store = new LevelFleetStore(dir);
   await store.start();
-  return { store, close: async () => { await store.stop(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    store,
+    close: async () => { await store.stop(); rmSync(dir, { recursive: true, force: true }); },
+    reopen: async () => { await store.stop(); store = new LevelFleetStore(dir); await store.start(); return store; },
+  };
 });
 
 let pg: TestPostgres;
@@ -22,7 +26,12 @@ beforeAll(async () => { pg = await startPostgres(); }, 120_000);
 afterAll(async () => { await pg?.stop(); });
 
 fleetStoreContract('PostgreSQL', async () => {
-  const store = new PgFleetStore(await pg.createDatabase(`contract_${++n}`), 16);
+  const url = await pg.createDatabase(`contract_${++n}`);
+  let store = new PgFleetStore(url, 16);
   await store.start();
-  return { store, close: () => store.stop() };
+  return {
+    store,
+    close: () => store.stop(),
+    reopen: async () => { await store.stop(); store = new PgFleetStore(url, 16); await store.start(); return store; },
+  };
 });

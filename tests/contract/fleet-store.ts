@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { AUDIT_GENESIS, auditHash } from '../../ota/server/store/common.js';
 import type { DeviceRecord, FleetStore, FleetUser, RolloutRecord } from '../../ota/server/store/types.js';
 
-export type StoreFactory = () => Promise<{ store: FleetStore; close: () => Promise<void> }>;
+/** `reopen` stops the store and opens the same data again (a restart). */
+export type StoreFactory = () => Promise<{ store: FleetStore; close: () => Promise<void>; reopen: () => Promise<FleetStore> }>;
 
 const N = 12;
 const user = (id: string, username = id): FleetUser => ({
@@ -87,6 +88,30 @@ export function fleetStoreContract(name: string, factory: StoreFactory): void {
       const ok = await s.checkin('d1', 8, null, 3000);
       expect(ok.kind === 'ok' && ok.device.status.version === '1.1.0' && ok.membership === null).toBe(true);
     }));
+
+    it('devices: many check-ins at once with a tag change and a delete among them are all there after a restart', async () => {
+      const { store: s, close, reopen } = await factory();
+      try {
+        for (let i = 0; i < 300; i++) await s.enrollDevice(testDevice(`d${i}`));
+        const status = { ...testDevice('x').status, version: '1.1.0' };
+        const ops: Array<Promise<unknown>> = Array.from({ length: 300 }, (_, i) => s.checkin(`d${i}`, 1, status, 5000));
+        ops.splice(100, 0, s.setDeviceTags('d0', ['moved']), s.deleteDevice('d1'));
+        ops.push(s.checkin('d2', 2, { ...status, version: '1.2.0' }, 6000));
+        await Promise.all(ops);
+        const again = await reopen();
+        const d0 = (await again.getDevice('d0'))!;
+        expect([d0.tags, d0.lastSeq, d0.status.version]).toEqual([['moved'], 1, '1.1.0']);
+        expect(await again.getDevice('d1')).toBeNull();
+        const d2 = (await again.getDevice('d2'))!;
+        expect([d2.lastSeq, d2.lastSeenAt, d2.status.version]).toEqual([2, 6000, '1.2.0']);
+        const rest = await again.listDevices({ limit: 1000 });
+        expect(rest).toHaveLength(299);
+        expect(rest.filter((d) => d.id !== 'd2').every((d) => d.lastSeq === 1 && d.lastSeenAt === 5000 && d.status.version === '1.1.0')).toBe(true);
+        expect((await again.checkin('d5', 1, null, 7000)).kind).toBe('replay');
+      } finally {
+        await close();
+      }
+    });
 
     it('devices: bulk import keeps existing ones', withStore(async (s) => {
       await s.enrollDevice(testDevice('d1', { name: 'first' }));

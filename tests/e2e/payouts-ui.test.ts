@@ -12,6 +12,7 @@ import { launchBrowser, loginVia, openPage } from '../helpers/browser.js';
 import { startTronNodeDouble, type TronNodeDouble } from '../helpers/tron-node/index.js';
 import { operatorId, wallet, type Wallet } from '../helpers/payout.js';
 import { PayoutClient } from '../../services/payout/index.js';
+import { submitAnchored } from '../helpers/statement-anchor.js';
 
 const BOB = { username: 'bob-admin', password: 'amber-kettle-77-north' };
 const OPS = [operatorId(0x31), operatorId(0x32)];
@@ -120,11 +121,14 @@ describe('Payouts page', () => {
     await client.call('address.change', { operator: OPS[1]!, to: DEST[1]!.address, version: text.version, signatures: [wallet(1).sign(text.text), wallet(2).sign(text.text)] });
 
     // Epoch 3 stated (core's feeder does this once an epoch closes): 6,000 and 650 USDT.
-    await client.call('statement.submit', { chainId: 'lucid-e2e', epoch: 3, pool: '7000000000', operators: [
+    const stated = await submitAnchored(client, { chainId: 'lucid-e2e', epoch: 3, pool: '7000000000', operators: [
       { operator: OPS[0]!, credits: 6_000, uptime: 0, window: 1 }, { operator: OPS[1]!, credits: 1_000 - 263, uptime: 0, window: 1 }] });
     client.close();
     await tid(page, 'statement-epoch-3').waitFor({ timeout: 15_000 });
     await expect(tid(page, 'statement-hash').first().textContent()).resolves.toMatch(/^[0-9a-f]{64}$/);
+    // The anchoring the payout process checked: height and block hash of the chain's statement.
+    await expect.poll(() => tid(page, 'anchor-height').first().textContent(), { timeout: 15_000 }).toBe(String(stated.anchor!.height));
+    expect(await tid(page, 'anchor-block').first().textContent()).toBe(stated.anchor!.blockHash);
 
     // Review shows the decoded transaction before anyone signs.
     const small = `3-${OPS[1]!.slice(0, 8)}`;

@@ -4,7 +4,10 @@
 // commit, or the failure the test wants). Used by the fleet tests and by `./build.sh bench fleet`
 // (which runs 100,000 of them from one process).
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { Pool } from 'undici';
+import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { Pool, type buildConnector } from 'undici';
+import { spkiPin } from '../../services/common/tls.js';
 import {
   enrollProofPayload, nodeIdOfHex, signEnvelope, signedBytes,
   type Assignment, type CheckinAnswer, type CheckinMessage, type Health, type ReportPhase,
@@ -12,11 +15,56 @@ import {
 
 export interface HttpResult { status: number; body: any }
 
+/**
+ * HTTPS to a fleet the way a device talks to it (pin-spec): the server's certificate must have
+ * the pinned public key (base64url SHA-256 of its SPKI); CA and host name are not what is
+ * checked. A certificate with another key fails the connection before any request is sent.
+ */
+export function pinnedConnector(pin: string): buildConnector.connector {
+  return (opts, callback) => {
+    let done = false;
+    const finish = (err: Error | null, socket: ReturnType<typeof tlsConnect> | null): void => {
+      if (done) return;
+      done = true;
+      callback(err as Error, socket as never);
+    };
+    const host = opts.hostname.replace(/^\[|\]$/g, '');
+    const socket = tlsConnect({
+      host, port: Number(opts.port || 443), ...(isIP(host) ? {} : { servername: host }), rejectUnauthorized: false, ALPNProtocols: ['http/1.1'],
+    });
+    socket.setNoDelay(true);
+    socket.once('secureConnect', () => {
+      const cert = socket.getPeerX509Certificate();
+      const seen = cert ? spkiPin(cert) : '(none)';
+      if (seen === pin) return finish(null, socket);
+      socket.destroy();
+      finish(Object.assign(new Error(`fleet certificate pin mismatch: expected ${pin}, the server shows ${seen}`), { code: 'FLEET_PIN_MISMATCH' }), null);
+    });
+    socket.once('error', (err) => finish(err, null));
+  };
+}
+
+/** The pin each fleet URL's certificate has (set by the helpers that start a fleet). */
+const pins = new Map<string, string>();
+export function setFleetPin(url: string, pin: string): void {
+  pins.set(new URL(url).origin, pin);
+}
+export function fleetPinOf(url: string): string {
+  const pin = pins.get(new URL(url).origin);
+  if (!pin) throw new Error(`no pin known for ${url}: start the fleet with tests/helpers/fleet.ts or call setFleetPin`);
+  return pin;
+}
+
+/** A keep-alive pool to a fleet, pinned to its certificate (or to `pin`). */
+export function pinnedPool(url: string, options: { connections?: number; pin?: string } = {}): Pool {
+  return new Pool(url, { connections: options.connections ?? 16, pipelining: 1, keepAliveTimeout: 60_000, connect: pinnedConnector(options.pin ?? fleetPinOf(url)) });
+}
+
 /** One keep-alive connection pool per fleet URL, shared by all simulated devices. */
 const pools = new Map<string, Pool>();
 export function fleetPool(url: string, connections = 16): Pool {
   let p = pools.get(url);
-  if (!p) pools.set(url, (p = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 })));
+  if (!p) pools.set(url, (p = pinnedPool(url, { connections })));
   return p;
 }
 export async function closePools(): Promise<void> {

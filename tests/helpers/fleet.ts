@@ -14,7 +14,7 @@ import { ReleaseRepo } from '../../ota/release/repo.js';
 import { RELEASE_SCHEMA, releaseTargetPath } from '../../ota/shared/release/release-doc.js';
 import { freePort, ROOT } from './appliance.js';
 import { startStaticServer, type StaticServer } from './static-server.js';
-import { closePools, fleetPool, type HttpResult } from './fleet-sim.js';
+import { closePools, fleetPool, pinnedPool, setFleetPin, type HttpResult } from './fleet-sim.js';
 
 export const ADMIN = { username: 'fleet-root', password: 'violet-anchor-41-drift' };
 
@@ -59,10 +59,11 @@ export async function startFleet(options: { databaseUrl?: string; config?: Parti
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fleet-'));
   const config: FleetConfig = {
     host: '127.0.0.1', port: 0, dataDir, databaseUrl: options.databaseUrl ?? null, dbPool: 8, offlineAfterS: 30, checkinIntervalS: 60,
-    syncS: 0, evaluateMs: 100, logLevel: 'silent', ...options.config,
+    syncS: 0, evaluateMs: 100, tlsCert: null, tlsKey: null, logLevel: 'silent', ...options.config,
   };
   const server = new FleetServer(config, silentLogger(), { webRoot: join(ROOT, 'dist/fleet/web') });
   await server.start();
+  setFleetPin(server.url, server.tls.pin);
   let token: string | null = null;
   const api = fleetApi(server.url, () => token);
   const setup = await api.call('GET', '/api/v1/auth/setup', undefined, null);
@@ -84,7 +85,7 @@ export async function startFleet(options: { databaseUrl?: string; config?: Parti
 }
 
 /** A fleet server as its own process (what `./build.sh fleet` runs). */
-export async function startFleetProcess(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; output(): string; stop(): Promise<void> }> {
+export async function startFleetProcess(env: Record<string, string>): Promise<{ url: string; pin: string; child: ChildProcess; output(): string; stop(): Promise<void> }> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'fleet-proc-'));
   const child = spawn(process.execPath, [join(ROOT, 'dist/fleet/server.mjs')], {
@@ -94,16 +95,27 @@ export async function startFleetProcess(env: Record<string, string>): Promise<{ 
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `https://127.0.0.1:${port}`;
   const until = Date.now() + 60_000;
+  // The start log names the URL and the certificate's pin; the health check is pinned to it.
+  let pin = '';
   for (;;) {
     if (child.exitCode !== null) throw new Error(`fleet server exited ${child.exitCode}: ${out}`);
     if (Date.now() > until) throw new Error(`fleet server did not start: ${out}`);
-    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    const ready = /"pin":"([A-Za-z0-9_-]{43})"[^\n]*"msg":"fleet server ready at (https:\/\/[^ ]+) /.exec(out);
+    if (ready) {
+      [pin] = [ready[1]!];
+      if (ready[2] !== url) throw new Error(`fleet server says it is at ${ready[2]}, expected ${url}`);
+      const pool = pinnedPool(url, { pin, connections: 1 });
+      const ok = await pool.request({ method: 'GET', path: '/healthz' }).then(async (r) => { await r.body.text(); return r.statusCode === 200; }, () => false);
+      await pool.close();
+      if (ok) break;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
+  setFleetPin(url, pin);
   return {
-    url, child, output: () => out,
+    url, pin, child, output: () => out,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

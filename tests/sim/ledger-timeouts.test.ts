@@ -16,7 +16,7 @@ const steadyDelay = (seed: number): Scenario => ({
   seed, set: 'n4', slotMs: SLOT, validators: ['v0', 'v1', 'v2', 'v3'].map((name) => ({ name, power: 1 })), twins: [], instances: ['v0', 'v1', 'v2', 'v3'],
   delay: { min: 1.3 * SLOT, max: 1.7 * SLOT }, drop: 0, duplicate: 0, persistDelayMax: 0, events: [], healAt: 1e9, endAt: END_SLOTS * SLOT,
   lockBug: false, admission: null, liveness: 'none', clean: false, cheater: null, trustBug: false,
-  emptyBlockIntervalMs: null, idleProbes: [], quietFrom: null,
+  emptyBlockIntervalMs: null, idleProbes: [], quietFrom: null, statements: false, statementLiar: null,
 });
 
 /** The schedule before this change: slot/20 per round, for 8 rounds, then flat. */

@@ -147,7 +147,7 @@ export async function assembleCore(inputs: CoreInputs): Promise<CoreParts> {
       // The TLS certificate of the P2P transport is made from the node key itself.
       privateKey: config.genesis !== null ? createPrivateKey(readFileSync(join(config.dataDir, NODE_KEY_FILE))) : undefined,
     },
-    config: { slotMs: config.slotMs, emptyBlockIntervalMs: config.emptyBlockIntervalS * 1000, p2pHost: config.host, p2pPort: config.p2pPort, peers: config.peers, genesisPath: config.genesis, mdns: config.mdns === 'on' },
+    config: { slotMs: config.slotMs, emptyBlockIntervalMs: config.emptyBlockIntervalS * 1000, p2pHost: config.host, p2pPort: config.p2pPort, peers: config.peers, genesisPath: config.genesis, mdns: config.mdns === 'on', payoutPool: config.payoutPoolUsdt * 1_000_000 },
     metrics,
     anchorSource: sessions,
     // Storage challenges are answered from the sessions' own chunk objects.

@@ -1,9 +1,10 @@
 // Core's side of payouts: the client of the payout process's socket, the two-person kinds
 // (registered on auth's approvals before auth starts), the API routes — always registered, so
 // the route table is the same on every appliance; without payouts they answer
-// PAYOUT_ERR_DISABLED — and the statement feeder: once an epoch has closed on this node's chain,
-// its credits go to the payout process, which computes and keeps the statement (core never
-// computes what is owed). Without `LUCID_PAYOUT_POOL_USDT` nothing is stated.
+// PAYOUT_ERR_DISABLED — and the statement feeder: once the chain has made an epoch's statement
+// final, its credits and the proof go to the payout process, which computes the statement itself
+// and pays it only if the chain's hash is its own. A chain without a payout pool (genesis
+// params.payoutPool) states nothing.
 import type { FastifyPluginAsync } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { payoutEnabled, payoutPaths } from '../../config/index.js';
@@ -36,33 +37,27 @@ export function corePayout(deps: CorePayoutDeps): CorePayout {
   const client = enabled ? new PayoutClient({ socketPath: payoutPaths(deps.config).socket }) : null;
   const twoPerson = client ? new PayoutTwoPerson(deps.approvals, client) : null;
   twoPerson?.register();
-  const pool = BigInt(deps.config.payoutPoolUsdt) * 1_000_000n;
+  // The epoch's credit set exactly as the chain stated it (pool from the genesis, capped credits,
+  // uptime in time), with the proof of its statement transaction once that is final.
   const credits: CreditSetSource = async (epoch) => {
-    if (pool === 0n) return null;
-    const ledger = deps.ledger();
-    const current = (await ledger.creditsForEpoch()).epoch;
-    if (epoch >= current) return null;
-    const c = await ledger.creditsForEpoch(epoch);
-    // No block in the epoch (before genesis, or a chain stalled all of it): nothing to state.
-    if (c.blocks === 0) return null;
-    return {
-      chainId: ledger.state().chainId, epoch, pool: String(pool),
-      // Uptime share for the bonus: the node's commit signatures over the epoch's blocks.
-      operators: c.nodes.map((n) => ({ operator: n.node, credits: n.total, uptime: n.validation, window: c.blocks })),
-    };
+    const st = await deps.ledger().statements.of(epoch);
+    if (!st || st.creditSet.pool === '0') return null;
+    return st.anchor ? { ...st.creditSet, anchor: st.anchor } : st.creditSet;
   };
   const routes = payoutRoutes({ client, twoPerson, audit: deps.audit, walletsOf: deps.walletsOf, userOfWallet: deps.userOfWallet, credits, selfOperator: deps.selfOperator });
   if (!client) return { routes, feeder: null };
   let timer: NodeJS.Timeout | undefined;
   // Epochs are long (a day); a look every ten payout polls (30 s by default) is plenty.
   const feedEveryMs = Math.max(1000, deps.config.payoutPollMs * 10);
+  // Follows the chain: every statement the chain made final, oldest first from the first one the
+  // payout process has not anchored (it recomputes each from the credit set and its own previous
+  // statement, so it must see them all, in order), each with its proof.
   const feed = async (): Promise<void> => {
     const ledger = deps.ledger();
-    if (pool === 0n || !ledger.ready) return;
-    const current = (await ledger.creditsForEpoch()).epoch;
-    const stated = (await client.call('statement.list', {})) as Array<{ epoch: number }>;
-    const last = stated.at(-1)?.epoch ?? current - 2;
-    for (let e = Math.max(0, last + 1); e < current; e++) {
+    if (!ledger.ready) return;
+    const stated = (await client.call('statement.list', {})) as Array<{ epoch: number; anchor?: unknown }>;
+    const lastAnchored = stated.filter((s) => s.anchor).at(-1)?.epoch ?? null;
+    for (const e of await ledger.statements.stated(lastAnchored)) {
       const set = await credits(e);
       if (set) await client.call('statement.submit', set);
     }

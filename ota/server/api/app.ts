@@ -3,8 +3,9 @@
 // one), access control before the body is parsed, rate limits by role, security headers, OpenAPI
 // at /docs generated from the route schemas, and the web UI.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Logger } from '../../../services/common/log.js';
+import { cpuHasAes, tlsServerOptions, type TlsMaterial } from '../../../services/common/tls.js';
 import {
   DOCS_HTML, buildOpenApi, installEnforcement, installErrorHandlers, installIdentify, installRateLimit, installSecurityHeaders,
   lazySchemaController, recordRoutes, requirePermissionOnEveryRoute, staticRoutes, type AuthPort, type RouteRecord,
@@ -16,11 +17,21 @@ export interface FleetApiOptions {
   readonly auth: AuthPort;
   readonly routes: readonly FastifyPluginAsync[];
   readonly webRoot: string | null;
+  /** The certificate: the app serves HTTPS only (TLS 1.2+, the appliance's cipher list). */
+  readonly tls: Pick<TlsMaterial, 'keyPem' | 'certPem'>;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     fleetRoutes: readonly RouteRecord[];
+  }
+}
+
+function cpuinfo(): string | null {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return null;
   }
 }
 
@@ -37,6 +48,7 @@ export async function buildFleetApi(o: FleetApiOptions): Promise<FastifyInstance
     // Behind a load balancer: the client's address from X-Forwarded-For (rate limits, audit).
     trustProxy: true,
     keepAliveTimeout: 65_000,
+    https: tlsServerOptions(o.tls, cpuHasAes(cpuinfo())),
   });
   installErrorHandlers(app);
   installSecurityHeaders(app);

@@ -14,6 +14,13 @@ const loginLimit = { permission: 'public' as const, rateLimit: { max: 10, timeWi
 
 export const adminRoutes = (p: FleetParts): FastifyPluginAsync => async (app) => {
   const tags = ['auth'];
+  app.get('/api/v1/tls', {
+    config: { permission: 'public' },
+    schema: { tags: ['fleet'], summary: 'The fleet certificate: its pin (what enrollment tokens carry) and fingerprints to compare with the browser', response: { 200: S.TlsInfo } },
+  }, async () => {
+    const t = p.tls;
+    return { pin: t.pin, spkiSha256Base64: t.spkiSha256Base64, publicKeySha256: t.publicKeySha256, certificateSha256: t.certificateSha256, source: t.source === 'user' ? 'user' : 'fleet', names: [...t.names], validTo: t.validTo };
+  });
   app.get('/api/v1/auth/setup', {
     config: { permission: 'public' },
     schema: { tags, summary: 'Does the fleet still need its first admin?', response: { 200: T.Object({ needed: T.Boolean() }) } },

@@ -59,6 +59,12 @@ export const DeviceQuery = T.Object({
 export const TagsBody = T.Object({ tags: Tags }, closed);
 export const TokenBody = T.Object({ tags: T.Optional(Tags), ttlHours: T.Optional(T.Integer({ minimum: 1, maximum: 24 * 90 })) }, closed);
 export const TokenReply = T.Object({ token: T.String(), id: T.String(), expiresAt: T.Number() });
+export const TlsInfo = T.Object({
+  pin: T.String({ description: 'base64url SHA-256 of the certificate public key (SPKI DER), 43 characters: what enrollment tokens carry after their dot' }),
+  spkiSha256Base64: T.String({ description: 'the same hash in standard base64 (Chromium --ignore-certificate-errors-spki-list)' }),
+  publicKeySha256: T.String(), certificateSha256: T.String({ description: 'SHA-256 of the certificate, AB:CD:… as browsers show it' }),
+  source: T.Union([T.Literal('fleet'), T.Literal('user')]), names: T.Array(T.String()), validTo: T.String(),
+});
 
 const Window = T.Object({ days: T.Array(T.Integer({ minimum: 0, maximum: 6 }), { minItems: 1, maxItems: 7 }), start: T.String({ pattern: '^\\d\\d:\\d\\d$' }), end: T.String({ pattern: '^\\d\\d:\\d\\d$' }) }, closed);
 export const GroupBody = T.Object({

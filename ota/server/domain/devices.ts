@@ -21,12 +21,20 @@ export interface DevicesDeps {
   readonly fleetId: string;
   readonly now: () => number;
   readonly checkinIntervalS: number;
+  /** The fleet certificate's pin (base64url SHA-256 of its SPKI): appended to every token made. */
+  readonly pin: string;
   readonly audit: (action: string, actor: string, target: string | null, outcome: 'success' | 'denied' | 'failure', details?: Record<string, unknown>) => Promise<void>;
   /** A member changed state (a stage may now be decidable). */
   readonly onMemberChange: (rolloutId: string) => void;
 }
 
-export const hashToken = (token: string): string => createHash('sha256').update(token.trim()).digest('hex');
+/**
+ * A token is `lft_<secret>.<pin>`: the pin tells the device which certificate to expect, the
+ * secret is what enrolls. Identified by the part before the dot (base64url has none), so a token
+ * given with or without its pin is the same token.
+ */
+export const tokenSecret = (token: string): string => token.trim().split('.')[0]!;
+export const hashToken = (token: string): string => createHash('sha256').update(tokenSecret(token)).digest('hex');
 
 function parse<T>(payload: string): T {
   try {
@@ -48,10 +56,11 @@ export class FleetDevices {
 
   async makeToken(by: string, tags: readonly string[], ttlMs = TOKEN_TTL_MS): Promise<{ token: string; id: string; expiresAt: number }> {
     for (const t of tags) if (!TAG.test(t)) throw new LucidError('API_ERR_VALIDATION', `tag ${JSON.stringify(t)}: lower-case letters, digits and . _ : -`);
-    const token = `lft_${randomBytes(24).toString('base64url')}`;
+    const secret = `lft_${randomBytes(24).toString('base64url')}`;
+    const token = `${secret}.${this.deps.pin}`;
     const now = this.deps.now();
     const id = randomBytes(6).toString('hex');
-    await this.deps.store.putToken({ hash: hashToken(token), id, createdBy: by, createdAt: now, expiresAt: now + ttlMs, tags: normTags(tags), usedBy: null, usedAt: null });
+    await this.deps.store.putToken({ hash: hashToken(secret), id, createdBy: by, createdAt: now, expiresAt: now + ttlMs, tags: normTags(tags), usedBy: null, usedAt: null });
     await this.deps.audit('enroll.token', by, id, 'success', { tags, expiresAt: now + ttlMs });
     return { token, id, expiresAt: now + ttlMs };
   }

@@ -69,5 +69,18 @@ async function route(): Promise<void> {
   main.setAttribute('data-page', page.path);
 }
 
+/** The certificate a person compares with what the browser shows (and devices pin). */
+async function showCertificate(): Promise<void> {
+  const el = document.getElementById('cert');
+  if (!el) return;
+  const t = await call<{ certificateSha256: string; pin: string; source: string }>('GET', '/api/v1/tls').catch(() => null);
+  if (!t) return;
+  el.replaceChildren(
+    `This fleet's certificate (${t.source === 'user' ? 'brought by its operator' : 'its own, self-signed'}): SHA-256 fingerprint `,
+    h('code', { 'data-testid': 'cert-sha256' }, t.certificateSha256),
+    ' — compare it with what your browser shows. Devices pin its public key: ', h('code', { 'data-testid': 'cert-pin' }, t.pin), '.');
+}
+
 window.addEventListener('hashchange', () => void route());
 void route();
+void showCertificate();

@@ -86,7 +86,11 @@ export const groupsPage: FleetPage = {
     const token = button('Make enrollment token', 'enroll-make', async () => {
       try {
         const t = await call<{ token: string; expiresAt: number }>('POST', '/api/v1/enrollment-tokens', { tags: tokenTags.value.split(/[\s,]+/).filter(Boolean) });
-        tokenOut.replaceChildren('Give the appliance LUCID_FLEET_URL=', h('code', null, location.origin), ' and LUCID_FLEET_TOKEN=', h('code', null, t.token), ` (single use, shown once; expires ${new Date(t.expiresAt).toISOString().slice(0, 16)}).`);
+        const pin = t.token.includes('.') ? t.token.slice(t.token.indexOf('.') + 1) : '';
+        tokenOut.replaceChildren('Give the appliance LUCID_FLEET_URL=', h('code', null, location.origin), ' and LUCID_FLEET_TOKEN=', h('code', { 'data-testid': 'enroll-token-value' }, t.token),
+          ` (single use, shown once; expires ${new Date(t.expiresAt).toISOString().slice(0, 16)}). `,
+          h('span', { 'data-testid': 'enroll-token-pin' }, 'The token carries this fleet\'s certificate pin after its dot (', h('code', null, pin),
+            ', the SHA-256 of the certificate\'s public key): the appliance sends the token only to a server with this key, and checks that key on every later connection.'));
       } catch (e) { msg.show(e); }
     });
     main.replaceChildren(h('h1', null, 'Groups and enrollment'), h('div', { class: 'card' }, msg.el, list), groupForm(draw),

@@ -11,6 +11,7 @@ import { proposerFor, proposerOrder } from './ranking.js';
 import { AdmissionRefused, applyApprove, applyJoin, lastNonce, pruneApprovals, type AdmissionView, type Approvals } from './admission.js';
 import { powerOf, totalPower, type ChainState, type ValidatorEntry } from './state.js';
 import { CreditBook, anchorSizeProblem } from '../credits/book.js';
+import { applyStatement } from './statements.js';
 
 export class InvalidBlock extends Error {
   override readonly name = 'InvalidBlock';
@@ -123,6 +124,7 @@ export function checkAndApply(state: ChainState, bytes: Uint8Array, ctx: ApplyCo
   const seenTx = new Set<string>();
   const seenAnchor = new Set<string>();
   const anchors: AnchorRecord[] = [];
+  let stated = state.stated;
 
   block.txs.forEach((bytesTx, index) => {
     const id = txId(bytesTx);
@@ -178,6 +180,12 @@ export function checkAndApply(state: ChainState, bytes: Uint8Array, ctx: ApplyCo
           throw err;
         }
         break;
+      case 'statement': {
+        const r = applyStatement(state, stated, tx, h.height, index);
+        if (typeof r === 'string') failTx(index, r);
+        stated = r as Exclude<typeof r, string>;
+        break;
+      }
       case 'leave':
         if (!validators.some((v) => v.publicKey === node)) failTx(index, `not a validator`);
         if (validators.length <= 1) failTx(index, `the last validator cannot leave`);
@@ -203,6 +211,7 @@ export function checkAndApply(state: ChainState, bytes: Uint8Array, ctx: ApplyCo
     approvals: pruneApprovals(approvals, h.height + 1, validators),
     prevTime: state.headTime,
     ...credited,
+    ...(stated ? { stated } : {}),
   };
   return { block, hash, state: next, anchors };
 }

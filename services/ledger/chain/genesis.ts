@@ -15,6 +15,12 @@ export interface ChainParams extends CreditParams {
   readonly maxCooldown: number;
   /** Highest power a validator may give itself with a join transaction. */
   readonly maxJoinPower: number;
+  /**
+   * Micro-USDT shared among the operators per epoch by the payout statement every validator
+   * checks (chain/statements.ts). Absent (or 0): the chain makes no statements. Optional, so a
+   * genesis made before it keeps its hash.
+   */
+  readonly payoutPool?: number;
 }
 
 export interface GenesisValidator {
@@ -58,7 +64,11 @@ export function parseGenesis(raw: unknown): Genesis {
     if (!Number.isSafeInteger(p[key]) || (p[key] as number) < 1) fail(`params.${key} must be a positive integer`);
     params[key] = p[key] as number;
   }
-  for (const key of Object.keys(p)) if (!(key in DEFAULT_PARAMS)) fail(`unknown parameter params.${key}`);
+  if (p['payoutPool'] !== undefined && p['payoutPool'] !== 0) {
+    if (!Number.isSafeInteger(p['payoutPool']) || (p['payoutPool'] as number) < 0) fail('params.payoutPool must be micro-USDT, a non-negative integer');
+    params['payoutPool'] = p['payoutPool'] as number;
+  }
+  for (const key of Object.keys(p)) if (!(key in DEFAULT_PARAMS) && key !== 'payoutPool') fail(`unknown parameter params.${key}`);
   // An epoch's credit record is final one block into the next epoch (services/ledger/README.md
   // "Epoch boundaries"): the window must still hold it then.
   if (params['windowMs']! < 2 * params['epochMs']!) fail('params.windowMs must be at least two epochs (2 × params.epochMs)');
@@ -111,6 +121,6 @@ export function makeGenesis(o: MakeGenesisOptions): Genesis {
 }
 
 /** The one-validator genesis a standalone appliance makes for itself on first boot. */
-export function standaloneGenesis(publicKeyHex: string, nodeId: string, now: number): Genesis {
-  return makeGenesis({ chainId: `lucid-solo-${nodeId.slice(0, 12)}`, genesisTime: now, validators: [{ publicKey: publicKeyHex, power: 1, name: 'this node' }] });
+export function standaloneGenesis(publicKeyHex: string, nodeId: string, now: number, payoutPool = 0): Genesis {
+  return makeGenesis({ chainId: `lucid-solo-${nodeId.slice(0, 12)}`, genesisTime: now, validators: [{ publicKey: publicKeyHex, power: 1, name: 'this node' }], params: payoutPool > 0 ? { payoutPool } : {} });
 }

@@ -7,6 +7,7 @@ import type { ChainParams, Genesis } from './genesis.js';
 import { genesisHash } from './genesis.js';
 import { RELAY_BYTES_PER_CREDIT, type CreditParams } from '../credits/params.js';
 import type { Approvals } from './admission.js';
+import type { StatedEpoch } from './statements.js';
 
 export { RELAY_BYTES_PER_CREDIT };
 
@@ -92,6 +93,8 @@ export interface ChainState {
   readonly intakeQueue: readonly string[];
   /** Earliest block time of each node's next audit. */
   readonly nextAuditAt: Readonly<Record<string, number>>;
+  /** The last payout statement made final (chain/statements.ts); absent before the first. */
+  readonly stated?: StatedEpoch;
 }
 
 export function initialState(g: Genesis): ChainState {

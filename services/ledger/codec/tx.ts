@@ -12,7 +12,7 @@ export type { ApproveTx } from './approve-tx.js';
 
 /** 2 since anchors carry the manifest's sizes and work proofs became storage answers and verdicts. */
 export const TX_VERSION = 2;
-export const TX_TYPE = { anchor: 1, work: 2, join: 3, leave: 4, approve: 5 } as const;
+export const TX_TYPE = { anchor: 1, work: 2, join: 3, leave: 4, approve: 5, statement: 6 } as const;
 export const SIGNATURE_BYTES = 64;
 
 /**
@@ -61,7 +61,19 @@ export interface LeaveTx {
   readonly nonce: number;
 }
 
-export type TxBody = AnchorTx | WorkTx | JoinTx | LeaveTx | ApproveTx;
+/**
+ * The payout statement of a closed credit epoch (services/statement): valid only if `hash` equals
+ * what every validator computes from the chain's own credits (chain/statements.ts).
+ */
+export interface StatementTx {
+  readonly type: 'statement';
+  /** The submitting validator. */
+  readonly node: Buffer;
+  readonly epoch: number;
+  readonly hash: Buffer;
+}
+
+export type TxBody = AnchorTx | WorkTx | JoinTx | LeaveTx | ApproveTx | StatementTx;
 export type Tx = TxBody & { readonly signature: Buffer };
 
 export function encodeTxBody(tx: TxBody): Buffer {
@@ -83,6 +95,9 @@ export function encodeTxBody(tx: TxBody): Buffer {
       break;
     case 'approve':
       writeApproveBody(w.u8(TX_TYPE.approve), tx);
+      break;
+    case 'statement':
+      w.u8(TX_TYPE.statement).fixed(tx.node, 32).u64(tx.epoch).fixed(tx.hash, 32);
       break;
   }
   return w.finish();
@@ -121,6 +136,9 @@ export function decodeTx(bytes: Uint8Array): Tx {
       break;
     case TX_TYPE.approve:
       body = readApproveBody(r);
+      break;
+    case TX_TYPE.statement:
+      body = { type: 'statement', node: r.fixed(32), epoch: r.u64(), hash: r.fixed(32) };
       break;
     default:
       throw new CodecError(`unknown transaction type ${type}`);

@@ -6,7 +6,8 @@
 import type { Block, Commit } from '../codec/block.js';
 import { encodeCommit, decodeCommit, decodeBlock } from '../codec/block.js';
 import type { AnchorRecord } from '../chain/apply.js';
-import type { ChainState, EpochState } from '../chain/state.js';
+import type { ChainState, EpochState, ValidatorEntry } from '../chain/state.js';
+import type { StatedEpoch } from '../chain/statements.js';
 import type { Evidence } from '../consensus/engine-types.js';
 
 /** The part of services/store's Store the ledger uses (a narrow port keeps the test doubles small). */
@@ -38,6 +39,11 @@ export interface StoredHead {
 
 export interface StoredAnchor extends AnchorRecord {}
 
+export interface StoredStatement extends StatedEpoch {
+  /** The validators of the statement's height (whose hash its block header carries). */
+  readonly validators: readonly ValidatorEntry[];
+}
+
 export interface PendingAnchor {
   readonly sessionId: string;
   readonly manifestHash: string;
@@ -57,6 +63,7 @@ export class ChainStore {
   private readonly meta: SublevelPort<unknown>;
   private readonly pending: SublevelPort<PendingAnchor>;
   private readonly evidenceLog: SublevelPort<Evidence>;
+  private readonly statements: SublevelPort<StoredStatement>;
 
   constructor(private readonly db: LevelPort) {
     this.blocks = db.sublevel<Uint8Array>('ledger-blocks', 'view');
@@ -66,6 +73,7 @@ export class ChainStore {
     this.meta = db.sublevel<unknown>('ledger-meta');
     this.pending = db.sublevel<PendingAnchor>('ledger-pending');
     this.evidenceLog = db.sublevel<Evidence>('ledger-evidence');
+    this.statements = db.sublevel<StoredStatement>('ledger-statements');
   }
 
   async head(): Promise<StoredHead | undefined> {
@@ -93,6 +101,9 @@ export class ChainStore {
       b.del(a.manifestHash, { sublevel: this.pending });
     }
     for (const [epoch, st] of Object.entries(c.state.epochs)) b.put(pad(Number(epoch)), st, { sublevel: this.epochs });
+    // A statement made final in this block, with the validators of its height (a proof needs them).
+    const st = c.state.stated;
+    if (st && st.height === c.height) b.put(pad(st.epoch), { ...st, validators: c.state.lastValidators }, { sublevel: this.statements });
     b.put('head', { height: c.height, hash: c.hash.toString('hex'), genesisHash: c.state.genesisHash, state: c.state } satisfies StoredHead, { sublevel: this.meta });
     await b.write({ sync: true });
   }
@@ -128,6 +139,18 @@ export class ChainStore {
   /** Anchors with block time ≥ `since` (to rebuild the recent-anchor index at boot). */
   async *anchorsSince(since: number): AsyncGenerator<StoredAnchor> {
     for await (const [, a] of this.anchors.iterator()) if (a.time >= since) yield a;
+  }
+
+  /** The final statement of an epoch (chain/statements.ts), with the validators of its block. */
+  async statement(epoch: number): Promise<StoredStatement | undefined> {
+    return (await this.statements.get(pad(epoch))) ?? undefined;
+  }
+
+  /** Epochs with a final statement in (after, upTo], oldest first. */
+  async statedEpochs(after: number | null, upTo: number): Promise<number[]> {
+    const out: number[] = [];
+    for await (const [k] of this.statements.iterator({ ...(after === null ? {} : { gt: pad(after) }), lte: pad(upTo) })) out.push(parseInt(k, 16));
+    return out;
   }
 
   async epoch(epoch: number): Promise<EpochState | undefined> {

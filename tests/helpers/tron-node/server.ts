@@ -2,7 +2,8 @@
 // /wallet/getnowblock, /wallet/broadcasthex, /wallet/gettransactionbyid,
 // /wallet(solidity)/gettransactioninfobyid, /wallet/triggerconstantcontract (balanceOf),
 // /wallet/getaccount. Faults on demand: answer 5xx, delay, drop the connection (with or without
-// processing the request), and the chain's drop/fork fates. Blocks are mined every `blockMs`
+// processing the request), the chain's drop/fork fates, and a `gate` that holds a request while the
+// test acts (the VM power-cut test cuts the guest there). Blocks are mined every `blockMs`
 // (0: only when a test calls mine()).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,13 @@ export interface TronNodeDoubleOptions {
   readonly now?: () => number;
 }
 
+/**
+ * A test's hold on a request: called when one arrives (`received`) and, for a broadcast, again
+ * once the chain has taken it (`processed`); 'drop' closes the connection unanswered (and, at
+ * `received`, unprocessed). The power-cut tests cut the guest from here, at the node's own moment.
+ */
+export type TronGate = (e: { readonly path: string; readonly body: Record<string, unknown>; readonly phase: 'received' | 'processed' }) => Promise<'go' | 'drop'> | 'go' | 'drop';
+
 export interface TronNodeDouble {
   readonly url: string;
   readonly chain: TronChain;
@@ -26,6 +34,7 @@ export interface TronNodeDouble {
   /** The next `n` broadcasts lose their connection — after the node took the transaction when `processed`. */
   dropBroadcasts(n: number, processed: boolean): void;
   delayMs: number;
+  gate: TronGate | null;
   mine(n?: number): void;
   close(): Promise<void>;
 }
@@ -55,13 +64,16 @@ export async function startTronNodeDouble(options: TronNodeDoubleOptions = {}): 
   const requests: Array<{ path: string; body: unknown }> = [];
   const failures: Array<string> = [];
   const drops: boolean[] = [];
-  const state = { delayMs: 0 };
+  const state: { delayMs: number; gate: TronGate | null } = { delayMs: 0, gate: null };
+  const gated = async (path: string, body: Record<string, unknown>, phase: 'received' | 'processed'): Promise<boolean> =>
+    state.gate !== null && (await state.gate({ path, body, phase })) === 'drop';
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const body = await readBody(req);
     requests.push({ path, body });
     if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
+    if (await gated(path, body, 'received')) { req.socket.destroy(); return; }
     if (options.apiKey !== undefined && req.headers['tron-pro-api-key'] !== options.apiKey) return json(res, 401, { Error: 'ApiKey not exists' });
     const f = failures.findIndex((p) => path.startsWith(p));
     if (f >= 0) {
@@ -78,7 +90,7 @@ export async function startTronNodeDouble(options: TronNodeDoubleOptions = {}): 
         const drop = drops.shift();
         if (drop === false) { req.socket.destroy(); return; }
         const r = chain.broadcast(typeof body['transaction'] === 'string' ? body['transaction'] : '');
-        if (drop === true) { req.socket.destroy(); return; }
+        if (drop === true || (await gated(path, body, 'processed'))) { req.socket.destroy(); return; }
         if (r.code !== 'SUCCESS') return json(res, 200, { result: false, code: r.code, txid: r.txid, message: Buffer.from(r.message ?? '').toString('hex') });
         return json(res, 200, { result: true, code: 'SUCCESS', txid: r.txid, transaction: JSON.stringify({ txID: r.txid }) });
       }
@@ -129,6 +141,8 @@ export async function startTronNodeDouble(options: TronNodeDoubleOptions = {}): 
     dropBroadcasts(n, processed) { for (let i = 0; i < n; i++) drops.push(processed); },
     get delayMs() { return state.delayMs; },
     set delayMs(v: number) { state.delayMs = v; },
+    get gate() { return state.gate; },
+    set gate(g: TronGate | null) { state.gate = g; },
     mine: (n = 1) => chain.mine(n),
     close: async () => {
       if (timer) clearInterval(timer);

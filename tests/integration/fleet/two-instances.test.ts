@@ -1,8 +1,12 @@
 // Two fleet-server processes on one PostgreSQL, devices spread across them (as behind a load
-// balancer), both evaluating rollouts every 50 ms: every stage advances exactly once (the audit
-// log has one advance per stage, from whichever instance won), no device gets two assignments,
-// and two rollouts created at once on the two instances over one group claim each device once.
+// balancer), both evaluating rollouts every 50 ms: both present the one certificate made in the
+// database; every stage advances exactly once (the audit log has one advance per stage, from
+// whichever instance won), no device gets two assignments, and two rollouts created at once on
+// the two instances over one group claim each device once.
+import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spkiPin } from '../../../services/common/tls.js';
+import { handshake } from '../../helpers/tls.js';
 import { ADMIN, fleetApi, startChannelRepo, startFleetProcess, until, type FleetApi, type TestChannelRepo } from '../../helpers/fleet.js';
 import { SimDevice, closePools } from '../../helpers/fleet-sim.js';
 import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
@@ -39,6 +43,16 @@ afterAll(async () => {
 });
 
 describe('two fleet servers on one PostgreSQL', () => {
+  it('both present the same certificate (made once, shared through the database)', async () => {
+    const [x, y] = await Promise.all(procs.map((p) => handshake('127.0.0.1', Number(new URL(p.url).port))));
+    expect(x!.certificate.raw.equals(y!.certificate.raw)).toBe(true);
+    expect(procs[0]!.pin).toBe(procs[1]!.pin);
+    expect(procs[0]!.pin).toBe(spkiPin(new X509Certificate(x!.certificate.raw)));
+    // Tokens made on either instance carry that one pin.
+    const [ta, tb] = await Promise.all([a, b].map(async (api) => (await api.call('POST', '/api/v1/enrollment-tokens', { tags: [] })).body.token as string));
+    expect([ta!.split('.')[1], tb!.split('.')[1]]).toEqual([procs[0]!.pin, procs[0]!.pin]);
+  });
+
   it('every stage advances once and no device gets two assignments', async () => {
     const devices: SimDevice[] = [];
     for (let i = 0; i < 12; i++) {

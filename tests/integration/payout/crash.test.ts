@@ -9,6 +9,7 @@ import { startTronNodeDouble, type TronNodeDouble } from '../../helpers/tron-nod
 import {
   PASSPHRASE, approve, operatorId, payouts, registerAddress, startPayout, waitFor, wallet, type PayoutProcess, type PayoutView,
 } from '../../helpers/payout.js';
+import { submitAnchored } from '../../helpers/statement-anchor.js';
 
 const FUNDS = 1_000_000_000_000n;
 const OPS = [operatorId(1), operatorId(2), operatorId(3)];
@@ -46,7 +47,7 @@ async function drive(p: PayoutProcess): Promise<void> {
     await p.client.call('approver.enroll', { approver: a.address, name: `admin-${i + 1}`, version, signatures: admins.slice(0, i + 1).map((w) => w.sign(text)) });
   }
   for (const [i, op] of OPS.entries()) if (!status.addresses[op]) await registerAddress(p, op, DEST[i]!.address);
-  await p.client.call('statement.submit', STATEMENT);
+  await submitAnchored(p.client, STATEMENT);
   for (const op of OPS) await p.client.call('payout.request', { epoch: 4, operator: op }).catch((e: unknown) => { if (!gone(e)) throw e; });
   for (const r of await payouts(p)) {
     if (r.state !== 'requested') continue;

@@ -13,6 +13,7 @@ import { buildTransfer } from '../../../services/payout/tron/builder.js';
 import { silentLogger } from '../../../services/common/log.js';
 import { DEFAULT_TRON_PATH, createHidTransport, createLedgerTronWallet, createSimLedger } from '../../../hal/index.js';
 import type { PayoutRecord } from '../../../services/payout/state/record.js';
+import { submitAnchored } from '../../helpers/statement-anchor.js';
 
 const USDT = 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t';
 let node: TronNodeDouble | null = null;
@@ -64,7 +65,7 @@ async function setup(opts: { build?: typeof buildTransfer; daily?: number; signe
     await s.handle('address.change', { operator: operatorId(n), to: wallet(40 + n).address, version, signatures: [wallet(1).sign(text), wallet(2).sign(text)] });
   }
   // Two payouts of 950 USDT each.
-  await s.handle('statement.submit', { chainId: 'lucid-test', epoch: 2, pool: '2000000000', operators: [1, 2].map((n) => ({ operator: operatorId(n), credits: 1, uptime: 0, window: 1 })) });
+  await submitAnchored({ call: (op, a) => s.handle(op, a) }, { chainId: 'lucid-test', epoch: 2, pool: '2000000000', operators: [1, 2].map((n) => ({ operator: operatorId(n), credits: 1, uptime: 0, window: 1 })) });
   for (const n of [1, 2]) {
     const { text } = await s.handle('payout.approvalText', { id: `2:${operatorId(n)}` }) as { text: string };
     await s.handle('payout.approve', { id: `2:${operatorId(n)}`, signatures: [wallet(1).sign(text)] });

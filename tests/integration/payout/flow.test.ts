@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTronNodeDouble, type TronNodeDouble } from '../../helpers/tron-node/index.js';
 import { approve, operatorId, payouts, registerAddress, setupWallet, startPayout, waitFor, wallet, type PayoutProcess } from '../../helpers/payout.js';
+import { submitAnchored } from '../../helpers/statement-anchor.js';
 
 const USDT = 'TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t';
 let node: TronNodeDouble | null = null;
@@ -25,10 +26,10 @@ describe('payout flow', () => {
     const dest = [wallet(11), wallet(12), wallet(13)];
     for (const [i, op] of ops.entries()) await registerAddress(pay, op, dest[i]!.address);
     // Pool 7,000 USDT over credits 1 : 2 : 12 → gross 466.666…, 933.33…, 5,600; 95 % each.
-    const res = await pay.client.call('statement.submit', {
+    const res = await submitAnchored(pay.client, {
       chainId: 'lucid-test', epoch: 1, pool: '7000000000',
       operators: ops.map((operator, i) => ({ operator, credits: [1, 2, 12][i]!, uptime: 100, window: 100 })),
-    }) as { requested: string[]; hash: string };
+    });
     expect(res.requested).toHaveLength(3);
     const list = await payouts(pay);
     const big = list.find((p) => BigInt(p.amount) >= 5_000_000_000n)!;

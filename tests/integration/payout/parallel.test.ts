@@ -3,6 +3,8 @@
 // 8 enrollments of one approver — each takes effect once, the rest get their coded answer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTronNodeDouble, type TronNodeDouble } from '../../helpers/tron-node/index.js';
+import { statementAnchor } from '../../helpers/statement-anchor.js';
+import { epochStatement } from '../../../services/statement/index.js';
 import { operatorId, payouts, registerAddress, setupWallet, startPayout, wallet, type PayoutProcess } from '../../helpers/payout.js';
 
 let node: TronNodeDouble;
@@ -42,8 +44,12 @@ describe('parallel requests to the payout process', () => {
   it('the same statement 8 times at once: one statement, one request per line', async () => {
     await registerAddress(pay, OPS[1]!, wallet(62).address);
     const stmt = { chainId: 'lucid-test', epoch: 5, pool: '2000000000', operators: OPS.map((operator) => ({ operator, credits: 1, uptime: 0, window: 1 })) };
-    const results = await Promise.all(Array.from({ length: 8 }, () => pay.client.call('statement.submit', stmt) as Promise<{ hash: string; requested: string[] }>));
-    expect(new Set(results.map((r) => r.hash)).size).toBe(1);
+    // With the proof that the chain made it final (its hash computed by the shared code, as a validator would): anchored once.
+    const expected = epochStatement({ ...stmt, pool: BigInt(stmt.pool), prev: null }).hash;
+    const anchor = statementAnchor(stmt.chainId, stmt.epoch, expected);
+    const results = await Promise.all(Array.from({ length: 8 }, () => pay.client.call('statement.submit', { ...stmt, anchor }) as Promise<{ hash: string; requested: string[]; anchor: { height: number } | null }>));
+    expect(new Set(results.map((r) => r.hash))).toEqual(new Set([expected]));
+    expect(results.every((r) => r.anchor?.height === anchor.height)).toBe(true);
     expect(results.flatMap((r) => r.requested).sort()).toEqual(OPS.map((o) => `5:${o}`).sort());
     expect(await payouts(pay)).toHaveLength(2);
     expect(await settle(Array.from({ length: 8 }, () => pay.client.call('payout.request', { epoch: 5, operator: OPS[0]! })))).toEqual(Array(8).fill('PAYOUT_ERR_DUPLICATE'));

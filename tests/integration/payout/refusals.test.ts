@@ -7,6 +7,7 @@ import { startTronNodeDouble, type TronNodeDouble } from '../../helpers/tron-nod
 import {
   PASSPHRASE, approve, operatorId, payouts, registerAddress, setupWallet, startPayout, wallet, type PayoutProcess,
 } from '../../helpers/payout.js';
+import { defaultValidators, statementAnchor, submitAnchored, testValidators } from '../../helpers/statement-anchor.js';
 
 let node: TronNodeDouble;
 let pay: PayoutProcess;
@@ -21,7 +22,7 @@ beforeAll(async () => {
   await registerAddress(pay, A, wallet(31).address);
   await registerAddress(pay, B, wallet(32).address);
   // C has credits but no registered address. Pool 12,632 USDT: A 6,000.2 (95 % of half) → needs two; B and C 3,000.1.
-  await pay.client.call('statement.submit', {
+  await submitAnchored(pay.client, {
     chainId: 'lucid-test', epoch: 9, pool: '12632000000',
     operators: [{ operator: A, credits: 2, uptime: 0, window: 1 }, { operator: B, credits: 1, uptime: 0, window: 1 }, { operator: C, credits: 1, uptime: 0, window: 1 }],
   });
@@ -50,11 +51,33 @@ describe('refusals (coded errors, nothing signed)', () => {
     expect(await code(pay.client.call('payout.request', { epoch: 9, operator: C }))).toBe('PAYOUT_ERR_ADDRESS_NOT_REGISTERED');
   });
 
+  it('a statement the chain has not made final, a different one, a proof without a quorum → refused, nothing requested', async () => {
+    const set = { chainId: 'lucid-test', epoch: 10, pool: '5000000000', operators: [{ operator: A, credits: 1, uptime: 0, window: 1 }] };
+    const first = await pay.client.call('statement.submit', set) as { hash: string; anchor: unknown; requested: string[] };
+    expect(first).toMatchObject({ anchor: null, requested: [] });
+    expect(await code(pay.client.call('payout.request', { epoch: 10, operator: A }))).toBe('PAYOUT_ERR_STATEMENT_NOT_ANCHORED');
+    // The chain stated another hash for the epoch (e.g. core sent inflated credits): never paid.
+    const other = first.hash.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    expect(await code(pay.client.call('statement.submit', { ...set, anchor: statementAnchor('lucid-test', 10, other) }))).toBe('PAYOUT_ERR_STATEMENT_MISMATCH');
+    // The right hash, but the commit holds 1 of the 3 validators' power: not > 2/3.
+    const vals = defaultValidators();
+    expect(await code(pay.client.call('statement.submit', { ...set, anchor: statementAnchor('lucid-test', 10, first.hash, { signers: vals.slice(0, 1) }) }))).toBe('PAYOUT_ERR_STATEMENT_NOT_ANCHORED');
+    // A quorum of a set the process never trusted (the pin is the set of the first anchored statement): refused.
+    expect(await code(pay.client.call('statement.submit', { ...set, anchor: statementAnchor('lucid-test', 10, first.hash, { validators: testValidators(3) }) }))).toBe('PAYOUT_ERR_STATEMENT_NOT_ANCHORED');
+    // Another chain's block.
+    expect(await code(pay.client.call('statement.submit', { ...set, anchor: statementAnchor('lucid-other', 10, first.hash) }))).toBe('PAYOUT_ERR_STATEMENT_NOT_ANCHORED');
+    expect(await code(pay.client.call('payout.request', { epoch: 10, operator: A }))).toBe('PAYOUT_ERR_STATEMENT_NOT_ANCHORED');
+    expect((await payouts(pay)).some((r) => r.id === `10:${A}`)).toBe(false);
+    const stmts = await pay.client.call('statement.list', {}) as Array<{ epoch: number; anchor: unknown }>;
+    expect(stmts.find((x) => x.epoch === 10)!.anchor).toBeNull();
+    await nothingSigned();
+  });
+
   it('an unknown payout id and a repeated payout request', async () => {
     expect(await code(approve(pay, `9:${operatorId(7)}`, [wallet(1)]))).toBe('PAYOUT_ERR_NOT_FOUND');
     expect(await code(pay.client.call('payout.approve', { id: `8:${A}`, signatures: [wallet(1).sign('x')] }))).toBe('PAYOUT_ERR_NOT_FOUND');
     expect(await code(pay.client.call('payout.request', { epoch: 9, operator: A }))).toBe('PAYOUT_ERR_DUPLICATE');
-    expect(await code(pay.client.call('payout.request', { epoch: 10, operator: A }))).toBe('PAYOUT_ERR_STATEMENT');
+    expect(await code(pay.client.call('payout.request', { epoch: 11, operator: A }))).toBe('PAYOUT_ERR_STATEMENT');
   });
 
   it('over the second-approval limit with one approval; the same approver twice in one call', async () => {

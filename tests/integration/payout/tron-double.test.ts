@@ -105,4 +105,27 @@ describe('TRON node double', () => {
     expect(node.chain.transfers.map((t) => t.amount)).toEqual([1_000_000n]);
     expect(await client.tokenBalance(USDT, TO)).toBe(1_000_000n);
   });
+
+  it('a gate holds a request while the test acts: dropped on arrival it is never processed, dropped after processing the node has it', async () => {
+    node = await startTronNodeDouble();
+    node.chain.setBalance(OWNER, 10_000_000n);
+    const client = createTronNode({ url: node.url, timeoutMs: 2000 });
+    const a = await signed(node, 1_000_000n);
+    const seen: string[] = [];
+    node.gate = async ({ path, phase }) => {
+      seen.push(`${phase} ${path}`);
+      await new Promise((r) => setTimeout(r, 20)); // the test's action (a power cut) happens here
+      return path === '/wallet/broadcasthex' && phase === 'received' ? 'drop' : 'go';
+    };
+    await expect(client.broadcastHex(a.hex)).rejects.toMatchObject({ code: 'PAYOUT_ERR_NODE' });
+    expect(node.chain.broadcastCount(a.txid)).toBe(0);
+    expect(node.chain.pool.has(a.txid)).toBe(false);
+    node.gate = ({ path, phase }) => (path === '/wallet/broadcasthex' && phase === 'processed' ? 'drop' : 'go');
+    await expect(client.broadcastHex(a.hex)).rejects.toMatchObject({ code: 'PAYOUT_ERR_NODE' });
+    expect(node.chain.broadcastCount(a.txid)).toBe(1);
+    expect(node.chain.pool.has(a.txid)).toBe(true);
+    node.gate = null;
+    expect(await client.broadcastHex(a.hex)).toMatchObject({ accepted: false, code: 'DUP_TRANSACTION_ERROR' });
+    expect(seen).toEqual(['received /wallet/broadcasthex']);
+  });
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCoreApp, type CoreApp } from '../../helpers/core-app.js';
 import { startTronNodeDouble, type TronNodeDouble } from '../../helpers/tron-node/index.js';
 import { operatorId, payouts, setupWallet, startPayout, wallet, type PayoutProcess } from '../../helpers/payout.js';
+import { submitAnchored } from '../../helpers/statement-anchor.js';
 
 let node: TronNodeDouble;
 let pay: PayoutProcess;
@@ -60,7 +61,7 @@ describe('two people for payouts from 5,000 USDT and for payout addresses', () =
   });
 
   it('a 6,000 USDT payout: amy approves first (202), carl — made by amy — may not complete it, ben does, once', async () => {
-    await pay.client.call('statement.submit', { chainId: 'lucid-test', epoch: 11, pool: '6400000000', operators: [{ operator: OP, credits: 1, uptime: 0, window: 1 }] });
+    await submitAnchored(pay.client, { chainId: 'lucid-test', epoch: 11, pool: '6400000000', operators: [{ operator: OP, credits: 1, uptime: 0, window: 1 }] });
     const id = `11:${OP}`;
     const approval = (await c.inject({ method: 'GET', url: `/api/v1/payouts/${id}/approval`, token: tok['amy'] })).json() as { text: string; preview: { decoded: { recipient: string } } };
     expect(approval.preview.decoded.recipient).toBe(wallet(70).address);

@@ -46,6 +46,10 @@ export interface Scenario {
    * Idle seeds end with a quiet tail of two heartbeats and more in which only `idleProbes` arrive.
    */
   readonly emptyBlockIntervalMs: number | null;
+  /** Payout statements (issue 23): the genesis has a pool and validators state closed epochs. */
+  readonly statements: boolean;
+  /** A dishonest proposer (< 1/3 of the power, not a twin) putting false statements in its blocks. */
+  readonly statementLiar: string | null;
   /** Anchors submitted to an honest node while the chain is idle: each final ≤ 2 slots after it. */
   readonly idleProbes: ReadonlyArray<{ readonly at: number; readonly node: string }>;
   /** Start of the quiet tail (null: no idle seed). */
@@ -151,7 +155,13 @@ export function makeScenario(seed: number, options: { lockBug?: boolean; admissi
     for (let i = idleRng.int(1, 3); i > 0; i--) idleProbes.push({ at: idleRng.int(busyEnd + 2 * slotMs, end - 3 * slotMs), node: idleRng.pick(probeNodes) });
     idleProbes.sort((a, b) => a.at - b.at);
   }
+  // Statements in ~3/4 of the seeds, with a liar wherever a validator can be one (own generator:
+  // the other draws, and so the schedules of the other seeds, stay as they were).
+  const stRng = new Rng(seed ^ 0x57a7);
+  const statements = stRng.chance(0.75);
+  const statementLiar = statements && liars.length > 0 ? stRng.pick(liars).name : null;
   return {
+    statements, statementLiar,
     seed, set, slotMs, validators, twins, instances, delay, drop, duplicate,
     persistDelayMax, events: events.map(placeJoiner), healAt, endAt: end, lockBug: options.lockBug ?? false, admission,
     clean: !faulty && twins.length === 0, cheater, trustBug: options.trustBug ?? false,

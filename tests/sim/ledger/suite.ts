@@ -3,7 +3,9 @@
 // restarts, Twins; in every seed validator admission: Sybil floods of joins, forged and
 // insufficient approvals, byzantine proposals carrying unapproved joins, and in ~80 % a legit
 // join approved by the honest validators; storage challenges everywhere and, in half the seeds,
-// a validator claiming work it did not do; in half the seeds idle heights with a quiet tail). LEDGER_SIM_SEEDS=100000 for the long run;
+// a validator claiming work it did not do; in half the seeds idle heights with a quiet tail; in
+// ~3/4 payout statements of closed epochs and, in most of those, a proposer putting false ones
+// in its blocks). LEDGER_SIM_SEEDS=100000 for the long run;
 // LEDGER_SIM_SEED=<n> replays one.
 import { expect, it } from 'vitest';
 import { lowPriority } from '../../helpers/priority.js';
@@ -31,6 +33,7 @@ export function simulationShard(shard: number, shards: number): void {
     const mix = {
       n4: 0, n7: 0, w5: 0, w6: 0, twins: 0, crashes: 0, anchors: 0, heights: 0, sybilFloods: 0, sybilMessages: 0, joins: 0,
       relayCredited: 0, storageCredited: 0, cheaters: 0, clean: 0, idle: 0, probes: 0, probeMaxMs: 0,
+      statementSeeds: 0, statementsFinal: 0, liarSeeds: 0, falseStatements: 0,
     };
     const cheats: Record<string, number> = { forge: 0, leaf: 0, replay: 0, late: 0, vote: 0 };
     const started = performance.now();
@@ -63,6 +66,12 @@ export function simulationShard(shard: number, shards: number): void {
         mix.probes += r.idle.probeMs.length;
         mix.probeMaxMs = Math.max(mix.probeMaxMs, ...r.idle.probeMs);
       }
+      if (r.statements) {
+        mix.statementSeeds++;
+        mix.statementsFinal += r.statements.final;
+        if (r.statements.lies > 0) mix.liarSeeds++;
+        mix.falseStatements += r.statements.lies;
+      }
       if (r.violations.length > 0) failures.push(`seed ${seed} (${r.set}): ${r.violations.join('; ')}\n  replay: ${replayCommand(seed)}`);
     }
     const ms = Math.round(performance.now() - started);
@@ -87,6 +96,11 @@ export function simulationShard(shard: number, shards: number): void {
       // Idle heights (issue 24): about half the seeds, each with probe anchors arriving while idle.
       expect(mix.idle).toBeGreaterThan(seeds.length / 4);
       expect(mix.probes).toBeGreaterThanOrEqual(mix.idle);
+      // Payout statements (issue 23): final in most statement seeds, and a dishonest proposer
+      // really proposed false ones (none final: 0 violations).
+      expect(mix.statementsFinal).toBeGreaterThan(mix.statementSeeds);
+      // (A lie needs the liar to propose while a statement is due, or to restate: ~1/4 of the seeds.)
+      expect(mix.liarSeeds).toBeGreaterThan(seeds.length / 8);
     }
   }, 30 * 60_000);
 }

@@ -26,6 +26,7 @@ import { Cheater } from './cheater.js';
 import { CreditOracle, checkCredits, totals, type RealSession } from './credit-invariants.js';
 import { makeSession, SimStore, uuidFrom, type SimSession } from './sessions.js';
 import { checkIdle, type IdleFigures } from './idle-checks.js';
+import { SIM_PAYOUT_POOL, StatementSim } from './statements.js';
 
 interface Disk {
   readonly guard: MemoryGuardStorage;
@@ -99,11 +100,14 @@ export interface SeedResult {
   readonly cheats: Readonly<Record<string, number>> | null;
   /** Idle seeds: the quiet tail's blocks and the probes' finality (ms). */
   readonly idle: IdleFigures | null;
+  /** Statement seeds: statements final on the reference chain, false ones the liar proposed. */
+  readonly statements: { readonly final: number; readonly lies: number } | null;
 }
 
 /** Chain parameters of the simulated chain: slots of 1 s, epochs of 10 slots, credit deadlines of a few slots. */
-export function simParams(slotMs: number, emptyBlockIntervalMs: number | null = null) {
+export function simParams(slotMs: number, emptyBlockIntervalMs: number | null = null, payoutPool = 0) {
   return {
+    ...(payoutPool > 0 ? { payoutPool } : {}),
     epochMs: 10 * slotMs, windowMs: 70 * slotMs, maxJoinPower: SIM_MAX_JOIN_POWER,
     // With idle heights the gap cap covers a heartbeat (credits/README: set it at least to it),
     // and the answer and verdict deadlines get a slot more: a height starts at a node once the
@@ -127,7 +131,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     chainId: 'sim',
     genesisTime: 1_000_000,
     validators: s.validators.map((v) => ({ publicKey: signers.get(v.name)!.publicKey.toString('hex'), power: v.power })),
-    params: simParams(s.slotMs, s.emptyBlockIntervalMs),
+    params: simParams(s.slotMs, s.emptyBlockIntervalMs, s.statements ? SIM_PAYOUT_POOL : 0),
   });
   const adm = s.admission ? new AdmissionDriver(s.admission, s.seed, [...signers.values()].map((x) => x.publicKey), new Rng(s.seed ^ 0xad)) : null;
   if (adm?.joiner) signers.set('j', adm.joiner);
@@ -150,6 +154,9 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
   const honestKeys = new Set(nodes.filter((n) => n.honest).map((n) => n.key));
   const inv = new Invariants('sim', genesisState, honestKeys, () => now, adm?.joiner ? [adm.joiner.publicKey.toString('hex')] : []);
   const firstWithJoiner = new Map<string, number>();
+  const stmts = s.statements ? new StatementSim() : null;
+  if (stmts) inv.onApplied.push((a) => stmts.onApplied(a));
+  const stateEpochs = (node: SimNode, state: ChainState): void => { stmts?.submit(state, node.signer, (tx) => node.engine?.submitTx(tx, now)); };
   const oracle = new CreditOracle(genesisState.params, genesisState.genesisTime);
   inv.onApplied.push((a) => oracle.onApplied(a));
   let partition: ReadonlyArray<ReadonlyArray<string>> | null = null;
@@ -195,7 +202,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     recentAnchors.add(node.disk.anchors);
     const mempool = new Mempool({
       chainId: 'sim', verifier: fakeVerifier, isAnchored: (m) => recentAnchors.get(m) !== undefined,
-      admissible: (tx) => membershipPrecheck(node.engine?.state ?? node.disk.state, tx) === null,
+      admissible: (tx) => membershipPrecheck(node.engine?.state ?? node.disk.state, tx) === null && StatementSim.admissible(node.engine?.state ?? node.disk.state, tx),
     });
     node.engine = new Engine({
       signer: node.signer,
@@ -208,6 +215,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
         ...(s.emptyBlockIntervalMs !== null ? { emptyBlockIntervalMs: s.emptyBlockIntervalMs } : {}),
         ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
         ...(!node.honest && adm ? { tamperBlock: adm.tamper(() => node.engine?.state) } : {}),
+        ...(stmts && node.name === s.statementLiar ? { tamperBlock: stmts.liar(node.signer, () => node.engine?.state, (p) => creditRng.chance(p)) } : {}),
       },
     }, { state: node.disk.state, headCommit: node.disk.headCommit, now });
     const base = { chainId: 'sim', signer: node.signer, anchors: recentAnchors, emit: (o: CreditOutput) => credit(node, o), now: () => now };
@@ -216,6 +224,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
       : new CreditWorker({ ...base, port: node.store.port, retryMs: s.slotMs / 4, resendMs: 3 * s.slotMs, batchMs: s.slotMs / 2, injectTrustBug: s.trustBug });
     handle(node, node.engine.start(now));
     node.worker.onState(node.disk.state);
+    stateEpochs(node, node.disk.state);
   };
 
   s.events.forEach((e, index) => queue.push({ at: e.at + 1_000_000, seq: seq++, kind: 'fault', index }));
@@ -284,6 +293,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
       if (node.honest) for (const a of out.anchors) { const p = probes.get(a.manifestHash); if (p && p.final === null) p.final = now; }
       if (adm?.joiner && !firstWithJoiner.has(node.name) && out.state.validators.some((v) => v.publicKey === adm.joiner!.publicKey.toString('hex'))) firstWithJoiner.set(node.name, out.height);
       node.worker!.onState(out.state);
+      stateEpochs(node, out.state);
       if (node.engine) handle(node, node.engine.onPersisted(out.height, now));
     } else if (ev!.kind === 'probe') {
       // A session completed while the chain is idle: its anchor must be final within 2 slots.
@@ -377,6 +387,7 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     }
   }
   if (adm) inv.checkNeverJoined(adm.forbidden);
+  if (stmts) inv.violations.push(...stmts.violations.slice(0, 5));
   // Credits, on the reference chain: recounted, no false credit, sound, and earned when clean.
   const head = inv.head;
   inv.violations.push(...oracle.check(head).slice(0, 5));
@@ -399,5 +410,6 @@ export function runSeed(s: Scenario, trace?: (line: string) => void, opts: RunOp
     firstBlockAt: inv.firstBlockAt === null ? null : inv.firstBlockAt - 1_000_000, joinedAt, sybilMessages: adm?.sybilMessages ?? 0,
     credited: { relay: honestTotals.reduce((a, t) => a + t.relaySessions, 0), storage: honestTotals.reduce((a, t) => a + t.storage, 0) },
     cheats: s.cheater ? cheats : null, idle,
+    statements: stmts ? { final: stmts.final, lies: stmts.attempts } : null,
   };
 }

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   apportion, computeStatement, DEFAULT_STATEMENT_PARAMS, MICRO, type OperatorCredits,
-} from '../../../services/payout/statement/arithmetic.js';
-import { lineFromJson, statementDocument, statementHash } from '../../../services/payout/statement/document.js';
+} from '../../../services/statement/arithmetic.js';
+import { lineFromJson, statementDocument, statementHash } from '../../../services/statement/document.js';
 
 const op = (c: string): string => c.repeat(64).slice(0, 64);
 const A = op('a');

@@ -98,6 +98,10 @@ export interface LeanGuestOptions {
   readonly memoryMiB?: number;
   /** More qemu arguments (e.g. a QMP socket, harness/qmp.ts). */
   readonly extraArgs?: readonly string[];
+  /** More host → guest forwards, beside the appliance's two. */
+  readonly forwards?: ReadonlyArray<{ readonly host: number; readonly guest: number }>;
+  /** Guest address:port → a host command per connection (harness/qemu.ts). */
+  readonly guestForwards?: ReadonlyArray<{ readonly addr: string; readonly port: number; readonly cmd: string }>;
 }
 
 export interface LeanGuest {
@@ -126,7 +130,8 @@ export async function bootLeanGuest(o: LeanGuestOptions): Promise<LeanGuest> {
     kernel: initrd.info.kernel, initrd: join(initrd.dir, initrd.info.initrd),
     append: `console=ttyS0 quiet panic=-1 lucid.env=${Buffer.from(`${env}\n`).toString('base64')}${o.autostart === false ? ' lucid.autostart=0' : ''}`,
     drives: [{ file: o.dataDisk, format: 'raw' }],
-    forwards: [{ host: port, guest: 8080 }, { host: httpsPort, guest: 8443 }],
+    forwards: [{ host: port, guest: 8080 }, { host: httpsPort, guest: 8443 }, ...(o.forwards ?? [])],
+    ...(o.guestForwards ? { guestForwards: o.guestForwards } : {}),
     ...(o.extraArgs ? { extraArgs: o.extraArgs } : {}),
   });
   // ~6 s to init on an idle machine; under TCG a loaded 2-core machine (load 20–30 seen here)

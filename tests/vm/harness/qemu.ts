@@ -26,6 +26,11 @@ export interface QemuOptions {
   readonly drives?: readonly Drive[];
   /** Host port → guest port (TCP, host side bound to 127.0.0.1). */
   readonly forwards?: ReadonlyArray<{ readonly host: number; readonly guest: number }>;
+  /**
+   * Guest address:port → a host command per connection (its stdin/stdout are the connection):
+   * slirp's `guestfwd=…-cmd:`, which `restrict=on` leaves working. The one way out of the guest.
+   */
+  readonly guestForwards?: ReadonlyArray<{ readonly addr: string; readonly port: number; readonly cmd: string }>;
   /** Host folders the guest mounts with `mount -t 9p -o trans=virtio,ro <tag> <dir>`. */
   readonly shares?: ReadonlyArray<{ readonly tag: string; readonly path: string }>;
   readonly memoryMiB?: number;
@@ -100,7 +105,8 @@ export class QemuVm {
       // cache=none: writes reach the host file when the guest flushes (a power cut keeps them).
       args.push('-drive', `file=${d.file},format=${d.format},if=virtio,cache=none,aio=threads,id=disk${i}${d.readonly ? ',readonly=on' : ''}`);
     }
-    const fwd = (options.forwards ?? []).map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('');
+    const fwd = (options.forwards ?? []).map((f) => `,hostfwd=tcp:127.0.0.1:${f.host}-:${f.guest}`).join('')
+      + (options.guestForwards ?? []).map((f) => `,guestfwd=tcp:${f.addr}:${f.port}-cmd:${f.cmd.replace(/,/g, ',,')}`).join('');
     args.push('-netdev', `user,id=net0,restrict=on${fwd}`, '-device', 'virtio-net-pci,netdev=net0');
     for (const s of options.shares ?? []) {
       args.push('-fsdev', `local,id=fs-${s.tag},path=${s.path},security_model=none,readonly=on`, '-device', `virtio-9p-pci,fsdev=fs-${s.tag},mount_tag=${s.tag}`);

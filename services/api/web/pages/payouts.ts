@@ -20,7 +20,7 @@ interface Status extends Registry {
 }
 interface Attempt { n: number; txid: string; outcome?: string; blockNumber?: number; signedAt?: number }
 interface Payout { id: string; epoch: number; operator: string; recipient: string; amount: string; state: string; approvals: Array<{ approver: string; name: string | null }>; approvalsNeeded: number; attempts: Attempt[]; failure?: { code: string; reason: string }; lastError: { code: string; message: string } | null }
-interface Statement { epoch: number; hash: string; verifiedBy: string; document: { prev: string | null; lines: Array<Record<string, string | number | boolean>>; totals: Record<string, string> } }
+interface Statement { epoch: number; hash: string; verifiedBy: string; anchor?: { height: number; blockHash: string; submitter: string } | null; document: { prev: string | null; lines: Array<Record<string, string | number | boolean>>; totals: Record<string, string> } }
 
 const money = (v: string | { error: string } | null): string => (v === null ? '—' : typeof v === 'string' ? usdt(v) : `unavailable (${v.error})`);
 const short = (hex: string): string => `${hex.slice(0, 8)}…${hex.slice(-4)}`;
@@ -144,10 +144,15 @@ export const payoutsPage: Page = {
             td('Note', p.failure ? `${p.failure.code}: ${p.failure.reason}` : p.lastError ? `waiting: ${p.lastError.code}` : a?.blockNumber ? `block ${a.blockNumber}` : '',
               p.state === 'failed' ? button('Request again', `retry-${p.epoch}-${p.operator.slice(0, 8)}`, () => act('requested again: approve the new round', () => api.post(`/api/v1/payouts/${encodeURIComponent(p.id)}/retry`, {}, { signal })), signal) : ''));
         })));
-        if (changed('statements', stmts.map((x) => x.hash))) statements.replaceChildren(stmts.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-statements' }, 'No epoch stated yet.') : h('div', null, ...stmts.slice().reverse().map((st) =>
+        if (changed('statements', stmts.map((x) => [x.hash, x.anchor?.height ?? null]))) statements.replaceChildren(stmts.length === 0 ? h('p', { class: 'muted', 'data-testid': 'no-statements' }, 'No epoch stated yet.') : h('div', null, ...stmts.slice().reverse().map((st) =>
           h('details', { class: 'section', 'data-testid': `statement-epoch-${st.epoch}`, open: st === stmts.at(-1) },
             h('summary', null, `Epoch ${st.epoch}: ${usdt(st.document.totals['payable'] ?? '0')} payable, ${usdt(st.document.totals['commission'] ?? '0')} commission, ${usdt(st.document.totals['carriedOut'] ?? '0')} carried`),
-            h('p', { class: 'small muted' }, 'Statement hash ', h('span', { class: 'mono', 'data-testid': 'statement-hash' }, st.hash), ` — credits ${st.verifiedBy}`), lines(st)))));
+            h('p', { class: 'small muted' }, 'Statement hash ', h('span', { class: 'mono', 'data-testid': 'statement-hash' }, st.hash), ` — credits ${st.verifiedBy}`),
+            // Paid only once the chain made the same hash final (services/payout/README.md "Anchoring").
+            st.anchor
+              ? h('p', { class: 'small', 'data-testid': 'statement-anchor' }, 'Final on the chain at height ', h('span', { 'data-testid': 'anchor-height' }, String(st.anchor.height)), ', block ', h('span', { class: 'mono', 'data-testid': 'anchor-block' }, st.anchor.blockHash))
+              : h('p', { class: 'small', 'data-testid': 'statement-unanchored' }, h('span', { class: 'pill', 'data-tone': 'warn' }, 'not final on the chain yet'), ' nothing of it is paid until it is'),
+            lines(st)))));
         if (changed('registry', [s.approvers, s.addresses, changes.map((c) => c.id)])) registry.replaceChildren(registryView(s, changes, getSession()?.user.id ?? null, api, signal, act));
       } catch (err) {
         const e = toApiError(err);

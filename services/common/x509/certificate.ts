@@ -1,5 +1,6 @@
 // The appliance's own certificate: self-signed, ECDSA P-256 with SHA-256 (browsers accept no
-// Ed25519 server certificate), for the names a browser on the LAN reaches it by.
+// Ed25519 server certificate), for the names a browser on the LAN reaches it by. The fleet server
+// (ota/server/tls.ts) issues its own certificate with the same code.
 //
 // Choices and why:
 //   - An end-entity certificate (CA:FALSE), not a private CA: installing it on a laptop trusts
@@ -47,12 +48,12 @@ const subjectAltName = (names: readonly string[]): Buffer =>
   seq(...names.map((n) => (isIP(n) ? ctx(7, false, ipBytes(n)) : ctx(2, false, Buffer.from(n, 'ascii')))));
 
 /** A self-signed certificate for `names` (DNS names and IP literals; the first names the subject). PEM. */
-export function issueSelfSigned(privateKey: KeyObject, names: readonly string[]): string {
-  if (privateKey.asymmetricKeyType !== 'ec') throw new Error('the appliance certificate needs an EC (P-256) key');
+export function issueSelfSigned(privateKey: KeyObject, names: readonly string[], organisation = 'Lucid appliance'): string {
+  if (privateKey.asymmetricKeyType !== 'ec') throw new Error('a self-signed certificate here needs an EC (P-256) key');
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   const publicKeyBits = spki.subarray(spki.length - 65); // the uncompressed point, the SPKI's last 65 bytes
   const name = seq(
-    set(seq(oid('2.5.4.10'), utf8('Lucid appliance'))),
+    set(seq(oid('2.5.4.10'), utf8(organisation))),
     set(seq(oid('2.5.4.3'), utf8((names[0] ?? 'lucid-appliance').slice(0, 64)))),
   );
   const tbs = seq(

@@ -3,8 +3,8 @@
 // the chain anchors; the lines also form an RFC 6962 tree (leaf = one line's canonical bytes)
 // so an operator can be shown their line with an inclusion proof against the anchored root.
 // A statement names the previous epoch's statement hash: what it carries in comes from there.
-import { canonicalBytes, type Json } from '../../chunks/index.js';
-import { merkleRoot, sha256 } from '../../common/merkle.js';
+import { canonicalBytes, type Json } from '../chunks/index.js';
+import { merkleRoot, sha256 } from '../common/merkle.js';
 import type { ComputedStatement, StatementLine, StatementParams } from './arithmetic.js';
 
 export const STATEMENT_FORMAT = 'lucid-payout-statement/1';
