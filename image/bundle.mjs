@@ -130,7 +130,7 @@ export async function bundle({ outDir = join(root, 'dist'), minify = false, quie
     const webResult = await buildTo({
       // app.js is what every visit loads; pages loaded on demand are entries of their own
     // (services/api/web/lazy.ts).
-    entryPoints: { app: join(webSrc, 'main.ts'), payouts: join(webSrc, 'pages/payouts-entry.ts') },
+    entryPoints: { app: join(webSrc, 'main.ts'), payouts: join(webSrc, 'pages/payouts-entry.ts'), updates: join(webSrc, 'pages/updates-entry.ts') },
       absWorkingDir: root,
       metafile,
       outdir: join(outDir, 'web'),

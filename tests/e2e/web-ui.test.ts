@@ -14,7 +14,7 @@ const APP_JS = join(ROOT, 'dist/web/app.js');
 const SCREENSHOTS = join(ROOT, 'artifacts/screenshots');
 // 16 KB for the shell and status page, ~13 KB for login, users, audit and emergency; room for the
 // sessions pages. Still one request, cached by ETag, ~10 KB gzipped (see services/api/web/README.md).
-// Pages few visitors open load on demand from files of their own (payouts.js: services/api/web/lazy.ts).
+// Pages few visitors open load on demand from files of their own (payouts.js, updates.js: services/api/web/lazy.ts).
 const MAX_BUNDLE_BYTES = 60 * 1024;
 
 let app: RunningAppliance;

@@ -11,7 +11,6 @@ import { usersPage } from './users.js';
 import { auditPage } from './audit.js';
 import { emergencyPage } from './emergency.js';
 import { approvalsPage } from './approvals.js';
-import { updatesPage } from './updates.js';
 import { lazyPage } from '../lazy.js';
 
 export const pages: readonly Page[] = [
@@ -26,7 +25,8 @@ export const pages: readonly Page[] = [
   auditPage,
   emergencyPage,
   approvalsPage,
-  updatesPage,
+  // Loaded on demand from dist/web/updates.js (pages/updates-entry.ts).
+  lazyPage({ path: '/updates', title: 'Updates', role: 'user' }, 'updates.js', 'updatesPage'),
   loginPage,
   anchorPage,
   lazyPage({ path: '/earnings/:operator', title: 'Earnings', nav: false, role: 'node_operator' }, 'payouts.js', 'operatorEarningsPage'),
