@@ -5,7 +5,8 @@
 // udev rules, site settings; lucid-slot and pi-config in /usr/libexec/lucid-appliance) and the maintainer scripts in debian/.
 // dpkg-deb builds it; no debhelper, no Docker. Same image and epoch → same .deb bytes.
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, link, mkdir, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { createGunzip, gzipSync } from 'node:zlib';
 import { dirname, join, relative } from 'node:path';
@@ -57,7 +58,12 @@ async function platformImage(layout: OciLayout, version: string, arch: Arch): Pr
   return { manifest, sbom };
 }
 
-/** Copies (hard-links when it can) the blobs of one image and its SBOM into a new layout. */
+/**
+ * Copies the blobs of one image and its SBOM into a new layout. Copies, not hard links: dpkg-deb's
+ * tar fails with "file changed as we read it" when the inode's ctime moves under it, which any
+ * other link to the same blob does (the image group's OTA releases link the image's blobs into
+ * their layouts while the package is built beside them — a clean-clone run failed there).
+ */
 async function writeImageDir(from: OciLayout, dir: string, version: string, arch: Arch): Promise<{ manifest: Descriptor; layers: string[] }> {
   const { manifest, sbom } = await platformImage(from, version, arch);
   const to = new OciLayout(dir);
@@ -71,7 +77,7 @@ async function writeImageDir(from: OciLayout, dir: string, version: string, arch
   }
   for (const digest of [...digests].sort()) {
     await from.verifyBlobFile(digest);
-    await link(from.blobPath(digest), to.blobPath(digest)).catch(() => copyFile(from.blobPath(digest), to.blobPath(digest)));
+    await copyFile(from.blobPath(digest), to.blobPath(digest), constants.COPYFILE_FICLONE);
   }
   const index: ImageIndex = {
     schemaVersion: 2, mediaType: MEDIA_TYPE.index,
