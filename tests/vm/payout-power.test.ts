@@ -19,6 +19,7 @@ import { imageBuild } from '../helpers/image-build.js';
 import { freePort } from '../helpers/appliance.js';
 import { PASSPHRASE, operatorId, registerAddress, wallet, waitFor, type PayoutView } from '../helpers/payout.js';
 import { decodeSigned, startTronNodeDouble, transferCall, type TronNodeDouble } from '../helpers/tron-node/index.js';
+import { submitAnchored } from '../helpers/statement-anchor.js';
 import { PayoutClient } from '../../services/payout/index.js';
 import { bootLeanGuest, createDataDisk, leanInitrd, type LeanGuest, type LeanImage } from './harness/index.js';
 import { NODE_ADDR, NODE_PORT, RELAY_PORT, SocketBridge, nodeForward, startGuestPayout } from './power/payout-guest.js';
@@ -88,9 +89,9 @@ async function approve(e: number): Promise<void> {
   await client.call('payout.approve', { id, signatures: [admins[0]!.sign(text)] });
 }
 
-/** The epoch's statement (which requests what is payable), and the request again (a duplicate after a cut). */
+/** The epoch's statement with the proof that the chain made it final (which requests what is payable), and the request again (a duplicate after a cut). */
 async function stateAndRequest(e: number): Promise<void> {
-  await client.call('statement.submit', statement(e));
+  await submitAnchored(client, statement(e));
   await client.call('payout.request', { epoch: e, operator: opOf(e) }).catch((err: unknown) => { if (!gone(err)) throw err; });
 }
 
