@@ -96,20 +96,22 @@ export function readPmdBytes(path = '/sys/kernel/mm/transparent_hugepage/hpage_p
  * about half their speed (~7 instead of ~3 ms of CPU per MB). A 64 MB initial limit reserves
  * nothing; it only lets the old generation grow to 64 MB before V8 starts marking.
  *
- * `--scavenger-max-new-space-capacity-mb=4`: V8 frees short-lived Buffers (every chunk leaves a
+ * `--scavenger-max-new-space-capacity-mb=2`: V8 frees short-lived Buffers (every chunk leaves a
  * few) with a scavenge once the young generation's ArrayBuffers reach twice its largest
  * semi-space. Node 24's V8 (13.6) raised that default from 8 to 32 (×2 without pointer
  * compression), moving the trigger from 32 to 128 MB, above the 64 MB of external growth at which
  * V8 starts a mark-compact instead (nodejs/node#63863): chunk buffers were left for mark-compacts
  * to find and core's peak RSS in a 256 MiB round trip rose from ~170 to 197–208 MB.
- * `--max-semi-space-size` does not move this trigger. 4 puts it at 16 MB (Node 20: 32): peak
- * 174–179 MB against 184–187 with 8 (services/chunks/README.md "Memory on Node 24").
+ * `--max-semi-space-size` does not move this trigger. 4 put it at 16 MB (Node 20: 32): peak
+ * 174–179 MB against 184–187 with 8 — but 177–202 in later round trips (two CI runs over the
+ * test's 200 MB). 2 puts it at 8 MB: 181–187 in 8 runs against 177–199 with 4 interleaved, upload
+ * speed the same (services/chunks/README.md "Memory on Node 24").
  */
 export function coreNodeArgs(v8Version: string = process.versions.v8): readonly string[] {
   // The flag exists where the trigger moved (V8 13); Node 20's V8 11 refuses it ("bad option")
   // and already has the 32 MB trigger (LUCID_HOST_NODE=1 runs core there).
   const major = Number(v8Version.split('.')[0]);
-  return major >= 13 ? ['--initial-old-space-size=64', '--scavenger-max-new-space-capacity-mb=4'] : ['--initial-old-space-size=64'];
+  return major >= 13 ? ['--initial-old-space-size=64', '--scavenger-max-new-space-capacity-mb=2'] : ['--initial-old-space-size=64'];
 }
 
 /** Core's V8 options for the Node that runs the supervisor (children run with the same binary). */

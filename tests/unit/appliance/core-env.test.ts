@@ -48,7 +48,7 @@ describe('core environment: huge pages', () => {
 
 describe('core V8 options', () => {
   it('moves the young-generation Buffer trigger where V8 13 raised it, and leaves older V8 alone (it refuses the flag)', () => {
-    expect(coreNodeArgs('13.6.233.17-node.30')).toEqual(['--initial-old-space-size=64', '--scavenger-max-new-space-capacity-mb=4']);
+    expect(coreNodeArgs('13.6.233.17-node.30')).toEqual(['--initial-old-space-size=64', '--scavenger-max-new-space-capacity-mb=2']);
     expect(coreNodeArgs('11.3.244.8-node.33')).toEqual(['--initial-old-space-size=64']);
     expect(coreNodeArgs(process.versions.v8)).toEqual(CORE_NODE_ARGS);
   });
