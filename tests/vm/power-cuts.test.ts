@@ -131,6 +131,7 @@ describe('power cuts', () => {
       await wl.stop();
       const n = ++cutNo;
       log(`cut ${n} (kill of qemu) at ${Math.round((performance.now() - t0) / 1000)} s${boot === 0 ? `; the ${UPLOAD_MIB} MiB upload ${wl.bigUploadS === null ? 'was unfinished' : `took ${wl.bigUploadS} s`}` : ''}`);
+      if (wl.handshakeRetries.length > 0) log(`boot ${boot}: ${wl.handshakeRetries.length} request(s) sent again after a connection closed before its TLS handshake: ${wl.handshakeRetries.join('; ')}`);
       expect(wl.problems, 'answers no cut explains').toEqual([]);
       const img = join(dir, `cut-${n}.raw`);
       await copySparse(disk, img);
