@@ -3,18 +3,16 @@
 // (multi-node chains only), and the anchor feed. The engine is synchronous; this class is the
 // edge that performs its outputs: sends messages, persists blocks (one synced batch each, in
 // order) and tells the engine when a block is durable.
-import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { LucidError } from '../common/errors.js';
-import { writeFileAtomic } from '../common/fs-atomic.js';
 import type { Lifecycle } from '../common/lifecycle.js';
 import type { Logger } from '../common/log.js';
 import type { MetricsRegistry } from '../common/metrics.js';
 import { decodeBlock, encodeCommit, type Commit } from './codec/block.js';
 import type { WireMessage } from './codec/messages.js';
-import { genesisHash, parseGenesis, standaloneGenesis, type Genesis } from './chain/genesis.js';
+import { genesisHash, type Genesis } from './chain/genesis.js';
+import { loadGenesis, readPeerPins, writePeerPins } from './chain/genesis-file.js';
 import { credits, epochOf, initialState, type ChainState, type Credits, type WorkCounts } from './chain/state.js';
 import { RecentAnchorIndex } from './chain/recent-anchors.js';
 import { dueStatementTx, StatementFeed, txAdmissible } from './statement-feed.js';
@@ -129,7 +127,11 @@ export class LedgerService implements Lifecycle {
   // ---- lifecycle -----------------------------------------------------------------------------
 
   async start(): Promise<void> {
-    const genesis = await this.loadGenesis();
+    const { config, identity } = this.deps;
+    const genesis = await loadGenesis({
+      genesisPath: config.genesisPath, peers: config.peers, dataDir: this.deps.dataDir, publicKeyHex: identity.publicKeyHex,
+      nodeId: identity.nodeId, payoutPool: config.payoutPool ?? 0, now: this.now, log: this.log,
+    });
     this.genesisDoc = genesis;
     const gHash = genesisHash(genesis).toString('hex');
     const stored = await this.store.genesisHash();
@@ -211,41 +213,8 @@ export class LedgerService implements Lifecycle {
     return this.deps.config.genesisPath !== null;
   }
 
-  private async loadGenesis(): Promise<Genesis> {
-    const path = this.deps.config.genesisPath;
-    if (path !== null) {
-      let raw: string;
-      try {
-        raw = await readFile(path, 'utf8');
-      } catch (err) {
-        throw new LucidError('LEDGER_ERR_GENESIS_INVALID', `cannot read LUCID_GENESIS ${path}: ${(err as Error).message}`, { path });
-      }
-      try {
-        return parseGenesis(JSON.parse(raw));
-      } catch (err) {
-        if (err instanceof LucidError) throw new LucidError(err.code, `${path}: ${err.message}`, { path });
-        throw new LucidError('LEDGER_ERR_GENESIS_INVALID', `${path} is not JSON`, { path });
-      }
-    }
-    if (this.deps.config.peers.length > 0) {
-      throw new LucidError('LEDGER_ERR_GENESIS_INVALID', 'LUCID_PEERS is set but LUCID_GENESIS is not: peers must share a genesis (make one with `./build.sh genesis`)');
-    }
-    // Standalone: the one-validator genesis made on first boot, kept next to the chain.
-    const own = join(this.deps.dataDir, 'ledger', 'genesis.json');
-    if (existsSync(own)) return parseGenesis(JSON.parse(readFileSync(own, 'utf8')));
-    const g = standaloneGenesis(this.deps.identity.publicKeyHex, this.deps.identity.nodeId, this.now, this.deps.config.payoutPool ?? 0);
-    await writeFileAtomic(own, `${JSON.stringify(g, null, 2)}\n`, { mode: 0o600 });
-    this.log.info({ chainId: g.chainId }, 'made a standalone one-validator genesis');
-    return g;
-  }
-
   private async startNetwork(chainId: string, gHash: Buffer): Promise<void> {
-    const pins = new Map<string, string>();
-    if (existsSync(this.pinsPath)) {
-      try {
-        for (const [k, v] of Object.entries(JSON.parse(readFileSync(this.pinsPath, 'utf8')) as Record<string, string>)) pins.set(k, v);
-      } catch { /* unreadable pins: start over (TOFU) */ }
-    }
+    const pins = readPeerPins(this.pinsPath);
     if (!this.deps.transport && !this.deps.identity.privateKey) throw new Error('a multi-node ledger needs the node private key for TLS');
     // Loaded only for a multi-node chain: a standalone appliance never initialises ws or mDNS.
     const { WsTransport } = await import('./p2p/ws-transport.js');
@@ -253,7 +222,7 @@ export class LedgerService implements Lifecycle {
       log: this.log, privateKey: this.deps.identity.privateKey!, publicKeyHex: this.deps.identity.publicKeyHex,
       host: this.deps.config.p2pHost, port: this.deps.config.p2pPort, chainId, genesisHash: gHash, peers: this.deps.config.peers,
       height: () => this.persistedState?.height ?? 0, pins, isTrusted: (key) => this.trustedByChain(key),
-      onPinsChanged: (p) => void writeFileAtomic(this.pinsPath, JSON.stringify(Object.fromEntries(p), null, 2), { mode: 0o600 }).catch(() => {}),
+      onPinsChanged: (p) => void writePeerPins(this.pinsPath, p).catch(() => {}),
     });
     transport.onMessage((peer, msg) => this.onMessage(peer, msg));
     transport.onPeer((peer) => {
