@@ -53,6 +53,13 @@ async function group(name: string, members: OtaDevice[]): Promise<string> {
   return g.body.id as string;
 }
 
+/** Starts a rollout of `stable@<version>` to a group; its id. */
+async function startRollout(version: string, groupId: string, stages: ReadonlyArray<Record<string, number>>, extra: Record<string, unknown> = {}): Promise<string> {
+  const created = await fleet.call('POST', '/api/v1/rollouts', { releaseId: `stable@${version}`, groupId, stages, ...extra });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.rollout.id as string;
+}
+
 beforeAll(async () => {
   registry = await startRegistry({ accessLog: true });
   env = await createReleaseEnv({ registry });
@@ -117,12 +124,7 @@ describe(`fleet end to end: fleet server process, registry, ${N} appliances`, ()
     await publishAndSync(v2);
     const gid = await group('all', devices);
     const started = Date.now();
-    const created = await fleet.call('POST', '/api/v1/rollouts', {
-      releaseId: 'stable@2.0.0', groupId: gid,
-      stages: [{ count: 1, soakS: 2, maxFailures: 0 }, { percent: 50, soakS: 2, maxFailures: 0 }, { percent: 100, soakS: 0, maxFailures: 0 }],
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const id = created.body.rollout.id as string;
+    const id = await startRollout('2.0.0', gid, [{ count: 1, soakS: 2, maxFailures: 0 }, { percent: 50, soakS: 2, maxFailures: 0 }, { percent: 100, soakS: 0, maxFailures: 0 }]);
     const seen: number[] = [];
     const done = await until('rollout completed', async () => {
       const r = await rollout(id);
@@ -153,11 +155,7 @@ describe(`fleet end to end: fleet server process, registry, ${N} appliances`, ()
   it('v3 failing its health gate on the canary halts the rollout; the canary rolls back; no other device downloads v3', async () => {
     await publishAndSync(v3);
     const gid = await group('v3', devices);
-    const created = await fleet.call('POST', '/api/v1/rollouts', {
-      releaseId: 'stable@3.0.0', groupId: gid, stages: [{ count: 1, soakS: 2, maxFailures: 0 }, { percent: 100, soakS: 0, maxFailures: 0 }],
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const id = created.body.rollout.id as string;
+    const id = await startRollout('3.0.0', gid, [{ count: 1, soakS: 2, maxFailures: 0 }, { percent: 100, soakS: 0, maxFailures: 0 }]);
     const halted = await until('halted', async () => { const r = await rollout(id); return r.rollout.state === 'halted' ? r : null; }, 6 * 60_000, 500);
     expect(halted.rollout.reason).toMatch(/stage 1: 1 of 1 devices failed/);
     expect(halted.failures).toEqual([expect.objectContaining({ state: 'rolled-back', reason: expect.stringMatching(/self-test failed/) })]);
@@ -183,10 +181,7 @@ describe(`fleet end to end: fleet server process, registry, ${N} appliances`, ()
   it('abort mid-stage: the stage\'s devices were assigned, no device is assigned after the abort', async () => {
     await publishAndSync(v4);
     const gid = await group('v4', devices);
-    const created = await fleet.call('POST', '/api/v1/rollouts', {
-      releaseId: 'stable@4.0.0', groupId: gid, stages: [{ count: 2, soakS: 600, maxFailures: 0 }, { percent: 100, soakS: 0, maxFailures: 0 }],
-    });
-    const id = created.body.rollout.id as string;
+    const id = await startRollout('4.0.0', gid, [{ count: 2, soakS: 600, maxFailures: 0 }, { percent: 100, soakS: 0, maxFailures: 0 }]);
     inStage = await until('two devices working on v4', async () => {
       const ds = devices.filter((d) => fleetFile(d)!.current?.version === '4.0.0');
       return ds.length === 2 ? ds : null;
@@ -214,9 +209,7 @@ describe(`fleet end to end: fleet server process, registry, ${N} appliances`, ()
     writeFileSync(join(failing.dataDir, 'ota', 'time-floor.json'), `${JSON.stringify({ floor: Math.floor(Date.now() / 1000) + 10 * 365 * 86400, timestampKeys: [] })}\n`);
     const gid = await group('halt', [updated, failing]);
     // One stage with a long soak: it cannot finish before the failing device is back.
-    const created = await fleet.call('POST', '/api/v1/rollouts', { releaseId: 'stable@4.0.0', groupId: gid, stages: [{ percent: 100, soakS: 600, maxFailures: 0 }], rollbackOnHalt: true });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const id = created.body.rollout.id as string;
+    const id = await startRollout('4.0.0', gid, [{ percent: 100, soakS: 600, maxFailures: 0 }], { rollbackOnHalt: true });
     // The one already on 4.0.0 reports committed at once; then the other comes back and fails.
     await until('the updated device committed in this rollout', async () => { const c = fleetFile(updated)!.current; return c?.id.startsWith(id) && c.phase === 'committed'; }, 60_000, 250);
     failing.start();
