@@ -79,6 +79,12 @@ export interface WorkloadOptions {
   readonly smallMiB: number;
   /** tag in usernames and labels, distinct per boot sequence */
   readonly tag: string;
+  /**
+   * No new small session once this many bytes are acknowledged in all (this boot's and earlier
+   * ones'): the data disk must not fill, or the appliance rightly answers 507 and that ends the
+   * loop. Users, logins and the chain go on.
+   */
+  readonly maxAckedBytes: number;
 }
 
 export class Workload {
@@ -89,6 +95,8 @@ export class Workload {
   readonly problems: string[] = [];
   /** Connections closed before their TLS handshake finished, each retried (`unsent`): what and when. */
   readonly handshakeRetries: string[] = [];
+  /** The small uploads stopped at maxAckedBytes. */
+  uploadsPaused = false;
   private readonly began = performance.now();
   private halted = false;
   private loops: Promise<void>[] = [];
@@ -154,6 +162,10 @@ export class Workload {
     const t0 = performance.now();
     for (let n = 0; !this.halted && (kind === 'small' || n === 0); n++) {
       const big = kind === 'big';
+      if (!big && this.acks.sessions.reduce((a, s) => a + s.acked, 0) >= this.o.maxAckedBytes) {
+        this.uploadsPaused = true;
+        return;
+      }
       const total = (big ? this.o.bigMiB : this.o.smallMiB) << 20;
       const piece = big ? 4 << 20 : 512 << 10;
       const key = createHash('sha256').update(`${this.o.seed}:${this.o.tag}:${kind}:${n}`).digest('hex').slice(0, 32);
