@@ -56,6 +56,8 @@ const HOST_ENV = { LUCID_SLOT_MS: '1000', LUCID_EMPTY_BLOCK_INTERVAL_S: '0' }; /
 let image: LeanImage;
 let dir: string;
 let guest: LeanGuest | undefined;
+/** The host checks, CHECKERS lanes of them. */
+let lanes: Array<Promise<void>> = [];
 const log = (line: string): void => console.log(`[power-cuts] ${line}`);
 
 beforeAll(async () => {
@@ -67,8 +69,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await guest?.powerCut();
+  // A failed test leaves host checks running: they finish (and print) before their images go.
+  await Promise.allSettled(lanes);
   if (dir) rmSync(dir, { recursive: true, force: true });
-});
+}, 10 * 60_000);
 
 describe('power cuts', () => {
   it(`${CUTS} cuts during uploads, finalize, voting, user creation, logout and audit appends, plus ${KILLS} kills of qemu: nothing acknowledged is lost`, async () => {
@@ -77,7 +81,7 @@ describe('power cuts', () => {
     const disk = await createDataDisk(join(dir, 'data.raw'), DISK_MIB);
     const results: CutResult[] = [];
     const checks = new Set<Promise<void>>();
-    const lanes: Array<Promise<void>> = Array.from({ length: CHECKERS }, () => Promise.resolve());
+    lanes = Array.from({ length: CHECKERS }, () => Promise.resolve());
     let cutNo = 0;
     // Host checks run CHECKERS at a time, beside the guest; a cut waits while BACKLOG images are queued.
     const enqueue = (n: number, kind: CutResult['kind'], img: string, acks: Acks): void => {
