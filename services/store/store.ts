@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { LucidError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Lifecycle } from '../common/lifecycle.js';
+import { installLogBarrier } from './log-barrier.js';
 
 export type Encoding = 'json' | 'utf8' | 'buffer' | 'view';
 type Root = ClassicLevel<string, string>;
@@ -13,7 +14,8 @@ export type Sublevel<V> = AbstractSublevel<Root, string | Buffer | Uint8Array, s
 
 /**
  * Write options for a write that must survive a power cut once it is acknowledged: LevelDB
- * fsyncs its log before the write resolves (~0.35 ms here, ~2.8k/s). Without it a write is in
+ * fsyncs its log before the write resolves (~0.35 ms here, ~2.8k/s), and the store's log
+ * barrier (log-barrier.ts) makes every earlier write durable with it. Without it a write is in
  * the OS page cache only and a power cut can take the last seconds of writes back. Which writes
  * need it is decided per area (services/auth/README.md has the auth table).
  */
@@ -50,6 +52,8 @@ export class Store implements Lifecycle {
       }
       throw err;
     }
+    // A synced write makes every earlier write durable, across LevelDB's log files (log-barrier.ts).
+    installLogBarrier(db, this.deps.location);
     this.db = db;
     this.log.info({ location: this.deps.location }, 'store open');
   }

@@ -20,6 +20,7 @@
 import { ClassicLevel } from 'classic-level';
 import { mkdir } from 'node:fs/promises';
 import { LucidError } from '../../../services/common/errors.js';
+import { installLogBarrier } from '../../../services/store/log-barrier.js';
 import { addCount, AUDIT_GENESIS, auditHash, DEFAULT_LIST_LIMIT, deviceMatches, emptyCounts, MAX_LIST_LIMIT } from './common.js';
 import {
   LIVE_ROLLOUT_STATES, type ApprovalRecord, type AuditInput, type AuditRecord, type ChannelRecord, type CheckinResult, type DeviceQuery,
@@ -71,6 +72,8 @@ export class LevelFleetStore implements FleetStore {
       if (code === 'LEVEL_LOCKED') throw new LucidError('STORE_ERR_LOCKED', `${this.location} is open in another process (one fleet server per LevelDB; use PostgreSQL for several)`);
       throw err;
     }
+    // A synced write makes every earlier write durable, across LevelDB's log files.
+    installLogBarrier(db, this.location);
     this.db = db;
     for await (const [k, v] of db.iterator()) {
       const bang = k.indexOf('!');
