@@ -61,11 +61,13 @@ export interface LogBarrier {
   around<T>(write: () => Promise<T>): Promise<T>;
 }
 
-export function logBarrier(dir: string, datasync: (path: string) => Promise<void> = datasyncFile): LogBarrier {
+/** `seen`: the log files the barrier found after each synced write (tests). */
+export function logBarrier(dir: string, datasync: (path: string) => Promise<void> = datasyncFile, seen?: (logs: readonly string[]) => void): LogBarrier {
   return {
     async around(write) {
       const out = await write();
       const logs = logFiles(dir);
+      seen?.(logs);
       for (const name of logs.slice(0, -1)) await datasync(join(dir, name));
       return out;
     },
