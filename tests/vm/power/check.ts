@@ -12,7 +12,7 @@
 //               verifies, and no (key, height, round, step) is signed two ways across the sign
 //               guard's records (from before and after the restart) and the stored commits
 import { api, hashDownload, type Target } from '../../helpers/upload.js';
-import { fetchOn, targetOn, type Endpoint } from '../harness/appliance-api.js';
+import { fetchOn, pastLimiter, targetOn, type Endpoint } from '../harness/appliance-api.js';
 import { findDoubleSigns, guardRecords, storedSignatures } from '../../integration/ledger/guard-checks.js';
 import type { SignRecord } from '../../../services/ledger/consensus/sign-guard.js';
 import { sessionSha256, type Acks } from './workload.js';
@@ -21,20 +21,6 @@ export interface AckStats { sessions: number; ackedBytes: number; keptBytes: num
 
 const authed = (to: Endpoint, path: string, token: string, init: RequestInit = {}): Promise<Response> =>
   fetchOn(to)(path, { ...init, headers: { ...(init.body ? { 'content-type': 'application/json' } : {}), authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(120_000) });
-
-/**
- * `send` again after the Retry-After of a 429: the rate limiter refusing a request says nothing
- * about the token it carried (a long run checks 100+ revoked tokens, past the per-address limit).
- */
-async function pastLimiter(send: () => Promise<Response>): Promise<Response> {
-  let res = await send();
-  for (let tries = 0; res.status === 429 && tries < 5; tries++) {
-    await res.body?.cancel();
-    await new Promise((r) => setTimeout(r, 1000 * Math.min(60, Number(res.headers.get('retry-after') ?? 10)) + 250));
-    res = await send();
-  }
-  return res;
-}
 
 async function untilCompleted(t: Target, id: string): Promise<any> {
   let s = (await api(t, 'GET', `/api/v1/sessions/${id}`)).json;
