@@ -194,7 +194,7 @@ export async function buildDeb(o: DebOptions): Promise<DebResult> {
   await put(root, 'DEBIAN/control', control({ version: o.version, arch: o.arch, maintainer, installedSizeKiB }));
   await put(root, 'DEBIAN/conffiles', '/etc/lucid/appliance.env\n');
   await put(root, 'DEBIAN/md5sums', `${sums.join('\n')}\n`);
-  for (const script of ['postinst', 'prerm', 'postrm']) await put(root, `DEBIAN/${script}`, await readFile(join(debian, script)), 0o755);
+  for (const script of ['preinst', 'postinst', 'prerm', 'postrm']) await put(root, `DEBIAN/${script}`, await readFile(join(debian, script)), 0o755);
 
   // Fixed times and modes: dpkg-deb takes both from the tree.
   for (const e of await readdir(root, { recursive: true, withFileTypes: true })) {

@@ -56,7 +56,7 @@ describe('the .debs', () => {
     const ctrl = join(scratch, `ctrl-${arch}`);
     execFileSync('dpkg-deb', ['-e', deb, ctrl]);
     expect(readFileSync(join(ctrl, 'conffiles'), 'utf8')).toBe('/etc/lucid/appliance.env\n');
-    for (const s of ['postinst', 'prerm', 'postrm']) {
+    for (const s of ['preinst', 'postinst', 'prerm', 'postrm']) {
       expect(statSync(join(ctrl, s)).mode & 0o777).toBe(0o755);
       expect(spawnSync('sh', ['-n', join(ctrl, s)]).status).toBe(0);
     }

@@ -91,6 +91,8 @@ describe.sequential('lucid-appliance .deb on Debian 12 with systemd and udev (VM
     await install();
     expect((await g.run('getent passwd lucid; getent group lucid')).trim().split('\n')).toEqual([
       'lucid:x:65532:65532:Lucid appliance:/nonexistent:/usr/sbin/nologin', 'lucid:x:65532:']);
+    // udevd parsed our rules with group lucid known (preinst makes it before the rules land).
+    expect(await g.run('journalctl -b -q -o cat -u systemd-udevd --no-pager | grep -i lucid || true')).toBe('');
     expect((await g.run('readlink /var/lib/lucid/active')).trim()).toBe('slots/a');
     expect(await g.run('cat /var/lib/lucid/slots/a/slot.env')).toContain(`LUCID_SLOT_MANIFEST=${fx.debs.amd64.manifest}`);
     expect((await g.run('stat -c "%u %g %a" /var/lib/lucid/data')).trim()).toBe('65532 65532 700');
