@@ -53,7 +53,7 @@ beforeAll(async () => {
   await guestBase();
   g = await FullGuest.create({ name: 'payout', share: fx.dir });
   await g.boot();
-  ip = (await g.run(`ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -1`)).trim();
+  ip = g.address;
   expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   // Site settings before the install: core connects to the payout unit's socket; the payout's
   // "TRON node" is this guest's own address (the appliance's port answers there), so a

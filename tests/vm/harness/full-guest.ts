@@ -32,11 +32,15 @@ export interface FullGuestOptions {
 export interface BootTimes {
   /** Seconds from qemu's start to the agent's first line (systemd reached sysinit + the agent). */
   readonly agent: number;
+  /** Seconds from qemu's start to the guest's IPv4 address (systemd-networkd's DHCP lease). */
+  readonly network: number;
 }
 
 export class FullGuest {
   vm!: QemuVm;
   bootId = '';
+  /** The guest's IPv4 address on qemu's user network, known once boot() or reboot() returned. */
+  address = '';
   readonly forwards: ReadonlyArray<{ host: number; guest: number }>;
   /** HTTPS through the 8443 forward, the certificate read from the guest and pinned. */
   readonly https: PinnedHttps | undefined;
@@ -77,8 +81,24 @@ export class FullGuest {
     });
     this.bootId = await this.vm.agent.ready(timeoutMs);
     const agent = this.vm.seconds();
+    await this.afterBoot();
+    return { agent, network: this.vm.seconds() };
+  }
+
+  /**
+   * The agent starts at sysinit, before systemd-networkd has its DHCP lease: wait for the
+   * address (the forwarded ports reach nothing without it; a test reading it too early read '').
+   */
+  private async afterBoot(): Promise<void> {
+    const out = await this.run(`
+      for i in $(seq 1 600); do
+        a=$(ip -4 -o addr show scope global | awk '{print $4}' | cut -d/ -f1 | head -n 1)
+        if [ -n "$a" ]; then echo "$a"; exit 0; fi
+        sleep 0.2
+      done
+      echo "no IPv4 address after 120 s: $(networkctl 2>&1 | tr -s '[:space:]' ' ')" >&2; exit 1`, 150_000);
+    this.address = out.trim();
     if (this.options.share) await this.run('mountpoint -q /mnt/host || mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro host /mnt/host');
-    return { agent };
   }
 
   /** http://127.0.0.1:<host port> forwarded to `guestPort`. */
@@ -106,7 +126,7 @@ export class FullGuest {
     const before = this.bootId;
     await this.exec('systemctl reboot --no-block', 30_000).catch(() => undefined);
     this.bootId = await this.vm.agent.ready(timeoutMs, before);
-    if (this.options.share) await this.run('mountpoint -q /mnt/host || mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro host /mnt/host');
+    await this.afterBoot();
     return Math.round((performance.now() - started) / 100) / 10;
   }
 
