@@ -1,13 +1,13 @@
 // The fleet store contract on both implementations: LevelDB in a temp dir, and a real PostgreSQL
 // (initdb/pg_ctl in a temp dir, as an unprivileged user; a fresh database per test).
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LevelFleetStore } from '../../ota/server/store/level-store.js';
 import { PgFleetStore } from '../../ota/server/store/pg-store.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { fleetStoreContract } from './fleet-store.js';
+import { fleetStoreContract, testDevice } from './fleet-store.js';
 
 fleetStoreContract('LevelDB', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-level-'));
@@ -34,4 +34,24 @@ fleetStoreContract('PostgreSQL', async () => {
     close: () => store.stop(),
     reopen: async () => { await store.stop(); store = new PgFleetStore(url, 16); await store.start(); return store; },
   };
+});
+
+describe('PostgreSQL check-ins', () => {
+  it('check-ins sent at once share statements (one per moment, not one each), and each gets its own answer', async () => {
+    const store = new PgFleetStore(await pg.createDatabase(`contract_${++n}`), 16);
+    await store.start();
+    try {
+      const ids = Array.from({ length: 600 }, (_, i) => `b${i}`);
+      for (const id of ids) await store.enrollDevice(testDevice(id));
+      const before = { ...store.checkins.stats };
+      const got = await Promise.all(ids.map((id, i) => store.checkin(id, 1 + (i % 3), null, 1000 + i)));
+      expect(got.every((g, i) => g.kind === 'ok' && g.device.id === ids[i] && g.device.lastSeq === 1 + (i % 3) && g.device.lastSeenAt === 1000 + i)).toBe(true);
+      expect(store.checkins.stats.checkins - before.checkins).toBe(600);
+      // The first two go out alone (nothing in flight), the rest in the statements after them.
+      expect(store.checkins.stats.statements - before.statements).toBeLessThanOrEqual(4);
+      expect(store.checkins.stats.largest).toBeGreaterThanOrEqual(300);
+    } finally {
+      await store.stop();
+    }
+  });
 });

@@ -89,6 +89,20 @@ export function fleetStoreContract(name: string, factory: StoreFactory): void {
       expect(ok.kind === 'ok' && ok.device.status.version === '1.1.0' && ok.membership === null).toBe(true);
     }));
 
+    it('devices: one device\'s check-ins sent at once get what they would get one after another, beside other devices\' check-ins', withStore(async (s) => {
+      for (let i = 0; i < 50; i++) await s.enrollDevice(testDevice(`o${i}`));
+      const seqs = [1, 2, 5, 3, 5, 6, 4, 7];
+      const mine = seqs.map((q) => s.checkin('o0', q, null, 100 + q));
+      const others = Array.from({ length: 49 }, (_, i) => s.checkin(`o${i + 1}`, 1, null, 100));
+      const late = s.checkin('nobody', 1, null, 100);
+      const got = await Promise.all(mine);
+      expect(got.map((g) => (g.kind === 'ok' ? `ok ${g.device.lastSeq}` : g.kind === 'replay' ? `replay ${g.lastSeq}` : g.kind)))
+        .toEqual(['ok 1', 'ok 2', 'ok 5', 'replay 5', 'replay 5', 'ok 6', 'replay 6', 'ok 7']);
+      expect((await Promise.all(others)).every((g) => g.kind === 'ok' && g.device.lastSeq === 1)).toBe(true);
+      expect((await late).kind).toBe('unknown');
+      expect([(await s.getDevice('o0'))!.lastSeq, (await s.getDevice('o0'))!.lastSeenAt]).toEqual([7, 107]);
+    }));
+
     it('devices: many check-ins at once with a tag change and a delete among them are all there after a restart', async () => {
       const { store: s, close, reopen } = await factory();
       try {

@@ -16,6 +16,7 @@
 // most used and best maintained, with a pool; loaded only when LUCID_FLEET_DATABASE_URL is set.
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { AUDIT_GENESIS, auditHash, DEFAULT_LIST_LIMIT, emptyCounts, addCount, MAX_LIST_LIMIT } from './common.js';
+import { CheckinBatcher } from './pg-checkins.js';
 import { AUDIT_LOCK, SCHEMA_LOCK, SCHEMA_SQL } from './pg-schema.js';
 import {
   LIVE_ROLLOUT_STATES, type ApprovalRecord, type AuditInput, type AuditRecord, type ChannelRecord, type CheckinResult, type DeviceQuery,
@@ -48,6 +49,10 @@ export class PgFleetStore implements FleetStore {
    * this loaded machine (README, benchmark).
    */
   private checkinPool: Pool | null = null;
+  readonly checkins = new CheckinBatcher(() => {
+    if (!this.checkinPool) throw new Error('fleet store is not started');
+    return this.checkinPool;
+  });
 
   constructor(private readonly url: string, private readonly poolSize = 10) {}
 
@@ -215,20 +220,12 @@ export class PgFleetStore implements FleetStore {
     return (await this.db.query('DELETE FROM fleet_devices WHERE id = $1', [id])).rowCount === 1;
   }
   async checkin(id: string, seq: number, status: DeviceStatus | null, now: number): Promise<CheckinResult> {
-    // One round trip: the sequence compare-and-advance, and the live membership with its rollout.
-    const rows = (await this.checkinPool!.query(`WITH up AS (
-        UPDATE fleet_devices SET last_seq = $2, last_seen = $3, status = COALESCE($4::jsonb, status)
-        WHERE id = $1 AND last_seq < $2 RETURNING *)
-      SELECT up.*, r.doc AS r_doc, r.rev AS r_rev, m.rollout_id AS m_rollout_id, m.device_id AS m_device_id, m.ord AS m_ord, m.state AS m_state,
-             m.reason AS m_reason, m.attempt AS m_attempt, m.updated_at AS m_updated_at, m.committed_at AS m_committed_at
-      FROM up LEFT JOIN fleet_claims c ON c.device_id = up.id
-        LEFT JOIN fleet_rollouts r ON r.id = c.rollout_id
-        LEFT JOIN fleet_members m ON m.rollout_id = c.rollout_id AND m.device_id = up.id`, [id, seq, now, status ? j(status) : null])).rows;
-    const r = rows[0];
-    if (!r) {
-      const cur = (await this.q('SELECT last_seq FROM fleet_devices WHERE id = $1', [id]))[0];
-      return cur ? { kind: 'replay', lastSeq: Number(cur['last_seq']) } : { kind: 'unknown' };
-    }
+    // Batched with the check-ins of the same moment (pg-checkins.ts): the sequence
+    // compare-and-advance, and the live membership with its rollout, in one statement.
+    const got = await this.checkins.checkin({ id, seq, status: status ? j(status) : null, now });
+    if (got === null) return { kind: 'unknown' };
+    if (!('row' in got)) return { kind: 'replay', lastSeq: got.lastSeq };
+    const r = got.row;
     const membership = r['r_doc'] && r['m_rollout_id'] ? { rollout: rolloutOf(r['r_doc'], r['r_rev']), member: memberOf(r, 'm_') } : null;
     return { kind: 'ok', device: deviceOf(r), membership };
   }
