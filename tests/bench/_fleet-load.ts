@@ -39,17 +39,28 @@ export function cpuOf(pid: number): number {
   }
 }
 
-/** The postmaster and its children (PostgreSQL's processes). */
-export function postgresPids(postmaster: number): number[] {
-  const pids = [postmaster];
+/**
+ * CPU seconds of PostgreSQL: the postmaster's own, its reaped children's (cutime + cstime: the
+ * backends that ended, e.g. a pool closing an idle connection), and its live children's. Summing
+ * a list of pids taken at the start would lose a backend that ends within the window (once
+ * giving a negative figure) and miss one that starts in it.
+ */
+export function postgresCpu(postmaster: number): number {
+  let total = 0;
+  try {
+    const f = readFileSync(`/proc/${postmaster}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return 0;
+  }
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const ppid = Number(readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
-      if (ppid === postmaster) pids.push(Number(name));
+      if (ppid === postmaster) total += cpuOf(Number(name));
     } catch { /* gone */ }
   }
-  return pids;
+  return total;
 }
 
 /** Busy and total jiffies of the whole machine (/proc/stat). */

@@ -21,7 +21,7 @@ import type { FleetStore } from '../../ota/server/store/types.js';
 import { ADMIN, fleetApi, startChannelRepo, startFleetProcess } from '../helpers/fleet.js';
 import { pinnedPool } from '../helpers/fleet-sim.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { cpuOf, loadavg, machineTicks, makeDevices, percentile, postgresPids, records, runLoad, sendCheckin, shuffle, type CheckinHook, type LoadDevice } from './_fleet-load.js';
+import { cpuOf, loadavg, machineTicks, makeDevices, percentile, postgresCpu, records, runLoad, sendCheckin, shuffle, type CheckinHook, type LoadDevice } from './_fleet-load.js';
 
 const N = Number(process.env['BENCH_FLEET_DEVICES'] ?? 100_000);
 const WINDOW_S = Number(process.env['BENCH_FLEET_SECONDS'] ?? 60);
@@ -31,7 +31,7 @@ const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 type Store = 'leveldb' | 'postgres';
-interface Deployment { readonly urls: string[]; readonly pids: number[]; readonly fleetId: string; readonly outputs: () => string; stop(): Promise<void> }
+interface Deployment { readonly dbUrl: string | null; readonly urls: string[]; readonly pids: number[]; readonly fleetId: string; readonly outputs: () => string; stop(): Promise<void> }
 
 async function seed(store: FleetStore, devices: readonly LoadDevice[]): Promise<string> {
   await store.start();
@@ -48,9 +48,11 @@ async function deploy(store: Store, instances: number, devices: readonly LoadDev
   // BENCH_FLEET_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
   if (process.env['BENCH_FLEET_CPU_PROF']) env['NODE_OPTIONS'] = `--cpu-prof --cpu-prof-dir=${process.env['BENCH_FLEET_CPU_PROF']}`;
   let dataDir: string | null = null;
+  let dbUrl: string | null = null;
   let fleetId: string;
   if (store === 'postgres') {
     const url = await pg!.createDatabase(`bench_${db}`);
+    dbUrl = url;
     fleetId = await seed(new PgFleetStore(url, 4), devices);
     Object.assign(env, { LUCID_FLEET_DATABASE_URL: url, LUCID_FLEET_DB_POOL: '20' });
   } else {
@@ -60,7 +62,7 @@ async function deploy(store: Store, instances: number, devices: readonly LoadDev
   }
   const procs = await Promise.all(Array.from({ length: instances }, () => startFleetProcess(env)));
   return {
-    urls: procs.map((p) => p.url), pids: procs.map((p) => p.child.pid!), fleetId, outputs: () => procs.map((p) => p.output()).join('\n'),
+    dbUrl, urls: procs.map((p) => p.url), pids: procs.map((p) => p.child.pid!), fleetId, outputs: () => procs.map((p) => p.output()).join('\n'),
     async stop() {
       await Promise.all(procs.map((p) => p.stop()));
       if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -71,8 +73,9 @@ async function deploy(store: Store, instances: number, devices: readonly LoadDev
 interface Measure { p50ms: number; p99ms: number; rate: number; sent: number; errors: number; codes: Record<string, number>; serverCpuPct: number; dbCpuPct: number; loadGenCpuPct: number; machineBusyPct: number }
 
 async function measure(d: Deployment, pools: Pool[], devices: LoadDevice[], ratePerS: number, seconds: number, pg: TestPostgres | null, hook?: CheckinHook, stop?: () => boolean): Promise<Measure> {
-  const pgPids = pg ? postgresPids(Number(readFileSync(join(pg.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])) : [];
-  const cpu0 = { server: d.pids.reduce((a, p) => a + cpuOf(p), 0), db: pgPids.reduce((a, p) => a + cpuOf(p), 0), self: process.cpuUsage(), machine: machineTicks() };
+  const postmaster = pg ? Number(readFileSync(join(pg.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]) : null;
+  const dbCpu = (): number => (postmaster === null ? 0 : postgresCpu(postmaster));
+  const cpu0 = { server: d.pids.reduce((a, p) => a + cpuOf(p), 0), db: dbCpu(), self: process.cpuUsage(), machine: machineTicks() };
   const t0 = performance.now();
   const w = await runLoad({ devices, pools, fleetId: d.fleetId, ratePerS, durationMs: seconds * 1000, ...(hook ? { hook } : {}), ...(stop ? { stop } : {}) });
   const wall = (performance.now() - t0) / 1000;
@@ -82,7 +85,7 @@ async function measure(d: Deployment, pools: Pool[], devices: LoadDevice[], rate
   return {
     p50ms: r2(percentile(lat, 50)), p99ms: r2(percentile(lat, 99)), rate: Math.round(w.sent / wall), sent: w.sent, errors: w.errors, codes: Object.fromEntries(w.codes),
     serverCpuPct: r1((100 * (d.pids.reduce((a, p) => a + cpuOf(p), 0) - cpu0.server)) / wall),
-    dbCpuPct: r1((100 * (pgPids.reduce((a, p) => a + cpuOf(p), 0) - cpu0.db)) / wall),
+    dbCpuPct: r1((100 * (dbCpu() - cpu0.db)) / wall),
     loadGenCpuPct: r1((100 * (self.user + self.system)) / 1e6 / wall),
     machineBusyPct: r1((100 * (m.busy - cpu0.machine.busy)) / (m.total - cpu0.machine.total)),
   };
@@ -107,6 +110,7 @@ export async function run(): Promise<void> {
         await runLoad({ devices, pools, fleetId: d.fleetId, ratePerS: rate, durationMs: 5000 }); // warm-up
         const m = await measure(d, pools, devices, rate, WINDOW_S, store === 'postgres' ? pg : null);
         emit({ store, instances, devices: N, ...m, serverCpuPer1000Devices: r2(m.serverCpuPct / (N / 1000)), loadavg: loadavg() });
+        if (d.dbUrl) emit({ metric: 'postgres-devices-table', store, instances, ...(await deviceTableStats(d.dbUrl)) });
         if (instances === 1 && process.env['BENCH_FLEET_CAPACITY'] !== '0') await capacity(store, d, pools, devices, pg);
         if (instances === 1 && process.env['BENCH_FLEET_ROLLOUT'] !== '0') await rollout(store, d, pools, devices, pg);
       } finally {
@@ -117,6 +121,21 @@ export async function run(): Promise<void> {
     }
   } finally {
     await pg.stop();
+  }
+}
+
+/** How PostgreSQL wrote the check-ins: heap-only (HOT) updates touch no index. */
+async function deviceTableStats(url: string): Promise<Record<string, number>> {
+  const pgm = (await import('pg')).default;
+  const c = new pgm.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = (await c.query(`SELECT n_tup_upd, n_tup_hot_upd, n_dead_tup, autovacuum_count, autoanalyze_count,
+      pg_relation_size('fleet_devices') AS heap_bytes, pg_relation_size('fleet_devices_tags') AS tags_index_bytes
+      FROM pg_stat_user_tables WHERE relname = 'fleet_devices'`)).rows[0] as Record<string, string>;
+    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)]));
+  } finally {
+    await c.end();
   }
 }
 
@@ -172,21 +191,41 @@ async function rollout(store: Store, d: Deployment, pools: Pool[], devices: Load
     const changes: Array<{ stage: number; at: number }> = [];
     let state = 'running';
     let last = 0;
-    const poll = setInterval(() => {
-      void api.call('GET', `/api/v1/rollouts/${id}`).then((r) => {
-        const ro = r.body.rollout;
-        if (ro.stage !== last || ro.state !== state) { changes.push({ stage: ro.state === 'completed' ? ro.stages.length : ro.stage, at: performance.now() }); last = ro.stage; state = ro.state; }
-      });
-    }, 100);
+    // Stage changes are seen on the rollout's record (the list: no member counts), polled one
+    // request at a time; the operator's view with its per-stage counts over all members is
+    // fetched every 2 s, as the web UI's rollout page does, and its latency reported. An answer
+    // that is not the rollout (a 429, a timeout) is counted, not fatal.
+    const view = { polls: 0, failed: 0, ms: [] as number[] };
+    let polling = true;
+    const watcher = (async () => {
+      while (polling) {
+        const r = await api.call('GET', '/api/v1/rollouts').catch(() => null);
+        const ro = r?.status === 200 ? (r.body as Array<{ id: string; stage: number; state: string; stages: unknown[] }>).find((x) => x.id === id) : undefined;
+        if (ro && (ro.stage !== last || ro.state !== state)) { changes.push({ stage: ro.state === 'completed' ? ro.stages.length : ro.stage, at: performance.now() }); last = ro.stage; state = ro.state; }
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })();
+    const viewer = (async () => {
+      while (polling) {
+        const t = performance.now();
+        const r = await api.call('GET', `/api/v1/rollouts/${id}`).catch(() => null);
+        view.polls++;
+        if (r?.status === 200 && r.body.stages?.length === 4) view.ms.push(performance.now() - t);
+        else view.failed++;
+        await new Promise((res) => setTimeout(res, 2000));
+      }
+    })();
     const start = performance.now();
     const m = await measure(d, pools, devices, N / PERIOD_S, 330, store === 'postgres' ? pg : null, hook, () => state === 'completed');
-    clearInterval(poll);
+    polling = false;
+    await Promise.all([watcher, viewer]);
     const latencies = changes.map((c) => {
       const members = devices.filter((x) => stageOf.get(x.id) === c.stage - 1 && x.healthyAt !== null);
       const lastHealthy = Math.max(...members.map((x) => x.healthyAt!));
       return { stage: c.stage, members: members.length, advanceLatencyMs: Math.round(c.at - lastHealthy), atS: r1((c.at - start) / 1000) };
     });
-    emit({ metric: 'rollout', store, instances: 1, devices: N, createMs: Math.round(createMs), finalState: state, stages: latencies, checkinP50ms: m.p50ms, checkinP99ms: m.p99ms, serverCpuPct: m.serverCpuPct, dbCpuPct: m.dbCpuPct, loadGenCpuPct: m.loadGenCpuPct, machineBusyPct: m.machineBusyPct, loadavg: loadavg() });
+    const viewMs = view.ms.sort((a, b) => a - b);
+    emit({ metric: 'rollout', store, instances: 1, devices: N, createMs: Math.round(createMs), finalState: state, stages: latencies, viewPolls: view.polls, viewFailed: view.failed, viewP50ms: r1(percentile(viewMs, 50)), viewMaxMs: r1(viewMs.at(-1) ?? NaN), checkinP50ms: m.p50ms, checkinP99ms: m.p99ms, serverCpuPct: m.serverCpuPct, dbCpuPct: m.dbCpuPct, loadGenCpuPct: m.loadGenCpuPct, machineBusyPct: m.machineBusyPct, loadavg: loadavg() });
   } finally {
     await repo.stop();
   }

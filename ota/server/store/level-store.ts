@@ -437,7 +437,9 @@ export class LevelFleetStore implements FleetStore {
   }
   async stageCounts(rolloutId: string, fromOrd: number, toOrd: number, offlineBefore: number): Promise<StageCounts> {
     const c = emptyCounts();
-    for (const m of (this.members.get(rolloutId) ?? []).slice(fromOrd, toOrd)) {
+    const all = this.members.get(rolloutId) ?? [];
+    for (let i = fromOrd, end = Math.min(toOrd, all.length); i < end; i++) {
+      const m = all[i];
       if (!m) continue;
       const d = this.devices.get(m.deviceId);
       addCount(c, m.state, d !== undefined && d.lastSeenAt >= offlineBefore);
