@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { LevelFleetStore } from '../../ota/server/store/level-store.js';
 import { PgFleetStore } from '../../ota/server/store/pg-store.js';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
-import { fleetStoreContract, testDevice } from './fleet-store.js';
+import { fleetStoreContract, testDevice, testRollout } from './fleet-store.js';
 
 fleetStoreContract('LevelDB', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fleet-level-'));
@@ -36,8 +36,8 @@ fleetStoreContract('PostgreSQL', async () => {
   };
 });
 
-describe('PostgreSQL check-ins', () => {
-  it('check-ins sent at once share statements (one per moment, not one each), and each gets its own answer', async () => {
+describe('PostgreSQL batched writes', () => {
+  it('check-ins and member transitions sent at once share statements (one per moment, not one each), and each gets its own answer', async () => {
     const store = new PgFleetStore(await pg.createDatabase(`contract_${++n}`), 16);
     await store.start();
     try {
@@ -46,10 +46,17 @@ describe('PostgreSQL check-ins', () => {
       const before = { ...store.checkins.stats };
       const got = await Promise.all(ids.map((id, i) => store.checkin(id, 1 + (i % 3), null, 1000 + i)));
       expect(got.every((g, i) => g.kind === 'ok' && g.device.id === ids[i] && g.device.lastSeq === 1 + (i % 3) && g.device.lastSeenAt === 1000 + i)).toBe(true);
-      expect(store.checkins.stats.checkins - before.checkins).toBe(600);
+      expect(store.checkins.stats.writes - before.writes).toBe(600);
       // The first two go out alone (nothing in flight), the rest in the statements after them.
       expect(store.checkins.stats.statements - before.statements).toBeLessThanOrEqual(4);
       expect(store.checkins.stats.largest).toBeGreaterThanOrEqual(300);
+      // Member transitions likewise: a stage's devices reporting at once.
+      await store.createRollout(testRollout('rb'), ids);
+      const m0 = { ...store.members.stats };
+      const moved = await Promise.all(ids.map((id) => store.updateMember('rb', id, ['waiting'], { state: 'assigned' }, 2000)));
+      expect(moved.every((m, i) => m !== null && m.deviceId === ids[i] && m.state === 'assigned')).toBe(true);
+      expect(store.members.stats.writes - m0.writes).toBe(600);
+      expect(store.members.stats.statements - m0.statements).toBeLessThanOrEqual(4);
     } finally {
       await store.stop();
     }

@@ -3,7 +3,7 @@
 // must end as N sequential calls would: exactly one winner where one is allowed.
 import { describe, expect, it } from 'vitest';
 import { AUDIT_GENESIS, auditHash } from '../../ota/server/store/common.js';
-import type { DeviceRecord, FleetStore, FleetUser, RolloutRecord } from '../../ota/server/store/types.js';
+import type { DeviceRecord, FleetStore, FleetUser, MemberState, RolloutRecord } from '../../ota/server/store/types.js';
 
 /** `reopen` stops the store and opens the same data again (a restart). */
 export type StoreFactory = () => Promise<{ store: FleetStore; close: () => Promise<void>; reopen: () => Promise<FleetStore> }>;
@@ -234,6 +234,32 @@ export function fleetStoreContract(name: string, factory: StoreFactory): void {
       await s.updateMember('r1', 'b', ['committed'], { state: 'healthy' }, 300, true);
       const b = await s.checkin('b', 1, null, 400);
       expect(b.kind === 'ok' && b.membership).toBeNull();
+    }));
+
+    it('members: one member\'s transitions sent at once get what they would one after another, beside other members\'', withStore(async (s) => {
+      const ids = Array.from({ length: 30 }, (_, i) => `m${i}`);
+      for (const id of ids) await s.enrollDevice(testDevice(id));
+      await s.createRollout(testRollout('r1'), ids);
+      const steps: Array<[readonly MemberState[] | null, Parameters<FleetStore['updateMember']>[3], boolean]> = [
+        [['waiting'], { state: 'assigned' }, false],
+        [['assigned'], { state: 'downloading', reason: 'fetching' }, false],
+        [['downloading'], { state: 'trial' }, false],
+        [['trial'], { state: 'committed', committedAt: 500 }, false],
+        [['trial'], { state: 'healthy' }, false], // no longer on trial: refused
+        [['committed'], { state: 'healthy', reason: null }, true],
+      ];
+      const mine = steps.map(([from, patch, release], i) => s.updateMember('r1', 'm0', from, patch, 100 + i, release));
+      const others = ids.slice(1).map((id, i) => s.updateMember('r1', id, ['waiting'], { state: 'failed', reason: `r${i}` }, 100));
+      const got = await Promise.all(mine);
+      expect(got.map((m) => m?.state ?? null)).toEqual(['assigned', 'downloading', 'trial', 'committed', null, 'healthy']);
+      expect(got[1]!.reason).toBe('fetching');
+      const m0 = (await s.getMember('r1', 'm0'))!;
+      expect([m0.state, m0.reason, m0.committedAt, m0.updatedAt]).toEqual(['healthy', null, 500, 105]);
+      expect((await Promise.all(others)).every((m, i) => m?.state === 'failed' && m.reason === `r${i}`)).toBe(true);
+      const c = await s.checkin('m0', 1, null, 600);
+      expect(c.kind === 'ok' && c.membership).toBeNull(); // released with its last transition
+      const c1 = await s.checkin('m1', 1, null, 600);
+      expect(c1.kind === 'ok' && c1.membership?.member.state).toBe('failed');
     }));
 
     it('approvals: exactly one of N parallel takes gets the request', withStore(async (s) => {

@@ -16,7 +16,8 @@
 // most used and best maintained, with a pool; loaded only when LUCID_FLEET_DATABASE_URL is set.
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { AUDIT_GENESIS, auditHash, DEFAULT_LIST_LIMIT, emptyCounts, addCount, MAX_LIST_LIMIT } from './common.js';
-import { CheckinBatcher } from './pg-checkins.js';
+import { StatementBatcher } from './pg-batch.js';
+import { checkinWrites, memberWrites } from './pg-writes.js';
 import { AUDIT_LOCK, SCHEMA_LOCK, SCHEMA_SQL } from './pg-schema.js';
 import {
   LIVE_ROLLOUT_STATES, type ApprovalRecord, type AuditInput, type AuditRecord, type ChannelRecord, type CheckinResult, type DeviceQuery,
@@ -49,10 +50,12 @@ export class PgFleetStore implements FleetStore {
    * this loaded machine (README, benchmark).
    */
   private checkinPool: Pool | null = null;
-  readonly checkins = new CheckinBatcher(() => {
+  /** Check-ins (on the asynchronous-commit pool) and member transitions, batched: pg-batch.ts. */
+  readonly checkins = new StatementBatcher(() => {
     if (!this.checkinPool) throw new Error('fleet store is not started');
     return this.checkinPool;
-  });
+  }, checkinWrites);
+  readonly members = new StatementBatcher(() => this.db, memberWrites(memberOf));
 
   constructor(private readonly url: string, private readonly poolSize = 10) {}
 
@@ -222,7 +225,7 @@ export class PgFleetStore implements FleetStore {
   async checkin(id: string, seq: number, status: DeviceStatus | null, now: number): Promise<CheckinResult> {
     // Batched with the check-ins of the same moment (pg-checkins.ts): the sequence
     // compare-and-advance, and the live membership with its rollout, in one statement.
-    const got = await this.checkins.checkin({ id, seq, status: status ? j(status) : null, now });
+    const got = await this.checkins.submit({ id, seq, status: status ? j(status) : null, now });
     if (got === null) return { kind: 'unknown' };
     if (!('row' in got)) return { kind: 'replay', lastSeq: got.lastSeq };
     const r = got.row;
@@ -318,24 +321,9 @@ export class PgFleetStore implements FleetStore {
     return r ? memberOf(r) : null;
   }
   async updateMember(rolloutId: string, deviceId: string, from: readonly MemberState[] | null, patch: Partial<Pick<RolloutMember, 'state' | 'reason' | 'attempt' | 'committedAt'>>, now: number, releaseClaim = false): Promise<RolloutMember | null> {
-    const sets = ['updated_at = $4'];
-    const params: unknown[] = [rolloutId, deviceId, from, now];
-    const set = (col: string, v: unknown): void => { params.push(v); sets.push(`${col} = $${params.length}`); };
-    if (patch.state !== undefined) set('state', patch.state);
-    if (patch.reason !== undefined) set('reason', patch.reason);
-    if (patch.attempt !== undefined) set('attempt', patch.attempt);
-    if (patch.committedAt !== undefined) set('committed_at', patch.committedAt);
-    const sql = `UPDATE fleet_members SET ${sets.join(', ')} WHERE rollout_id = $1 AND device_id = $2 AND ($3::text[] IS NULL OR state = ANY($3::text[])) RETURNING *`;
-    if (!releaseClaim) {
-      const r = (await this.q(sql, params))[0];
-      return r ? memberOf(r) : null;
-    }
-    return this.tx(async (c) => {
-      const r = (await c.query(sql, params)).rows[0];
-      if (!r) return null;
-      await c.query('DELETE FROM fleet_claims WHERE device_id = $1 AND rollout_id = $2', [deviceId, rolloutId]);
-      return memberOf(r);
-    });
+    // Batched with the transitions of the same moment (pg-writes.ts): one statement, atomic
+    // with the claim's release.
+    return this.members.submit({ rolloutId, deviceId, from, patch, now, releaseClaim });
   }
   async resetMembers(rolloutId: string, fromOrd: number, toOrd: number, from: readonly MemberState[], state: MemberState, attempt: number, now: number): Promise<number> {
     const r = await this.db.query(`UPDATE fleet_members SET state = $5, attempt = $6, reason = NULL, committed_at = NULL, updated_at = $7
