@@ -1,4 +1,4 @@
-// The fleet's certificate pin (/work/briefs/pin-spec.md, device half): base64url(SHA-256(the
+// The fleet's certificate pin (ota/server/README.md "HTTPS and the pin", device half): base64url(SHA-256(the
 // certificate's SubjectPublicKeyInfo, DER)), 43 characters without padding — the hash Chromium's
 // --ignore-certificate-errors-spki-list takes (there in standard base64). An enrollment token may
 // carry it after a dot (`lft_<secret>.<pin>`); without one the device pins what it sees at
