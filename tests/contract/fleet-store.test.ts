@@ -61,4 +61,34 @@ describe('PostgreSQL batched writes', () => {
       await store.stop();
     }
   });
+
+  it('a deadlock\'s victim is run again: a stage reset that meets a transaction locking its members in the other order still resets them', async () => {
+    const url = await pg.createDatabase(`contract_${++n}`);
+    const store = new PgFleetStore(url, 4);
+    await store.start();
+    const pgm = (await import('pg')).default;
+    const other = new pgm.Client({ connectionString: url });
+    await other.connect();
+    try {
+      for (const id of ['x', 'y']) await store.enrollDevice(testDevice(id));
+      await store.createRollout(testRollout('rd'), ['x', 'y']);
+      for (const id of ['x', 'y']) await store.updateMember('rd', id, null, { state: 'failed', reason: 'r' }, 10);
+      // Another transaction holds ord 1; the reset takes ord 0 and waits for ord 1; then the other
+      // transaction asks for ord 0: a cycle, and PostgreSQL aborts the reset (it waited first).
+      await other.query('BEGIN');
+      await other.query('UPDATE fleet_members SET updated_at = 20 WHERE rollout_id = $1 AND ord = 1', ['rd']);
+      const reset = store.resetMembers('rd', 0, 2, ['failed'], 'waiting', 1, 30);
+      const waiting = async (): Promise<boolean> => (await other.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE fleet_members SET state%'")).rows[0].n === 1;
+      for (let i = 0; i < 100 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await waiting()).toBe(true);
+      await other.query('UPDATE fleet_members SET updated_at = 21 WHERE rollout_id = $1 AND ord = 0', ['rd']);
+      await other.query('COMMIT');
+      expect(await reset).toBe(2);
+      expect((await store.listMembers('rd')).map((m) => [m.state, m.attempt, m.updatedAt])).toEqual([['waiting', 1, 30], ['waiting', 1, 30]]);
+      expect(pg.log()).toMatch(/deadlock detected/);
+    } finally {
+      await other.end();
+      await store.stop();
+    }
+  });
 });

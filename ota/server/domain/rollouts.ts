@@ -169,12 +169,21 @@ export class FleetRollouts {
   /** One pass over the running rollouts (every one: another instance's reports count too). */
   async tick(): Promise<void> {
     this.dirty.clear();
-    for (const r of await this.deps.store.listRollouts({ live: true })) {
-      // A halted rollout's rollback is re-applied (idempotent): an instance that died between
-      // halting and telling the updated members still gets them told.
-      if (r.state === 'halted' && r.rollbackOnHalt) await this.deps.store.resetMembers(r.id, 0, r.total, UPDATED, 'reverting', r.attempt, this.deps.now());
-      if (r.state !== 'running') continue;
+    // Nothing here may throw out of the timer's promise (an unhandled rejection ends the
+    // process): a failed pass is logged and the next one, a second later, tries again.
+    let live: RolloutRecord[];
+    try {
+      live = await this.deps.store.listRollouts({ live: true });
+    } catch (err) {
+      this.deps.log.warn({ err }, 'rollout evaluation: could not list the live rollouts');
+      return;
+    }
+    for (const r of live) {
       try {
+        // A halted rollout's rollback is re-applied (idempotent): an instance that died between
+        // halting and telling the updated members still gets them told.
+        if (r.state === 'halted' && r.rollbackOnHalt) await this.deps.store.resetMembers(r.id, 0, r.total, UPDATED, 'reverting', r.attempt, this.deps.now());
+        if (r.state !== 'running') continue;
         await this.evaluate(r);
       } catch (err) {
         if ((err as LucidError).code !== 'FLEET_ERR_CONFLICT') this.deps.log.warn({ err, rollout: r.id }, 'rollout evaluation failed');

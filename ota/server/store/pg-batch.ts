@@ -10,8 +10,8 @@
 // statement (UPDATE … FROM updates a row once however many of its source rows match) and never
 // two in flight at once (two statements of this instance could otherwise also lock the same rows
 // in opposite orders). Another instance, or a multi-row statement, may still take locks in
-// another order; PostgreSQL then aborts one statement with a deadlock (40P01), and a batch that
-// lost is simply run again.
+// another order; PostgreSQL then aborts one statement with a deadlock (40P01), and the one that
+// lost is run again (retryDeadlock, also used by the store's transactions).
 import type { Pool } from 'pg';
 
 export interface BatchKind<I, O> {
@@ -33,6 +33,23 @@ const IN_FLIGHT = 2;
 /** Writes per statement at most (the arrays' size stays far below any protocol limit). */
 const MAX_BATCH = 1000;
 const DEADLOCK_RETRIES = 5;
+
+/**
+ * Runs `fn` again when PostgreSQL chose it as a deadlock's victim (40P01): its statement or
+ * transaction was rolled back whole, so running it again is safe when `fn` does nothing but
+ * database work. Batches, multi-row updates (a stage's reset) and transactions that release
+ * many claims can meet each other's row locks in opposite orders.
+ */
+export async function retryDeadlock<T>(fn: () => Promise<T>, onRetry?: () => void): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= DEADLOCK_RETRIES) throw err;
+      onRetry?.();
+    }
+  }
+}
 
 export class StatementBatcher<I, O> {
   private queue: Array<Waiting<I, O>> = [];
@@ -75,22 +92,14 @@ export class StatementBatcher<I, O> {
 
   private async run(batch: ReadonlyArray<Waiting<I, O>>): Promise<void> {
     const inputs = batch.map((w) => w.input);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const out = await this.kind.write(this.pool(), inputs);
-        this.stats.statements++;
-        this.stats.writes += batch.length;
-        this.stats.largest = Math.max(this.stats.largest, batch.length);
-        batch.forEach((w, i) => w.resolve(out[i]!));
-        return;
-      } catch (err) {
-        if ((err as { code?: string }).code === '40P01' && attempt < DEADLOCK_RETRIES) {
-          this.stats.deadlocks++;
-          continue;
-        }
-        for (const w of batch) w.reject(err);
-        return;
-      }
+    try {
+      const out = await retryDeadlock(() => this.kind.write(this.pool(), inputs), () => { this.stats.deadlocks++; });
+      this.stats.statements++;
+      this.stats.writes += batch.length;
+      this.stats.largest = Math.max(this.stats.largest, batch.length);
+      batch.forEach((w, i) => w.resolve(out[i]!));
+    } catch (err) {
+      for (const w of batch) w.reject(err);
     }
   }
 }

@@ -16,7 +16,7 @@
 // most used and best maintained, with a pool; loaded only when LUCID_FLEET_DATABASE_URL is set.
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { AUDIT_GENESIS, auditHash, DEFAULT_LIST_LIMIT, emptyCounts, addCount, MAX_LIST_LIMIT } from './common.js';
-import { StatementBatcher } from './pg-batch.js';
+import { retryDeadlock, StatementBatcher } from './pg-batch.js';
 import { checkinWrites, memberWrites } from './pg-writes.js';
 import { AUDIT_LOCK, SCHEMA_LOCK, SCHEMA_SQL } from './pg-schema.js';
 import {
@@ -87,7 +87,11 @@ export class PgFleetStore implements FleetStore {
     return (await this.db.query(sql, params)).rows;
   }
 
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  private tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    return retryDeadlock(() => this.txOnce(fn));
+  }
+
+  private async txOnce<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     const c = await this.db.connect();
     try {
       await c.query('BEGIN');
@@ -223,7 +227,7 @@ export class PgFleetStore implements FleetStore {
     return (await this.db.query('DELETE FROM fleet_devices WHERE id = $1', [id])).rowCount === 1;
   }
   async checkin(id: string, seq: number, status: DeviceStatus | null, now: number): Promise<CheckinResult> {
-    // Batched with the check-ins of the same moment (pg-checkins.ts): the sequence
+    // Batched with the check-ins of the same moment (pg-writes.ts): the sequence
     // compare-and-advance, and the live membership with its rollout, in one statement.
     const got = await this.checkins.submit({ id, seq, status: status ? j(status) : null, now });
     if (got === null) return { kind: 'unknown' };
@@ -326,8 +330,8 @@ export class PgFleetStore implements FleetStore {
     return this.members.submit({ rolloutId, deviceId, from, patch, now, releaseClaim });
   }
   async resetMembers(rolloutId: string, fromOrd: number, toOrd: number, from: readonly MemberState[], state: MemberState, attempt: number, now: number): Promise<number> {
-    const r = await this.db.query(`UPDATE fleet_members SET state = $5, attempt = $6, reason = NULL, committed_at = NULL, updated_at = $7
-      WHERE rollout_id = $1 AND ord >= $2 AND ord < $3 AND state = ANY($4::text[])`, [rolloutId, fromOrd, toOrd, from, state, attempt, now]);
+    const r = await retryDeadlock(() => this.db.query(`UPDATE fleet_members SET state = $5, attempt = $6, reason = NULL, committed_at = NULL, updated_at = $7
+      WHERE rollout_id = $1 AND ord >= $2 AND ord < $3 AND state = ANY($4::text[])`, [rolloutId, fromOrd, toOrd, from, state, attempt, now]));
     return r.rowCount ?? 0;
   }
   async stageCounts(rolloutId: string, fromOrd: number, toOrd: number, offlineBefore: number): Promise<StageCounts> {
