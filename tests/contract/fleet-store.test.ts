@@ -67,27 +67,38 @@ describe('PostgreSQL batched writes', () => {
     const store = new PgFleetStore(url, 4);
     await store.start();
     const pgm = (await import('pg')).default;
-    const other = new pgm.Client({ connectionString: url });
-    await other.connect();
+    const [other, holder] = [new pgm.Client({ connectionString: url }), new pgm.Client({ connectionString: url })];
+    await Promise.all([other.connect(), holder.connect()]);
+    const waiting = async (n: number): Promise<void> => {
+      const count = async (): Promise<number> => (await holder.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n;
+      while ((await count()) < n) await new Promise((r) => setTimeout(r, 20));
+    };
     try {
       for (const id of ['x', 'y']) await store.enrollDevice(testDevice(id));
       await store.createRollout(testRollout('rd'), ['x', 'y']);
       for (const id of ['x', 'y']) await store.updateMember('rd', id, null, { state: 'failed', reason: 'r' }, 10);
-      // Another transaction holds ord 1; the reset takes ord 0 and waits for ord 1; then the other
-      // transaction asks for ord 0: a cycle, and PostgreSQL aborts the reset (it waited first).
+      // The cycle is made so that the reset closes it, whatever the timing: `other` (which never
+      // looks for deadlocks itself: deadlock_timeout 10 min) holds ord 1; `holder` holds ord 0;
+      // the reset waits for ord 0, then `other` does too; `holder` commits: the reset takes ord 0
+      // and waits for ord 1 while `other` waits for ord 0 — the reset's own check, a second
+      // later, finds the cycle, and PostgreSQL aborts the reset.
       await other.query('BEGIN');
+      await other.query("SET LOCAL deadlock_timeout = '10min'");
       await other.query('UPDATE fleet_members SET updated_at = 20 WHERE rollout_id = $1 AND ord = 1', ['rd']);
+      await holder.query('BEGIN');
+      await holder.query('UPDATE fleet_members SET updated_at = 21 WHERE rollout_id = $1 AND ord = 0', ['rd']);
       const reset = store.resetMembers('rd', 0, 2, ['failed'], 'waiting', 1, 30);
-      const waiting = async (): Promise<boolean> => (await other.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE fleet_members SET state%'")).rows[0].n === 1;
-      for (let i = 0; i < 100 && !(await waiting()); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(await waiting()).toBe(true);
-      await other.query('UPDATE fleet_members SET updated_at = 21 WHERE rollout_id = $1 AND ord = 0', ['rd']);
+      await waiting(1);
+      const otherTakes = other.query('UPDATE fleet_members SET updated_at = 22 WHERE rollout_id = $1 AND ord = 0', ['rd']);
+      await waiting(2);
+      await holder.query('COMMIT');
+      await otherTakes; // once the reset was aborted and let ord 0 go
       await other.query('COMMIT');
       expect(await reset).toBe(2);
       expect((await store.listMembers('rd')).map((m) => [m.state, m.attempt, m.updatedAt])).toEqual([['waiting', 1, 30], ['waiting', 1, 30]]);
       expect(pg.log()).toMatch(/deadlock detected/);
     } finally {
-      await other.end();
+      await Promise.all([other.end(), holder.end()]);
       await store.stop();
     }
   });
