@@ -8,7 +8,11 @@
 // the payout ends paid, exactly one of its transactions is included, a transaction signed before
 // the cut is re-sent rather than signed again (unless it expired and the node proved it absent),
 // the operator received exactly the amount worked out by hand, the wallet lost exactly what was paid.
-// No randomness: the moments are the steps themselves.
+// No randomness: the moments are the steps themselves. Two moments lie inside the process — "stated"
+// (the statement accepted, nothing requested) and "signed-not-recorded" (signed in memory, the record
+// not written): there the process, restarted with its test crash point armed for that one action,
+// kills itself at the instruction and the cut follows while it lies dead, so the disk holds what
+// was durable at that instant.
 //
 //   LUCID_PAYOUT_CUT_STEPS=signed,broadcast ./build.sh test tests/vm/payout-power.test.ts   # some steps
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,9 +26,9 @@ import { decodeSigned, startTronNodeDouble, transferCall, type TronNodeDouble } 
 import { submitAnchored } from '../helpers/statement-anchor.js';
 import { PayoutClient } from '../../services/payout/index.js';
 import { bootLeanGuest, createDataDisk, leanInitrd, type LeanGuest, type LeanImage } from './harness/index.js';
-import { NODE_ADDR, NODE_PORT, RELAY_PORT, SocketBridge, nodeForward, startGuestPayout } from './power/payout-guest.js';
+import { NODE_ADDR, NODE_PORT, RELAY_PORT, SocketBridge, guestPayoutRunning, nodeForward, restartGuestPayout, startGuestPayout } from './power/payout-guest.js';
 
-const ALL_STEPS = ['requested', 'approved', 'built', 'signed', 'sent-not-recorded', 'broadcast', 'paid', 'signed-expired'] as const;
+const ALL_STEPS = ['stated', 'requested', 'approved', 'built', 'signed-not-recorded', 'signed', 'sent-not-recorded', 'broadcast', 'paid', 'signed-expired'] as const;
 type Step = typeof ALL_STEPS[number];
 const STEPS: Step[] = (process.env['LUCID_PAYOUT_CUT_STEPS'] ?? '').split(',').filter(Boolean).map((s) => {
   if (!(ALL_STEPS as readonly string[]).includes(s)) throw new Error(`unknown step ${s} (${ALL_STEPS.join(', ')})`);
@@ -50,6 +54,8 @@ let bridge: SocketBridge;
 let client: PayoutClient;
 let guest: LeanGuest | undefined;
 let payWallet = '';
+/** The payout process's environment in the current boot. */
+let bootEnv: Record<string, string> = {};
 const figures: Record<string, number | string> = {};
 const log = (line: string): void => console.log(`[payout-power] ${line}`);
 
@@ -61,10 +67,11 @@ async function boot(name: string, env: Record<string, string> = {}): Promise<num
     image, dataDisk: disk, autostart: false, name, forwards: [{ host: relayPort, guest: RELAY_PORT }], guestForwards: [nodeForward(node.url)],
   });
   bridge.port = relayPort;
-  await startGuestPayout(guest, {
+  bootEnv = {
     LUCID_DATA_DIR: '/data', LUCID_HAL: 'sim', LUCID_TRON_URL: `http://${NODE_ADDR}:${NODE_PORT}`, LUCID_PAYOUT_SIGNER: 'keystore',
     LUCID_PAYOUT_POLL_MS: '300', LUCID_HEARTBEAT_MS: '5000', LUCID_LOG_LEVEL: 'info', ...env,
-  });
+  };
+  await startGuestPayout(guest, bootEnv);
   // Ready = it answers; a message stamped before the guest's clock says it started is refused as stale (retried).
   await waitFor(`the payout process in ${name}`, () => client.call('status', {}, 10_000), 240_000);
   const s = Math.round((performance.now() - t0) / 100) / 10;
@@ -77,6 +84,24 @@ async function cut(step: Step): Promise<void> {
   await guest!.powerCut();
   bridge.dropConnections();
   log(`power cut at "${step}"`);
+}
+
+/**
+ * Restarts the process in this boot with its crash point `point` armed (LUCID_PAYOUT_TEST_CRASH;
+ * the image's NODE_ENV=production disables the hook, so NODE_ENV=test for this process only).
+ */
+async function armCrash(point: Step): Promise<void> {
+  await restartGuestPayout(guest!, { ...bootEnv, NODE_ENV: 'test', LUCID_PAYOUT_TEST_CRASH: point });
+  bridge.dropConnections();
+  await waitFor(`the payout process armed at "${point}"`, () => client.call('status', {}, 10_000), 240_000);
+}
+
+/** Waits until the process has killed itself at its crash point; then the power is cut. */
+async function cutWhenDead(step: Step): Promise<void> {
+  await waitFor(`the process killed itself at "${step}"`, async () => !(await guestPayoutRunning(guest!)), 240_000);
+  // It died at that instruction, not of something else (the hook's line on the guest's console).
+  expect(guest!.vm.consoleText()).toContain(`"point":"${step}","msg":"test crash point: SIGKILL"`);
+  await cut(step);
 }
 
 const list = async (): Promise<PayoutView[]> => await client.call('payout.list', {}) as PayoutView[];
@@ -136,6 +161,24 @@ async function cutAt(step: Step, e: number): Promise<CutInfo> {
   const mine = (path: string, body: Record<string, unknown>) => { const s = path === '/wallet/broadcasthex' ? sent(body) : null; return s?.to === to ? s : null; };
   const info = (): CutInfo => ({ requestsAtCut: node.requests.length });
   switch (step) {
+    case 'stated': {
+      // The statement accepted (durable), nothing requested yet: the process dies there, then the cut.
+      await drive(e - 1);
+      await armCrash(step);
+      await submitAnchored(client, statement(e)).catch(() => undefined); // its answer never comes
+      await cutWhenDead(step);
+      return info();
+    }
+    case 'signed-not-recorded': {
+      // Approved and built, signed in memory, the signed record not yet written: the process dies there.
+      await drive(e - 1);
+      await armCrash(step);
+      await client.call('keystore.unlock', { passphrase: PASSPHRASE }, 120_000);
+      await stateAndRequest(e);
+      await approve(e);
+      await cutWhenDead(step);
+      return info();
+    }
     case 'requested': {
       await drive(e, e - 1); // the statement's answer = its request written (fsynced) — then the cut
       await cut(step);
@@ -271,7 +314,8 @@ describe.sequential('a power cut during a payout, at every step (lean guest, TRO
         if (step === 'signed') expect(reSent, 'sent again after the boot').toBeGreaterThanOrEqual(1);
         if (step === 'sent-not-recorded') expect(node.chain.broadcastCount(c.txid!), 'taken before the cut and again after it').toBeGreaterThanOrEqual(2);
         if (step === 'paid') expect(node.chain.broadcastCount(c.txid!), 'nothing sent after paid').toBe(c.countAtCut);
-        if (step === 'built') expect(r.attempts.slice(0, -1).every((a) => !a.signature && a.outcome === 'abandoned')).toBe(true);
+        if (step === 'built' || step === 'signed-not-recorded') expect(r.attempts.slice(0, -1).every((a) => !a.signature && a.outcome === 'abandoned')).toBe(true);
+        if (step === 'signed-not-recorded') expect(node.requests.slice(0, c.requestsAtCut).some((q) => q.path === '/wallet/broadcasthex' && sent(q.body)?.to === to), 'nothing of it was sent before the cut').toBe(false);
       }
     }, 20 * 60_000);
   }

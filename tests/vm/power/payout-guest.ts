@@ -61,12 +61,36 @@ const RELAY = `require('node:net').createServer((c) => {
 
 /** Starts the payout process (uid 65532, the image's environment plus `env`) and the socket relay. */
 export async function startGuestPayout(g: LeanGuest, env: Readonly<Record<string, string>>): Promise<void> {
-  const lines = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join('\n');
   const b64 = (s: string): string => Buffer.from(s).toString('base64');
   await g.run([
-    `echo ${b64(`${lines}\n`)} | base64 -d > /run/payout.env`,
-    // Like the appliance in lean-init.sh: the image's entry point and environment, as nonroot.
-    `( setsid /lucid-vm/bin/sh -c 'cd /app && set -a && . /lucid-vm/image.env && . /run/payout.env && set +a && exec su -m -s /lucid-vm/bin/sh nonroot -c "exec /usr/local/bin/node /app/dist/entries/payout.mjs"' </dev/null >/dev/console 2>&1 & )`,
+    payoutCommand(env),
     `( setsid /usr/local/bin/node -e "$(echo ${b64(RELAY)} | base64 -d)" </dev/null >/dev/console 2>&1 & )`,
   ].join('\n'));
+}
+
+/**
+ * Stops the payout process in the running guest (SIGTERM: a clean stop, its records synced as
+ * always) and starts it again with `env` — for a cut whose moment is a crash point of the process
+ * itself (LUCID_PAYOUT_TEST_CRASH), armed only for the one action the cut is about.
+ */
+export async function restartGuestPayout(g: LeanGuest, env: Readonly<Record<string, string>>): Promise<void> {
+  const pids = "ps | grep '[p]ayout.mjs' | awk '{print $1}'";
+  await g.run(`for p in $(${pids}); do kill $p; done
+    i=0; while [ -n "$(${pids})" ]; do i=$((i + 1)); [ $i -gt 60 ] && { echo 'the payout process did not stop in 60 s' >&2; exit 1; }; sleep 1; done`, 90_000);
+  await g.run(payoutCommand(env));
+}
+
+/** Whether a payout process runs in the guest. */
+export async function guestPayoutRunning(g: LeanGuest): Promise<boolean> {
+  return (await g.run("ps | grep -c '[p]ayout.mjs' || true")).trim() !== '0';
+}
+
+/** The shell line that starts the payout process like the appliance in lean-init.sh: the image's entry point and environment, as nonroot. */
+function payoutCommand(env: Readonly<Record<string, string>>): string {
+  const lines = Object.entries(env).map(([k, v]) => `${k}=${shellQuote(v)}`).join('\n');
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  return [
+    `echo ${b64(`${lines}\n`)} | base64 -d > /run/payout.env`,
+    `( setsid /lucid-vm/bin/sh -c 'cd /app && set -a && . /lucid-vm/image.env && . /run/payout.env && set +a && exec su -m -s /lucid-vm/bin/sh nonroot -c "exec /usr/local/bin/node /app/dist/entries/payout.mjs"' </dev/null >/dev/console 2>&1 & )`,
+  ].join('\n');
 }
