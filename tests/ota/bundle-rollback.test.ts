@@ -2,7 +2,8 @@
 // uploads an offline bundle through the API (the Updates page's call) and it installs through
 // the same verification and install path; a bundle on a "USB stick" (LUCID_OTA_BUNDLE_DIR) is
 // found by a check; "roll back to previous" boots the previous slot on trial and commits it;
-// a tampered bundle is refused with nothing installed; parallel install requests start one update.
+// a tampered bundle is refused with nothing installed; parallel install requests start one update;
+// an older release, or one whose minimum version is above the installed one, is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -99,5 +100,27 @@ describe('offline updates and rollback (process-level harness)', () => {
     // A check offers 4.0.0 again to an admin (automatic installs skip it: planner.test.ts).
     const again = await device.api('POST', '/api/v1/ota/check');
     expect(again?.body.available).toMatchObject({ version: '4.0.0', source: 'bundle' });
+  }, 240_000);
+
+  it('refuses an older release and one made for a newer installed version: coded 409s, nothing staged (issue 21 §4)', async () => {
+    const before = (await device.ota())!;
+    expect(before).toMatchObject({ version: '2.0.0', phase: 'idle' });
+    const { signRelease } = await import('../../ota/release/release-build.js');
+    // Correctly signed metadata naming an older release as the channel's newest: a downgrade.
+    await signRelease(env.repo, { layoutDir: releases['1.0.0']!.layoutDir, channel: 'stable', version: '1.0.0', source: null });
+    const older = await upload(await env.bundle(releases['1.0.0']!, join(env.dir, 'v1.lucid-bundle'), { architectures: ['amd64'] }), true);
+    expect(older.status, JSON.stringify(older.body)).toBe(409);
+    expect(older.body.code).toBe('OTA_ERR_DOWNGRADE');
+    // A newer release that installs only over 4.5.0 or later; this one runs 2.0.0.
+    const v5 = await env.build('5.0.0');
+    await signRelease(env.repo, { layoutDir: v5.layoutDir, channel: 'stable', version: '5.0.0', minVersion: '4.5.0', source: null });
+    const far = await upload(await env.bundle(v5, join(env.dir, 'v5.lucid-bundle'), { architectures: ['amd64'] }), true);
+    expect(far.status, JSON.stringify(far.body)).toBe(409);
+    expect(far.body.code).toBe('OTA_ERR_BELOW_MINIMUM');
+    // Nothing was started, staged or booted.
+    const after = (await device.ota())!;
+    expect(after).toMatchObject({ version: '2.0.0', phase: 'idle' });
+    expect(after.history.length).toBe(before.history.length);
+    expect((await device.hostState())!.trial).toBeNull();
   }, 240_000);
 });
