@@ -72,6 +72,14 @@ describe('lockout under concurrency', () => {
 describe('refresh token spent concurrently', () => {
   it('8 refreshes with one token at once: at most one new pair, and the family is revoked with the winner\'s tokens', async () => {
     h = await buildAuthApp();
+    // In-process first: the 8 start in one tick and step through the same awaits together, so
+    // even one await between the check and the swap of the token would let two of them win.
+    const inProc = await h.userWithRole('user', 'ivan');
+    const injected = await Promise.all(Array.from({ length: 8 }, () => h!.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken: inProc.refreshToken } })));
+    expect(injected.filter((r) => r.statusCode === 200).length, 'in-process winners').toBeLessThanOrEqual(1);
+    expect(injected.filter((r) => r.statusCode === 401).length).toBe(8 - injected.filter((r) => r.statusCode === 200).length);
+    expect(h.auth.families.ofUser(inProc.user.id)[0]!.revokedAt).not.toBeNull();
+    // Then over real HTTP, as a LAN attacker sends them.
     const base = await listen(h);
     const first = await h.userWithRole('user', 'hana');
     const answers = await Promise.all(Array.from({ length: 8 }, () => post(base, '/api/v1/auth/refresh', { refreshToken: first.refreshToken })));
