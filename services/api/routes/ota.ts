@@ -3,13 +3,14 @@
 // to the agent by path, so it goes through exactly the agent's verification and install path.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, statfs } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir, rename, rm, statfs } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import * as Type from '../../common/schema.js';
 import { ERROR_CATALOGUE, LucidError, type ErrorCode } from '../../common/errors.js';
+import { fsyncDir } from '../../common/fs-atomic.js';
 import type { ApiDeps, OtaPort } from '../deps.js';
 import { ErrorSchema } from '../errors.js';
 import { BundleQuery, FleetEnrollBody, OtaStatusSchema } from '../schemas/ota.js';
@@ -98,7 +99,8 @@ export const otaRoutes = (deps: ApiDeps): FastifyPluginAsync => async (app) => {
 };
 
 async function storeAndOffer(ota: OtaPort, body: NodeJS.ReadableStream, length: number, install: boolean): Promise<unknown> {
-  await mkdir(ota.incomingDir, { recursive: true });
+  const created = await mkdir(ota.incomingDir, { recursive: true });
+  if (created !== undefined) await fsyncDir(dirname(created));
   const fs = await statfs(ota.incomingDir);
   if (fs.bavail * fs.bsize < length + 64 * 1024 * 1024) {
     throw new LucidError('OTA_ERR_NO_SPACE', `no room for a ${length}-byte bundle on the data volume`, { need: length, free: fs.bavail * fs.bsize });
@@ -119,7 +121,12 @@ async function storeAndOffer(ota: OtaPort, body: NodeJS.ReadableStream, length: 
   try {
     await pipeline(body, count, createWriteStream(`${file}.part`, { mode: 0o600 }));
     if (received !== length) throw new LucidError('API_ERR_BAD_REQUEST', `the body ended after ${received} of ${length} bytes`);
+    // Durable before the agent records an install of it: a power cut after that record found
+    // the bundle cut short (the install the admin started was lost; VM bed, issue 21 §5).
+    const handle = await open(`${file}.part`, 'r+');
+    try { await handle.datasync(); } finally { await handle.close(); }
     await rename(`${file}.part`, file);
+    await fsyncDir(ota.incomingDir);
     return (await relay(ota, '/bundle', { path: file, install })).body;
   } catch (err) {
     await rm(`${file}.part`, { force: true });
