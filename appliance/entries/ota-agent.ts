@@ -15,6 +15,7 @@ import { startControlServer, type FleetPort } from '../../ota/client/control-ser
 import { agentSocketPath } from '../../ota/shared/agent-socket.js';
 import { ociArch } from '../../ota/shared/release/release-doc.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
+import { crashHook } from './shared/test-crash.js';
 import { loadAgentSettings } from './shared/ota-agent-env.js';
 // Direct, not through hal/index.js: the idle agent loads nothing of hal/ but this file.
 import { loadResidentPages, startIdleTrim } from '../../hal/system/resident-pages.js';
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     // all set already; alone, the data directory is the one that matters.
     selftestEnv: { ...process.env, LUCID_DATA_DIR: config.dataDir },
   };
-  const agent = new Agent({ log, config: agentConfig, supervisor: link.attached ? link : null });
+  const agent = new Agent({ log, config: agentConfig, supervisor: link.attached ? link : null, crashPoint: crashHook('LUCID_OTA_TEST_CRASH', 'ota-agent') });
   await stack.start('agent', { start: () => agent.start(), stop: () => agent.stop() });
   // Fleet mode: its code is loaded only when a fleet is configured or was entered (idle RSS).
   let fleet: Promise<FleetPort> | null = null;

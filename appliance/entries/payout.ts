@@ -16,33 +16,16 @@ import {
   PayoutService, PayoutServer, createTronNode, keystoreSigner, ledgerSigner, coreReportedCredits, usdt, DEFAULT_LIMITS,
 } from '../../services/payout/process.js';
 import { DEFAULT_TRON_PATH, createHidTransport, createLedgerTronWallet, createSimLedger, createUsbLedgerDevice, type WalletDriver } from '../../hal/index.js';
+import { crashHook } from './shared/test-crash.js';
 import { installProcessHandlers } from './shared/process-handlers.js';
 import { walletBroker, walletKind } from './shared/core-wallet.js';
 import { randomBytes } from 'node:crypto';
-import { writeSync } from 'node:fs';
 
 const config = loadConfigOrExit();
 const log: Logger = createRootLogger({ name: process.env['LUCID_CHILD_NAME'] ?? 'payout', level: config.logLevel });
 const link = new SupervisorLink({ log, heartbeatMs: config.heartbeatMs, onDisconnect: () => void shutdown('supervisor gone', 0) });
 const stack = new LifecycleStack((part, err) => log.error({ part, err }, 'stop failed'));
 const shutdown = installProcessHandlers({ log, stack, link, deadlineMs: Math.min(config.stopTimeoutMs, 8000) });
-
-/**
- * Test hook: LUCID_PAYOUT_TEST_CRASH names points (stated, requested, approved, built,
- * signed-not-recorded, signed, sent-not-recorded, broadcast, paid, abandoned) where the process SIGKILLs itself — exactly a
- * kill -9 at that instruction. Ignored when NODE_ENV is production (the image sets it).
- */
-function crashHook(): ((name: string) => void) | undefined {
-  const points = new Set((process.env['LUCID_PAYOUT_TEST_CRASH'] ?? '').split(',').filter(Boolean));
-  if (points.size === 0 || process.env['NODE_ENV'] === 'production') return undefined;
-  return (name) => {
-    if (points.has(name)) {
-      // Written synchronously: pino's buffered line would die with the process.
-      writeSync(2, `${JSON.stringify({ level: 'warn', name: 'payout', point: name, msg: 'test crash point: SIGKILL' })}\n`);
-      process.kill(process.pid, 'SIGKILL');
-    }
-  };
-}
 
 /** The Ledger for payouts, opened per use (the simulated one keeps its seed in the payout dir). */
 function ledger(dir: string): { withWallet: <T>(use: (w: WalletDriver) => Promise<T>) => Promise<T> } {
@@ -93,7 +76,9 @@ async function main(): Promise<void> {
     try { return (JSON.parse(await readFile(ledgerFile, 'utf8')) as { address: string }).address; } catch { return null; }
   };
   const device = ledger(paths.dir);
-  const crashPoint = crashHook();
+  // Test hook (test-crash.ts): stated, requested, approved, built, signed-not-recorded, signed,
+  // sent-not-recorded, broadcast, paid, abandoned.
+  const crashPoint = crashHook('LUCID_PAYOUT_TEST_CRASH', 'payout');
   const service = new PayoutService({
     dataDir: paths.dir,
     engine: {

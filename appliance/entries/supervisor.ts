@@ -22,7 +22,10 @@ const log = createRootLogger({ name: 'supervisor', level: config.logLevel });
 
 // Children never see systemd's notify socket: only the supervisor speaks to systemd.
 const SYSTEMD_ONLY = new Set(['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID', 'LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']);
-const inherited = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !SYSTEMD_ONLY.has(k) && !k.startsWith('LUCID_'))) as Record<string, string>;
+// LUCID_ settings reach them as the validated configuration (configToEnv), but for the test
+// crash points (shared/test-crash.ts: ignored under NODE_ENV=production), which are no setting.
+const inherited = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !SYSTEMD_ONLY.has(k)
+  && (!k.startsWith('LUCID_') || k.endsWith('_TEST_CRASH')))) as Record<string, string>;
 
 function payoutChild(): PayoutChildOptions {
   const paths = payoutPaths(config);

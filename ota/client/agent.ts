@@ -27,6 +27,8 @@ export interface AgentDeps {
   readonly now?: () => number;
   readonly random?: () => number;
   readonly selftest?: () => Promise<SelftestResult>;
+  /** Test hook (appliance/entries/shared/test-crash.ts): a SIGKILL of the agent at a named point. */
+  readonly crashPoint?: (point: string) => void;
 }
 
 export class Agent {
@@ -295,6 +297,8 @@ export class Agent {
         const started = startInstall(this.state!, await this.facts(), this.newId(next.available?.release.version ?? 'bundle'));
         if (started instanceof LucidError) throw started;
         await this.persist(started);
+        // Recorded (fsynced), not yet answered: core must keep the bundle (services/api/routes/ota.ts).
+        this.deps.crashPoint?.('bundle-install-recorded');
       }
     });
     this.poke();

@@ -108,3 +108,42 @@ describe.each(['agent', 'supervisor', 'all'] as const)('kill -9 of the %s', (wha
     await runOne(device, { version: before.version } as TestRelease, phase, what);
   }, 300_000);
 });
+
+// An uploaded bundle: core stores it, the agent records the install of that file (fsynced) and
+// answers. A kill between the two (here exactly there: the agent's test crash point) leaves core
+// without an answer while the install is under way from the file — core must not delete it (it
+// did: the agent then retried a missing file for an hour, and the admin's install was lost).
+describe('kill -9 of the agent after it recorded an uploaded bundle\'s install, before it answered core', () => {
+  let device: OtaDevice;
+  beforeAll(async () => {
+    const current = await env.build(`${++major}.0.0`);
+    device = await OtaDevice.create(current, {
+      env: { LUCID_OTA_AUTO_INSTALL: 'off', LUCID_OTA_SOAK_S: '2', NODE_ENV: 'test', LUCID_OTA_TEST_CRASH: 'bundle-install-recorded' },
+    });
+    device.start();
+    await device.waitCommitted(current.version);
+  }, 5 * 60_000);
+  afterAll(async () => { await device?.destroy(); });
+
+  it('answers 503 OTA_ERR_AGENT_UNAVAILABLE, keeps the bundle, and the install ends committed on the new version', async () => {
+    const from = (await device.ota())!.version;
+    const to = await env.build(`${++major}.0.0`);
+    await env.publish(to);
+    const file = await env.bundle(to, join(env.dir, `${to.version}.lucid-bundle`), { architectures: ['amd64'] });
+    const res = await fetch(`${device.url}/api/v1/ota/bundle?install=true`, {
+      method: 'PUT', body: readFileSync(file), headers: { authorization: `Bearer ${await device.token()}`, 'content-type': 'application/octet-stream' },
+    });
+    const body = await res.json() as { code?: string; message?: string };
+    expect(res.status, JSON.stringify(body)).toBe(503);
+    expect(body.code).toBe('OTA_ERR_AGENT_UNAVAILABLE');
+    expect(device.output()).toMatch(/"point":"bundle-install-recorded","msg":"test crash point: SIGKILL"/);
+    const s = await device.waitFor(`${to.version} committed after the agent died before answering`, async () => {
+      const host = await device.hostState();
+      const st = host?.trial === null && (await device.healthy()) ? await device.ota() : null;
+      return st?.phase === 'idle' && st.version === to.version ? st : null;
+    }, 150_000, 300);
+    expect(s.history[0]).toMatchObject({ version: to.version, outcome: 'committed', source: 'bundle' });
+    expect(s.previous?.version).toBe(from);
+    expect(body.message).toMatch(/the bundle is kept/);
+  }, 300_000);
+});

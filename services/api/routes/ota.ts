@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import * as Type from '../../common/schema.js';
-import { ERROR_CATALOGUE, LucidError, type ErrorCode } from '../../common/errors.js';
+import { ERROR_CATALOGUE, LucidError, isLucidError, type ErrorCode } from '../../common/errors.js';
 import { fsyncDir } from '../../common/fs-atomic.js';
 import type { ApiDeps, OtaPort } from '../deps.js';
 import { ErrorSchema } from '../errors.js';
@@ -111,6 +111,7 @@ async function storeAndOffer(ota: OtaPort, body: NodeJS.ReadableStream, length: 
   for (const name of await readdir(ota.incomingDir)) await rm(join(ota.incomingDir, name), { force: true });
   const file = join(ota.incomingDir, `upload-${randomBytes(6).toString('hex')}.lucid-bundle`);
   let received = 0;
+  let offered = false;
   const count = new Transform({
     transform(chunk: Buffer, _e, done) {
       received += chunk.length;
@@ -127,9 +128,17 @@ async function storeAndOffer(ota: OtaPort, body: NodeJS.ReadableStream, length: 
     try { await handle.datasync(); } finally { await handle.close(); }
     await rename(`${file}.part`, file);
     await fsyncDir(ota.incomingDir);
+    offered = true;
     return (await relay(ota, '/bundle', { path: file, install })).body;
   } catch (err) {
     await rm(`${file}.part`, { force: true });
+    // The agent records an install (fsynced) before it answers: when the answer never came (it
+    // was killed, or restarted, in between), the install may be under way from this very file,
+    // so it stays; the next upload removes it once the agent is idle again. Only a refusal the
+    // agent answered (or a failure before it was asked) removes it now.
+    if (offered && isLucidError(err, 'OTA_ERR_AGENT_UNAVAILABLE')) {
+      throw new LucidError('OTA_ERR_AGENT_UNAVAILABLE', `${err.message}; the bundle is kept: if the install had started it goes on (see the Updates page), else upload it again`);
+    }
     await rm(file, { force: true });
     throw err;
   }
