@@ -140,7 +140,16 @@ export class AgentSteps {
 
   private async source(job: Job): Promise<ImageSource> {
     const { BundleReader, bundleImageSource, registrySource } = await heavy();
-    if (job.source.kind === 'bundle') return bundleImageSource(await BundleReader.open(job.source.path));
+    if (job.source.kind === 'bundle') {
+      // A bundle is a local file: gone means gone (deleted, or the USB stick unplugged), not a
+      // transient error to retry for an hour.
+      const path = job.source.path;
+      const reader = await BundleReader.open(path).catch((err: unknown) => {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        throw new LucidError('OTA_ERR_BAD_BUNDLE', `the bundle ${path} is gone (deleted, or its USB stick removed): upload it or plug it in again`);
+      });
+      return bundleImageSource(reader);
+    }
     if (!job.release?.source) throw new LucidError('OTA_ERR_NOT_CONFIGURED', `release ${job.version} names no registry: install it from a bundle`);
     return registrySource(job.release.source);
   }

@@ -5,7 +5,7 @@
 // a tampered bundle is refused with nothing installed; parallel install requests start one update;
 // an older release, or one whose minimum version is above the installed one, is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createReleaseEnv, type ReleaseEnv, type TestRelease } from '../helpers/ota-releases.js';
 import { OtaDevice } from '../helpers/ota-device.js';
@@ -123,4 +123,25 @@ describe('offline updates and rollback (process-level harness)', () => {
     expect(after.history.length).toBe(before.history.length);
     expect((await device.hostState())!.trial).toBeNull();
   }, 240_000);
+
+  it('an offered bundle that is gone when its install starts (the USB stick pulled) fails at once, with the reason', async () => {
+    const installed = (await device.ota())!.version;
+    const { signRelease } = await import('../../ota/release/release-build.js');
+    await signRelease(env.repo, { layoutDir: releases['4.0.0']!.layoutDir, channel: 'stable', version: '4.0.0', source: null });
+    for (const f of readdirSync(usb)) rmSync(join(usb, f));
+    const file = await env.bundle(releases['4.0.0']!, join(usb, 'lucid-4.0.0.lucid-bundle'), { architectures: ['amd64'] });
+    const checked = await device.api('POST', '/api/v1/ota/check');
+    expect(checked!.body.available, JSON.stringify(checked?.body)).toMatchObject({ version: '4.0.0', source: 'bundle' });
+    rmSync(file);
+    const r = await device.api('POST', '/api/v1/ota/install');
+    expect(r?.status, JSON.stringify(r?.body)).toBe(202);
+    // A local file that is gone stays gone: no retries for an hour, the reason says what to do.
+    const s = await device.waitFor('the job to fail', async () => {
+      const st = await device.ota();
+      return st?.phase === 'idle' && st.history[0]?.version === '4.0.0' && st.history[0].outcome === 'failed' ? st : null;
+    }, 20_000);
+    expect(s.history[0]!.reason).toMatch(/^OTA_ERR_BAD_BUNDLE: the bundle \S*lucid-4\.0\.0\.lucid-bundle is gone \(deleted, or its USB stick removed\)/);
+    expect(s.version).toBe(installed);
+    expect((await device.hostState())!.trial).toBeNull();
+  }, 120_000);
 });
