@@ -64,41 +64,39 @@ describe('PostgreSQL batched writes', () => {
 
   it('a deadlock\'s victim is run again: a stage reset that meets a transaction locking its members in the other order still resets them', async () => {
     const url = await pg.createDatabase(`contract_${++n}`);
+    const pgm = (await import('pg')).default;
+    const [other, watcher] = [new pgm.Client({ connectionString: url }), new pgm.Client({ connectionString: url })];
+    await Promise.all([other.connect(), watcher.connect()]);
+    // The store's connections look for a deadlock 5 s into a wait (set before they connect), so
+    // `other` is surely waiting by then, however slow the machine; `other` itself looks only
+    // after 60 s, so the reset is the one PostgreSQL aborts.
+    await other.query(`ALTER DATABASE ${other.escapeIdentifier(`contract_${n}`)} SET deadlock_timeout = '5s'`);
     const store = new PgFleetStore(url, 4);
     await store.start();
-    const pgm = (await import('pg')).default;
-    const [other, holder] = [new pgm.Client({ connectionString: url }), new pgm.Client({ connectionString: url })];
-    await Promise.all([other.connect(), holder.connect()]);
-    const waiting = async (n: number): Promise<void> => {
-      const count = async (): Promise<number> => (await holder.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n;
-      while ((await count()) < n) await new Promise((r) => setTimeout(r, 20));
-    };
     try {
       for (const id of ['x', 'y']) await store.enrollDevice(testDevice(id));
       await store.createRollout(testRollout('rd'), ['x', 'y']);
       for (const id of ['x', 'y']) await store.updateMember('rd', id, null, { state: 'failed', reason: 'r' }, 10);
-      // The cycle is made so that the reset closes it, whatever the timing: `other` (which never
-      // looks for deadlocks itself: deadlock_timeout 10 min) holds ord 1; `holder` holds ord 0;
-      // the reset waits for ord 0, then `other` does too; `holder` commits: the reset takes ord 0
-      // and waits for ord 1 while `other` waits for ord 0 — the reset's own check, a second
-      // later, finds the cycle, and PostgreSQL aborts the reset.
+      // `other` holds ord 1; the reset (one UPDATE over ords 0..1, in ord order) takes ord 0 and
+      // waits for ord 1; `other` then asks for ord 0 and closes the cycle. Nothing here races:
+      // each step waits for the one before it.
       await other.query('BEGIN');
-      await other.query("SET LOCAL deadlock_timeout = '10min'");
+      await other.query("SET LOCAL deadlock_timeout = '60s'");
       await other.query('UPDATE fleet_members SET updated_at = 20 WHERE rollout_id = $1 AND ord = 1', ['rd']);
-      await holder.query('BEGIN');
-      await holder.query('UPDATE fleet_members SET updated_at = 21 WHERE rollout_id = $1 AND ord = 0', ['rd']);
       const reset = store.resetMembers('rd', 0, 2, ['failed'], 'waiting', 1, 30);
-      await waiting(1);
-      const otherTakes = other.query('UPDATE fleet_members SET updated_at = 22 WHERE rollout_id = $1 AND ord = 0', ['rd']);
-      await waiting(2);
-      await holder.query('COMMIT');
-      await otherTakes; // once the reset was aborted and let ord 0 go
+      // (watcher is outside any transaction: pg_stat_activity is read afresh each time)
+      const waits = async (): Promise<number> => (await watcher.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n;
+      for (let i = 0; (await waits()) < 1; i++) {
+        if (i > 1500) throw new Error('the reset never waited for ord 1');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await other.query('UPDATE fleet_members SET updated_at = 22 WHERE rollout_id = $1 AND ord = 0', ['rd']); // once the reset was aborted and let ord 0 go
       await other.query('COMMIT');
       expect(await reset).toBe(2);
       expect((await store.listMembers('rd')).map((m) => [m.state, m.attempt, m.updatedAt])).toEqual([['waiting', 1, 30], ['waiting', 1, 30]]);
       expect(pg.log()).toMatch(/deadlock detected/);
     } finally {
-      await Promise.all([other.end(), holder.end()]);
+      await Promise.all([other.end(), watcher.end()]);
       await store.stop();
     }
   });
