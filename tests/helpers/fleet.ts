@@ -24,20 +24,18 @@ export interface FleetApi {
   login(username: string, password: string): Promise<string>;
 }
 
-export function fleetApi(url: string, defaultToken: () => string | null): FleetApi {
+/**
+ * `renew`: logs in again when the default token has expired (access tokens live 15 min; a long
+ * file outlives one, as a real client's session does), then the call is made once more.
+ */
+export function fleetApi(url: string, defaultToken: () => string | null, renew?: () => Promise<void>): FleetApi {
   const api: FleetApi = {
     url,
     async call(method, path, body, token) {
-      const t = token === undefined ? defaultToken() : token;
-      const res = await fleetPool(url).request({
-        method, path,
-        headers: { 'user-agent': 'fleet-test', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(t ? { authorization: `Bearer ${t}` } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await res.body.text();
-      let parsed: unknown = text;
-      try { parsed = text ? JSON.parse(text) : null; } catch { /* text */ }
-      return { status: res.statusCode, body: parsed };
+      const r = await once(method, path, body, token === undefined ? defaultToken() : token);
+      if (token !== undefined || !renew || r.status !== 401 || (r.body as { code?: string } | null)?.code !== 'AUTH_ERR_TOKEN_EXPIRED') return r;
+      await renew();
+      return once(method, path, body, defaultToken());
     },
     async login(username, password) {
       const r = await api.call('POST', '/api/v1/auth/login', { username, password }, null);
@@ -45,6 +43,17 @@ export function fleetApi(url: string, defaultToken: () => string | null): FleetA
       return r.body.accessToken as string;
     },
   };
+  async function once(method: Parameters<FleetApi['call']>[0], path: string, body: unknown, t: string | null): Promise<HttpResult> {
+    const res = await fleetPool(url).request({
+      method, path,
+      headers: { 'user-agent': 'fleet-test', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(t ? { authorization: `Bearer ${t}` } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.body.text();
+    let parsed: unknown = text;
+    try { parsed = text ? JSON.parse(text) : null; } catch { /* text */ }
+    return { status: res.statusCode, body: parsed };
+  }
   return api;
 }
 
