@@ -43,9 +43,12 @@ const blobGets = (layer: string): number => registry.output().split('\n').filter
 const holdsBlob = (d: OtaDevice, digest: string): boolean => existsSync(join(d.dataDir, 'ota', 'blobs', 'sha256', digestHex(digest)));
 
 async function publishAndSync(r: TestRelease): Promise<void> {
+  const at = Date.now();
   await env.publish(r);
+  const published = Date.now();
   const s = await fleet.call('POST', '/api/v1/channels/stable/sync');
   expect(s.status, JSON.stringify(s.body)).toBe(200);
+  log(`${r.version} published in ${((published - at) / 1000).toFixed(1)} s, synced in ${((Date.now() - published) / 1000).toFixed(1)} s`);
 }
 
 async function group(name: string, members: OtaDevice[]): Promise<string> {
