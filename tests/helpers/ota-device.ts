@@ -86,17 +86,40 @@ export class OtaDevice {
     if (this.options.seedBlobs === false) await rm(store.dir, { recursive: true, force: true });
   }
 
+  private hostEnv(): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env['PATH']!, LUCID_OTA_ROOT: this.root, LUCID_OTA_RESTART_CMD: '', LUCID_OTA_AGENT_OWNER: '65532:65532',
+      LUCID_OTA_MAX_BOOTS: String(this.options.maxBoots ?? 3), LUCID_OTA_TRIAL_TIMEOUT_S: String(this.options.trialTimeoutS ?? 600),
+    };
+  }
+
+  /** The host step, waited for (its output on stdout). Only where nothing else runs yet: it blocks this process. */
   hostStep(...args: string[]): string {
-    const res = spawnSync('sh', [HOST_STEP, ...args], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env['PATH']!, LUCID_OTA_ROOT: this.root, LUCID_OTA_RESTART_CMD: '', LUCID_OTA_AGENT_OWNER: '65532:65532',
-        LUCID_OTA_MAX_BOOTS: String(this.options.maxBoots ?? 3), LUCID_OTA_TRIAL_TIMEOUT_S: String(this.options.trialTimeoutS ?? 600),
-      },
-    });
+    const res = spawnSync('sh', [HOST_STEP, ...args], { encoding: 'utf8', env: this.hostEnv() });
     this.out += res.stderr;
     if (res.status !== 0) throw new Error(`host step ${args.join(' ')} failed (${res.status}): ${res.stderr}`);
     return res.stdout;
+  }
+
+  /**
+   * The host step as systemd runs it, beside everything else (the script takes its own lock).
+   * Not spawnSync: five devices' watch timers once a second blocked the test's event loop for
+   * minutes whenever the disk was slow (the step syncs), while a file beside it did heavy I/O.
+   */
+  hostStepAsync(...args: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('sh', [HOST_STEP, ...args], { env: this.hostEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.once('error', reject);
+      child.once('close', (code) => {
+        this.out += stderr;
+        if (code === 0) resolve(stdout);
+        else reject(new Error(`host step ${args.join(' ')} failed (${code}): ${stderr}`));
+      });
+    });
   }
 
   /** Starts the "unit": host step, supervisor, restart on every exit, the watch timer. */
@@ -105,12 +128,14 @@ export class OtaDevice {
     this.loop = this.run();
     const every = this.options.watchIntervalMs === undefined ? 1000 : this.options.watchIntervalMs;
     if (every !== null) {
+      let watching = false; // a timer's service: one run at a time
       this.watchTimer = setInterval(() => {
-        try {
-          if (this.hostStep('watch').includes('restart')) this.signalSupervisor('SIGTERM');
-        } catch (err) {
-          this.out += `watch failed: ${String(err)}\n`;
-        }
+        if (watching) return;
+        watching = true;
+        this.hostStepAsync('watch')
+          .then((out) => { if (out.includes('restart') && !this.stopped) this.signalSupervisor('SIGTERM'); })
+          .catch((err: unknown) => { this.out += `watch failed: ${String(err)}\n`; })
+          .finally(() => { watching = false; });
       }, every);
     }
   }
@@ -119,7 +144,7 @@ export class OtaDevice {
     while (!this.stopped) {
       let slot = '?';
       try {
-        this.hostStep('start');
+        await this.hostStepAsync('start');
         slot = await readlink(join(this.root, 'active'));
       } catch (err) {
         this.out += `ExecStartPre failed: ${String(err)}\n`;
